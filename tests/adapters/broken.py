@@ -1,0 +1,46 @@
+"""Adapters that break the contract, one way each (used by the bad-input tests)."""
+
+import torch
+
+from wmbench import Adapter, ContextBatch
+
+
+def _last(batch: ContextBatch) -> torch.Tensor:
+    return batch.frames[:, -1:].expand(-1, batch.horizon, -1, -1, -1).clone()
+
+
+class Raises(Adapter):
+    def predict(self, batch):
+        raise RuntimeError("model exploded")
+
+
+class WrongShape(Adapter):
+    def predict(self, batch):
+        return _last(batch)[..., :-1]
+
+
+class WrongCount(Adapter):
+    def predict(self, batch):
+        return _last(batch)[:, :-1]
+
+
+class WrongDtype(Adapter):
+    def predict(self, batch):
+        return (_last(batch) * 255).to(torch.uint8)
+
+
+class HasNaN(Adapter):
+    def predict(self, batch):
+        out = _last(batch)
+        out[0, 0, 0, 0, 0] = float("nan")
+        return out
+
+
+class OutOfRange(Adapter):
+    def predict(self, batch):
+        return _last(batch) * 255.0
+
+
+class NotATensor(Adapter):
+    def predict(self, batch):
+        return [1, 2, 3]

@@ -1,0 +1,47 @@
+"""Shared fixtures: an isolated episode cache and a way to call the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One episode cache for the whole session (episodes are deterministic)."""
+    return tmp_path_factory.mktemp("episode-cache")
+
+
+@pytest.fixture
+def cache(cache_dir):
+    from wmbench.worlds import EpisodeCache
+
+    return EpisodeCache(cache_dir)
+
+
+@pytest.fixture
+def cli(cache_dir, capsys, monkeypatch):
+    """Run ``wmbench ARGS`` in-process: returns ``(exit code, stdout, stderr)``."""
+    from wmbench.cli import main
+
+    monkeypatch.setenv("WMBENCH_CACHE", str(cache_dir))
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def run_subprocess(*args: str, cache_dir: Path, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """``python -m wmbench ARGS`` in a fresh interpreter."""
+    env = dict(os.environ, WMBENCH_CACHE=str(cache_dir), PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "wmbench", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=REPO, **kwargs)

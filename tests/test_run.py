@@ -1,0 +1,150 @@
+"""End to end: baselines run through Lightning, scored, written, tabulated; bad adapters."""
+
+from __future__ import annotations
+
+import json
+import pytest
+
+from wmbench.errors import ResultError
+from wmbench.results import load_result
+
+from .conftest import REPO
+
+BROKEN = REPO / "tests" / "adapters" / "broken.py"
+
+
+@pytest.fixture(scope="module")
+def baseline_results(tmp_path_factory, cache_dir):
+    """copy_last and oracle on 4 dev episodes of drop_single."""
+    from wmbench.run import Execution, RunSpec, evaluate
+    from wmbench.worlds import EpisodeCache
+
+    out = tmp_path_factory.mktemp("runs")
+    results = {}
+    for adapter in ("copy_last", "oracle"):
+        spec = RunSpec(adapter=adapter, tasks=("drop_single",), split="dev", limit=4)
+        results[adapter] = evaluate(spec, out / adapter, EpisodeCache(cache_dir), Execution(progress=False))
+    return out, results
+
+
+def test_oracle_scores_the_maximum_and_copy_last_lower(baseline_results):
+    _, results = baseline_results
+    oracle = results["oracle"]["aggregates"]["drop_single"]["metrics"]
+    frozen = results["copy_last"]["aggregates"]["drop_single"]["metrics"]
+    assert oracle["mse"]["mean"] == 0.0 and oracle["psnr"]["mean"] == 100.0
+    assert oracle["ssim"]["mean"] == pytest.approx(1.0, abs=1e-6)  # float32 rounding only
+    assert 1e-4 < frozen["mse"]["mean"] < 0.1
+    assert 10 < frozen["psnr"]["mean"] < 40
+    assert 0.5 < frozen["ssim"]["mean"] < 0.999
+    assert all(m["count"] == 4 and m["missing"] == 0 for m in (*oracle.values(), *frozen.values()))
+
+
+def test_result_carries_provenance(baseline_results):
+    out, _ = baseline_results
+    result = load_result(out / "copy_last")
+    record = result.record
+    assert record["schema"] == "wmbench.result" and record["schema_version"] == 1
+    assert record["adapter"]["name"] == "copy_last" and not record["adapter"]["privileged"]
+    assert load_result(out / "oracle").privileged
+    task = record["tasks"][0]
+    assert task["name"] == "drop_single" and task["version"] == 1 and len(task["definition_sha256"]) == 64
+    assert all(len(e["episode_hash"]) == 64 for e in task["episodes"]) and len(task["episodes"]) == 4
+    env = record["environment"]
+    assert env["libraries"]["torch"] and env["engine"]["pymunk"] and env["hardware"]["cpu_count"]
+    assert record["wmbench"]["version"] and record["created"]
+    assert len(result.rows) == 4 and all(r["status"] == "ok" and r["latency_ms"] > 0 for r in result.rows)
+
+
+def test_tampered_rows_are_detected(baseline_results, tmp_path):
+    import shutil
+
+    out, _ = baseline_results
+    copy = tmp_path / "copy"
+    shutil.copytree(out / "copy_last", copy)
+    lines = (copy / "episodes.jsonl").read_text().splitlines()
+    first = json.loads(lines[0])
+    first["metrics"]["psnr"] = 99.0
+    (copy / "episodes.jsonl").write_text("\n".join([json.dumps(first, sort_keys=True), *lines[1:]]) + "\n")
+    with pytest.raises(ResultError, match="SHA-256 does not match"):
+        load_result(copy)
+    (copy / "result.json").write_text("{not json")
+    with pytest.raises(ResultError, match="not valid JSON"):
+        load_result(copy)
+
+
+def test_rerun_resumes_without_duplicates(baseline_results, cli):
+    out, _ = baseline_results
+    code, stdout, _ = cli("run", "--adapter", "copy_last", "--tasks", "drop_single", "--limit", "4",
+                          "--split", "dev", "--out", out / "copy_last", "--no-progress")
+    assert code == 0
+    rows = load_result(out / "copy_last").rows
+    assert len(rows) == 4 and len({r["seed"] for r in rows}) == 4
+
+
+def test_rerun_with_different_spec_is_refused(baseline_results, cli):
+    out, _ = baseline_results
+    code, _, err = cli("run", "--adapter", "oracle", "--tasks", "drop_single", "--limit", "4",
+                       "--out", out / "copy_last", "--no-progress")
+    assert code != 0 and "holds a different run" in err and "adapter" in err
+
+
+def test_leaderboard_and_compare(baseline_results, cli, tmp_path):
+    out, _ = baseline_results
+    code, stdout, _ = cli("leaderboard", out, "--out", tmp_path / "lb")
+    assert code == 0
+    csv = (tmp_path / "lb" / "leaderboard.csv").read_text().splitlines()
+    assert csv[0].startswith("adapter,reference,split,drop_single/mse") and len(csv) == 3
+    assert "| copy_last" in (tmp_path / "lb" / "leaderboard.md").read_text()
+    code, stdout, _ = cli("compare", out / "oracle", out / "copy_last", "--json")
+    table = {r["metric"]: r for r in json.loads(stdout)}
+    assert code == 0 and table["psnr"]["worse"] and table["mse"]["worse"] and table["mse"]["change"] > 0
+    code, _, err = cli("compare", out / "oracle", out / "copy_last", "--fail-on-regression", "0.01")
+    assert code == 1 and "regression" in err
+
+
+@pytest.mark.parametrize("cls, words", [
+    ("Raises", "raised RuntimeError: model exploded"),
+    ("WrongShape", "predicted frames are 128x127 pixels, expected 128x128"),
+    ("WrongCount", "predicted 15 frames, expected 16"),
+    ("WrongDtype", "dtype torch.uint8"),
+    ("HasNaN", "1 NaN/Inf values"),
+    ("OutOfRange", "expected [0, 1]"),
+    ("NotATensor", "returned list"),
+])
+def test_broken_adapter_is_a_one_line_error(cli, tmp_path, cls, words):
+    code, _, err = cli("run", "--adapter", f"{BROKEN}:{cls}", "--tasks", "drop_single", "--limit", "2",
+                       "--out", tmp_path / "out", "--no-progress")
+    line = err.strip().splitlines()[-1]
+    assert code == 3
+    assert line.startswith(f"wmbench: error: adapter '{cls}', task 'drop_single', episode drop_single@1/dev/")
+    assert words in line
+    rows = [json.loads(x) for x in (tmp_path / "out" / "rows" / "rank-0.jsonl").read_text().splitlines()]
+    assert rows and all(r["status"] == "failed" and "Traceback" in r["traceback"] for r in rows)
+
+
+def test_skip_records_failures_and_finishes(cli, tmp_path):
+    code, stdout, _ = cli("run", "--adapter", f"{BROKEN}:Raises", "--tasks", "drop_single", "--limit", "2",
+                          "--out", tmp_path / "out", "--on-error", "skip", "--no-progress")
+    assert code == 0 and "2 failed" in stdout
+    result = load_result(tmp_path / "out")
+    assert result.record["aggregates"]["drop_single"]["failed"] == 2
+    assert result.record["aggregates"]["drop_single"]["metrics"]["mse"]["mean"] is None
+
+
+def test_unknown_adapter(cli, tmp_path):
+    code, _, err = cli("run", "--adapter", "copy_lats", "--out", tmp_path / "o")
+    assert code == 2 and "unknown adapter 'copy_lats'; did you mean 'copy_last'" in err
+
+
+def test_output_path_that_is_a_file_is_refused(cli, tmp_path):
+    target = tmp_path / "taken"
+    target.write_text("")
+    code, _, err = cli("run", "--adapter", "copy_last", "--out", target / "sub")
+    assert code == 2 and f"output directory {target / 'sub'} is not writable" in err
+
+
+def test_malformed_task_file_from_cli(cli, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\nversion: 1\n")
+    code, _, err = cli("run", "--adapter", "copy_last", "--tasks", str(path), "--out", tmp_path / "o")
+    assert code == 2 and str(path) in err and "'family'" in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,18 @@
+"""wmbench: a benchmark suite for world models.
+
+The public API, stage by stage: tasks -> worlds -> adapters -> run -> metrics ->
+results -> leaderboard.
+"""
+
+__version__ = "0.1.0"
+
+from wmbench.adapters import Adapter, ContextBatch, ReferenceAdapter, Requirements, load_adapter
+from wmbench.errors import WmbenchError
+from wmbench.tasks import Task, get_suite, get_task, load_task
+from wmbench.worlds import Episode, EpisodeCache, ObjectSpec, Rollout, generate_episode
+
+__all__ = [
+    "Adapter", "ContextBatch", "Episode", "EpisodeCache", "ObjectSpec", "ReferenceAdapter",
+    "Requirements", "Rollout", "Task", "WmbenchError", "__version__", "generate_episode",
+    "get_suite", "get_task", "load_adapter", "load_task",
+]

@@ -1,0 +1,3 @@
+from wmbench.cli import main
+
+raise SystemExit(main())

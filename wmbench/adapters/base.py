@@ -1,0 +1,153 @@
+"""The adapter: the one class a model author writes.
+
+Subclass :class:`Adapter` and implement :meth:`Adapter.predict`::
+
+    class MyModel(Adapter):
+        requirements = Requirements(context=4)
+
+        def __init__(self, checkpoint: str = "model.pt"):
+            super().__init__()
+            self.net = torch.load(checkpoint)
+
+        def predict(self, batch: ContextBatch) -> torch.Tensor:
+            return self.net(batch.frames, batch.horizon).clamp(0, 1)
+
+The harness gives an adapter only what a world model may see: the context frames, the
+actions it is entitled to (action tasks only), the horizon and the frame rate. Never
+the future frames, the object states, the seed, the scene parameters or the cache.
+
+Optional capabilities are plain methods with working defaults, overridden by adapters
+that can do better; :meth:`Adapter.capabilities` reports which ones an adapter
+implements natively, and results record it:
+
+* ``surprise``: :meth:`Adapter.score_surprise` rates each frame of a clip (higher =
+  more surprising); the default is the error of the adapter's own one-step prediction.
+* ``interactive``: :meth:`Adapter.reset` with a context, then :meth:`Adapter.step`
+  with one action returns the next frame; the default calls :meth:`predict` with a
+  horizon of one on a sliding window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What a model needs; the harness adapts inputs to it or refuses clearly.
+
+    ``context``: number of most recent frames the model takes (``None``: all given).
+    ``resolution``: square side the model works at; the harness resizes frames in and
+    out (``None``: the task's resolution). ``uses_actions``: the model conditions on
+    actions (it is refused on tasks without them). ``max_batch_size``: largest batch
+    the model accepts (``None``: any).
+    """
+
+    context: int | None = None
+    resolution: int | None = None
+    uses_actions: bool = False
+    max_batch_size: int | None = None
+
+
+@dataclass(frozen=True)
+class ContextBatch:
+    """The whole input of one prediction call.
+
+    ``frames``: ``float32 (B, C, 3, H, W)`` in ``[0, 1]``, on the adapter's device.
+    ``actions``: ``float32 (B, C + horizon - 1, A)`` or ``None``; ``actions[:, t]``
+    is applied between frame ``t`` and ``t + 1`` (the context's and the future's).
+    ``horizon``: number of frames to predict. ``fps``: frames per second of scene time.
+    """
+
+    frames: torch.Tensor
+    horizon: int
+    fps: float
+    actions: torch.Tensor | None = None
+
+    @property
+    def batch_size(self) -> int:
+        return self.frames.shape[0]
+
+
+class Adapter:
+    """Base class for world-model adapters (see the module docstring)."""
+
+    #: Display name in results and leaderboards (default: the class name).
+    name: ClassVar[str] = ""
+    requirements: ClassVar[Requirements] = Requirements()
+
+    def __init__(self) -> None:
+        #: The constructor arguments given by the registry (recorded in results).
+        self.config: dict[str, Any] = {}
+        self.device = torch.device("cpu")
+        self._window: torch.Tensor | None = None
+
+    @classmethod
+    def display_name(cls) -> str:
+        return cls.name or cls.__name__
+
+    @classmethod
+    def capabilities(cls) -> list[str]:
+        """Optional capabilities this adapter implements natively (not by default)."""
+        native = []
+        if cls.score_surprise is not Adapter.score_surprise:
+            native.append("surprise")
+        if cls.step is not Adapter.step or cls.reset is not Adapter.reset:
+            native.append("interactive")
+        return native
+
+    def modules(self) -> list[nn.Module]:
+        """The ``nn.Module`` attributes of this adapter (moved to the device, set to eval)."""
+        return [v for v in vars(self).values() if isinstance(v, nn.Module)]
+
+    def setup(self, device: torch.device) -> None:
+        """Called once before prediction: move weights to ``device``."""
+        self.device = device
+        for module in self.modules():
+            module.to(device).eval()
+
+    def predict(self, batch: ContextBatch) -> torch.Tensor:
+        """Predict ``float (B, horizon, 3, H, W)`` frames in ``[0, 1]`` from ``batch``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement predict()")
+
+    def score_surprise(self, clips: torch.Tensor, fps: float, context: int) -> torch.Tensor:
+        """Per-frame surprise ``(B, T)`` of clips ``float (B, T, 3, H, W)``; the first
+        ``context`` frames score 0. Default: mean squared error of the one-step
+        prediction of frame ``t`` from the ``context`` frames before it."""
+        b, t = clips.shape[:2]
+        surprise = torch.zeros(b, t, device=clips.device)
+        for i in range(context, t):
+            predicted = self.predict(ContextBatch(frames=clips[:, i - context : i], horizon=1, fps=fps))
+            surprise[:, i] = (predicted[:, 0].to(clips.dtype) - clips[:, i]).pow(2).flatten(1).mean(1)
+        return surprise
+
+    def reset(self, context: torch.Tensor, fps: float) -> None:
+        """Start an interactive rollout from context frames ``float (B, C, 3, H, W)``."""
+        self._window, self._fps = context, fps
+
+    def step(self, action: torch.Tensor | None = None) -> torch.Tensor:
+        """Advance one frame under ``action`` ``(B, A)``; returns ``float (B, 3, H, W)``."""
+        if self._window is None:
+            raise RuntimeError("call reset() before step()")
+        actions = None
+        if action is not None:
+            actions = torch.zeros(*self._window.shape[:2], action.shape[-1], device=action.device)
+            actions[:, -1] = action
+        frame = self.predict(ContextBatch(frames=self._window, horizon=1, fps=self._fps, actions=actions))[:, 0]
+        self._window = torch.cat([self._window[:, 1:], frame[:, None].to(self._window.dtype)], dim=1)
+        return frame
+
+
+class ReferenceAdapter(Adapter):
+    """A privileged reference baseline (e.g. the oracle) that is shown the true future.
+
+    Only for sanity bounds: results mark such runs ``privileged`` and leaderboards list
+    them apart from submitted models.
+    """
+
+    def predict_with_truth(self, batch: ContextBatch, future: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError

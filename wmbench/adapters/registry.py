@@ -1,0 +1,116 @@
+"""Find adapters by name, lazily.
+
+An adapter spec is one of:
+
+* a short name: a built-in baseline (``copy_last``, ``oracle``, ...) or a name
+  registered by an installed package under the ``wmbench.adapters`` entry-point group;
+* ``package.module:Class``: an importable class;
+* ``path/to/file.py:Class`` (or ``path/to/file.py`` when the file defines exactly
+  one adapter class).
+
+Unknown names raise :class:`~wmbench.errors.UnknownNameError` with suggestions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from wmbench._resources import baselines_dir
+from wmbench.adapters.base import Adapter
+from wmbench.errors import UnknownNameError, WmbenchError
+
+ENTRY_POINT_GROUP = "wmbench.adapters"
+
+
+def builtin_names() -> dict[str, Path]:
+    """Built-in baselines: file stem -> file."""
+    return {p.stem: p for p in sorted(baselines_dir().glob("*.py")) if not p.stem.startswith("_")}
+
+
+def _entry_points() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available() -> list[str]:
+    """Every short name that resolves: built-ins and entry points."""
+    return sorted(set(builtin_names()) | set(_entry_points()))
+
+
+def _import_file(path: Path) -> ModuleType:
+    path = path.resolve()
+    name = "wmbench_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise WmbenchError(f"adapter file {path} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise WmbenchError(f"adapter file {path} failed to import: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _class_in(module: ModuleType, class_name: str | None, where: str) -> type[Adapter]:
+    defined = {
+        n: c for n, c in vars(module).items()
+        if inspect.isclass(c) and issubclass(c, Adapter) and c.__module__ == module.__name__
+    }
+    if class_name is None:
+        if len(defined) != 1:
+            raise WmbenchError(f"{where} defines {len(defined)} adapter classes; name one as {where}:Class")
+        return next(iter(defined.values()))
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise UnknownNameError(f"class in {where}", class_name, list(defined))
+    if not (inspect.isclass(cls) and issubclass(cls, Adapter)):
+        raise WmbenchError(f"{where}:{class_name} is not a subclass of wmbench.Adapter")
+    return cls
+
+
+def resolve(spec: str) -> type[Adapter]:
+    """The adapter class named by ``spec`` (see the module docstring)."""
+    target, _, class_name = spec.partition(":")
+    if target.endswith(".py"):
+        path = Path(target)
+        if not path.is_file():
+            raise WmbenchError(f"adapter file {path} does not exist")
+        return _class_in(_import_file(path), class_name or None, target)
+    if class_name:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as exc:
+            raise WmbenchError(f"adapter module '{target}' cannot be imported: {exc}") from exc
+        return _class_in(module, class_name, target)
+    builtins = builtin_names()
+    if spec in builtins:
+        return _class_in(_import_file(builtins[spec]), None, str(builtins[spec]))
+    eps = _entry_points()
+    if spec in eps:
+        cls = eps[spec].load()
+        if not (inspect.isclass(cls) and issubclass(cls, Adapter)):
+            raise WmbenchError(f"entry point '{spec}' ({eps[spec].value}) is not a wmbench.Adapter subclass")
+        return cls
+    raise UnknownNameError("adapter", spec, available())
+
+
+def load_adapter(spec: str, config: dict[str, Any] | None = None) -> Adapter:
+    """Resolve ``spec`` and construct the adapter with ``config`` as keyword arguments."""
+    cls, config = resolve(spec), dict(config or {})
+    try:
+        adapter = cls(**config)
+    except TypeError as exc:
+        raise WmbenchError(f"adapter '{spec}' rejected its config {config}: {exc}") from exc
+    adapter.config = config
+    return adapter

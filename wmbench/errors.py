@@ -1,0 +1,63 @@
+"""Errors that name what was wrong and where.
+
+Every error wmbench raises on bad input derives from :class:`WmbenchError`; the
+command line prints its message as one line and exits with its ``exit_code``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class WmbenchError(Exception):
+    """Base class: a one-line, user-facing message."""
+
+    exit_code = 2
+
+
+class TaskFileError(WmbenchError):
+    """A task or suite file is malformed: names the file, the field and the problem."""
+
+    def __init__(self, source: Path | str | None, field: str, problem: str):
+        self.source, self.field, self.problem = source, field, problem
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}field '{field}': {problem}")
+
+
+class UnknownNameError(WmbenchError):
+    """A name (task, adapter, metric, scene) that is not registered, with suggestions."""
+
+    def __init__(self, kind: str, name: str, known: list[str]):
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        listing = f" (known: {', '.join(sorted(known))})" if known and not close else ""
+        super().__init__(f"unknown {kind} '{name}'{hint}{listing}")
+
+
+class AdapterError(WmbenchError):
+    """An adapter failed or broke its contract; names adapter, task and episode."""
+
+    exit_code = 3
+
+    def __init__(self, adapter: str, problem: str, task: str | None = None, episode: str | None = None):
+        self.adapter, self.problem, self.task, self.episode = adapter, problem, task, episode
+        where = f"adapter '{adapter}'"
+        if task:
+            where += f", task '{task}'"
+        if episode:
+            where += f", episode {episode}"
+        super().__init__(f"{where}: {problem}")
+
+
+class CacheError(WmbenchError):
+    """A cache directory that cannot be used."""
+
+
+class ResultError(WmbenchError):
+    """A result directory that is missing, malformed or tampered with."""
+
+
+class OutputError(WmbenchError):
+    """An output location that cannot be written."""

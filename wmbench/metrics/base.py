@@ -1,0 +1,90 @@
+"""The metric contract: per-episode scores, aggregated across processes.
+
+A metric is a torchmetrics :class:`~torchmetrics.Metric`. Its :meth:`EpisodeMetric.score`
+is the definition: one value per episode (``NaN`` where it cannot be computed, which
+is counted as missing, never as 0). :meth:`update` accumulates those values in
+states declared with ``dist_reduce_fx="sum"``, so :meth:`compute` gives the mean over
+every episode of every process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torchmetrics import Metric
+
+from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.worlds.episode import Episode
+
+
+@dataclass
+class Truth:
+    """What a metric may compare a prediction with.
+
+    ``frames``: the true future, ``float32 (B, T, 3, H, W)`` in ``[0, 1]``, on the
+    metric's device. ``context``: the context frames, same layout. ``episodes``: the
+    full episodes (states, visibility, objects, ensemble) on the host.
+    """
+
+    frames: torch.Tensor
+    context: torch.Tensor
+    episodes: list[Episode]
+
+
+class MetricUnavailable(Exception):
+    """Raised by a metric's constructor when it cannot run here (e.g. missing weights)."""
+
+
+class EpisodeMetric(Metric):
+    """Base class: subclasses set the class attributes and implement :meth:`score`."""
+
+    name: ClassVar[str]
+    unit: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+    full_state_update = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.add_state("total", torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state("missing", torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+        """Per-episode values ``float64 (B,)`` for predictions ``(B, T, 3, H, W)``."""
+        raise NotImplementedError
+
+    def update(self, values: torch.Tensor) -> None:
+        values = values.to(self.total.device, torch.float64)
+        present = ~torch.isnan(values)
+        self.total += values[present].sum()
+        self.count += present.sum()
+        self.missing += (~present).sum()
+
+    def compute(self) -> torch.Tensor:
+        if self.count == 0:
+            return torch.tensor(float("nan"), dtype=torch.float64)
+        return self.total / self.count
+
+
+METRICS: dict[str, type[EpisodeMetric]] = {}
+
+
+def register(cls: type[EpisodeMetric]) -> type[EpisodeMetric]:
+    """Class decorator: make a metric available to task files by its ``name``."""
+    METRICS[cls.name] = cls
+    return cls
+
+
+def build_metrics(names: tuple[str, ...], source=None) -> tuple[dict[str, EpisodeMetric], dict[str, str]]:
+    """Instantiate metrics by name: ``(available, {name: reason it is missing})``."""
+    available, missing = {}, {}
+    for name in names:
+        if name not in METRICS:
+            raise TaskFileError(source, "metrics", str(UnknownNameError("metric", name, list(METRICS))))
+        try:
+            available[name] = METRICS[name]()
+        except MetricUnavailable as exc:
+            missing[name] = str(exc)
+    return available, missing

@@ -1,0 +1,6 @@
+"""Stage 6: the result record, reading and validating it, comparing two."""
+
+from wmbench.results.compare import compare
+from wmbench.results.io import Result, load_result
+
+__all__ = ["Result", "compare", "load_result"]

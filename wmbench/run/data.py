@@ -1,0 +1,81 @@
+"""The LightningDataModule over episodes: cached generation, batching, sharding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from wmbench.tasks.schema import Task
+from wmbench.worlds.cache import EpisodeCache
+from wmbench.worlds.episode import Episode
+
+
+@dataclass
+class EpisodeBatch:
+    """A batch as it reaches the LightningModule: inputs and the truth, kept apart there.
+
+    ``context``/``future``: ``uint8 (B, T, 3, H, W)``; ``actions``: ``float32
+    (B, C + horizon - 1, A)`` or ``None``; ``episodes``: the full episodes on the host.
+    """
+
+    context: torch.Tensor
+    future: torch.Tensor
+    actions: torch.Tensor | None
+    episodes: list[Episode]
+
+
+def _channels_first(frames: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+
+
+def collate(episodes: list[Episode]) -> EpisodeBatch:
+    context = torch.stack([_channels_first(e.context_frames) for e in episodes])
+    future = torch.stack([_channels_first(e.future_frames) for e in episodes])
+    actions = None
+    if episodes[0].truth.actions is not None:
+        actions = torch.stack([torch.from_numpy(e.truth.actions[: e.context + e.horizon - 1]) for e in episodes])
+    return EpisodeBatch(context=context, future=future, actions=actions, episodes=episodes)
+
+
+class EpisodeDataset(Dataset):
+    """Episodes of one task and split, read from (or generated into) the cache."""
+
+    def __init__(self, task: Task, split: str, seeds: list[int], cache: EpisodeCache):
+        self.task, self.split, self.seeds, self.cache = task, split, seeds, cache
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def __getitem__(self, index: int) -> Episode:
+        return self.cache.get(self.task, self.split, self.seeds[index])
+
+
+class EpisodeDataModule(pl.LightningDataModule):
+    """Serves a task's episodes; under several processes each gets a disjoint shard
+    (episode ``i`` goes to rank ``i % world_size``), with no padding or repeats."""
+
+    def __init__(self, task: Task, split: str, seeds: list[int], cache: EpisodeCache,
+                 batch_size: int = 4, num_workers: int = 0):
+        super().__init__()
+        self.dataset = EpisodeDataset(task, split, seeds, cache)
+        self.batch_size, self.num_workers = batch_size, num_workers
+
+    def transfer_batch_to_device(self, batch: EpisodeBatch, device: torch.device, dataloader_idx: int) -> EpisodeBatch:
+        """Move the frames and actions; the episodes stay on the host."""
+        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+        return EpisodeBatch(context=move(batch.context), future=move(batch.future),
+                            actions=move(batch.actions), episodes=batch.episodes)
+
+    def test_dataloader(self) -> DataLoader:
+        rank, world = 0, 1
+        if self.trainer is not None:
+            rank, world = self.trainer.global_rank, self.trainer.world_size
+        shard = list(range(rank, len(self.dataset), world))
+        return DataLoader(
+            torch.utils.data.Subset(self.dataset, shard), batch_size=self.batch_size,
+            shuffle=False, collate_fn=collate, num_workers=self.num_workers,
+        )

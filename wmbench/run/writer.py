@@ -1,0 +1,93 @@
+"""The run directory: per-episode rows written as produced, finalised into a result.
+
+Layout of ``<out>/``::
+
+    run.json          what was asked (adapter, config, tasks, split); a rerun must match
+    rows/rank-<r>.jsonl  rows appended and fsynced by each process as episodes finish
+    episodes.jsonl    the final rows: exactly one per episode, sorted
+    result.json       the versioned, self-describing result (see wmbench.results)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from wmbench.errors import OutputError, ResultError
+
+SCHEMA = "wmbench.result"
+SCHEMA_VERSION = 1
+RUN_FILE, ROWS_DIR, ROWS_FILE, RESULT_FILE = "run.json", "rows", "episodes.jsonl", "result.json"
+
+
+def row_key(row: dict[str, Any]) -> tuple[str, int, str, int]:
+    return row["task"], row["version"], row["split"], row["seed"]
+
+
+def prepare_directory(out: Path) -> Path:
+    """Create ``out`` (and ``rows/``) or fail with a one-line error naming it."""
+    try:
+        (out / ROWS_DIR).mkdir(parents=True, exist_ok=True)
+        probe = out / ROWS_DIR / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"output directory {out} is not writable: {exc.strerror or exc}") from exc
+    return out
+
+
+class RowWriter:
+    """Appends rows to ``rows/rank-<rank>.jsonl``, flushed and fsynced after each batch."""
+
+    def __init__(self, out: Path, rank: int = 0):
+        self.path = out / ROWS_DIR / f"rank-{rank}.jsonl"
+        self.failed = 0
+
+    def __call__(self, rows: list[dict[str, Any]]) -> None:
+        self.failed += sum(r["status"] != "ok" for r in rows)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, sort_keys=True, allow_nan=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def read_rows(out: Path) -> list[dict[str, Any]]:
+    """All rows written so far, the last one per episode winning (a retry replaces a
+    failure); a line cut short by a killed process is ignored."""
+    latest: dict[tuple, dict[str, Any]] = {}
+    for path in sorted((out / ROWS_DIR).glob("rank-*.jsonl")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines):
+                    continue  # the torn last line of a killed writer
+                raise ResultError(f"{path}: line {number} is not valid JSON")
+            if row_key(row) not in latest or row["status"] == "ok":
+                latest[row_key(row)] = row
+    return sorted(latest.values(), key=row_key)
+
+
+def completed(out: Path) -> set[tuple]:
+    """Keys of the episodes that already have a successful row."""
+    if not (out / ROWS_DIR).is_dir():
+        return set()
+    return {row_key(r) for r in read_rows(out) if r["status"] == "ok"}
+
+
+def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, sort_keys=True, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

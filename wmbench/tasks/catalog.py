@@ -1,0 +1,94 @@
+"""Find tasks and suites by name: the built-in ones, or files given by path.
+
+A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
+
+    name: smoke
+    description: A few tasks that run in seconds on a laptop CPU, for CI.
+    split: dev
+    episodes: 4          # optional cap on episodes per task
+    tasks: [drop_single]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from wmbench._resources import tasks_dir
+from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.tasks.schema import SPLITS, Task, load_task
+
+SUITES_DIR = "suites"
+
+
+@lru_cache(maxsize=None)
+def builtin_tasks() -> dict[str, Path]:
+    """Built-in task names mapped to their files (``tasks/<family>/<name>.yaml``)."""
+    root = tasks_dir()
+    found: dict[str, Path] = {}
+    for path in sorted(root.glob("*/*.yaml")):
+        if path.parent.name == SUITES_DIR:
+            continue
+        found[path.stem] = path
+    return found
+
+
+def get_task(name_or_path: str | Path) -> Task:
+    """A task by built-in name or by path to a YAML file."""
+    text = str(name_or_path)
+    if text.endswith((".yaml", ".yml")) or Path(text).is_file():
+        return load_task(text)
+    known = builtin_tasks()
+    if text not in known:
+        raise UnknownNameError("task", text, list(known))
+    task = load_task(known[text])
+    if task.name != text:
+        raise TaskFileError(known[text], "name", f"is {task.name!r} but the file is named {text}.yaml")
+    return task
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    tasks: tuple[str, ...]
+    split: str = "dev"
+    episodes: int | None = None
+    description: str = ""
+
+
+def builtin_suites() -> dict[str, Path]:
+    return {p.stem: p for p in sorted((tasks_dir() / SUITES_DIR).glob("*.yaml"))}
+
+
+def get_suite(name_or_path: str | Path) -> Suite:
+    """A suite by built-in name or path; its task names are checked to exist."""
+    text = str(name_or_path)
+    known = builtin_suites()
+    path = Path(text) if text.endswith((".yaml", ".yml")) else known.get(text)
+    if path is None:
+        raise UnknownNameError("suite", text, list(known))
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise TaskFileError(path, "<file>", f"cannot be read as YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("tasks"), list) or not data["tasks"]:
+        raise TaskFileError(path, "tasks", "must be a non-empty list of task names")
+    split = data.get("split", "dev")
+    if split not in SPLITS:
+        raise TaskFileError(path, "split", f"{split!r} is not one of {', '.join(SPLITS)}")
+    episodes = data.get("episodes")
+    if episodes is not None and (not isinstance(episodes, int) or episodes < 1):
+        raise TaskFileError(path, "episodes", f"must be a positive integer, got {episodes!r}")
+    for name in data["tasks"]:
+        if str(name) not in builtin_tasks():
+            raise TaskFileError(path, "tasks", str(UnknownNameError("task", str(name), list(builtin_tasks()))))
+    return Suite(
+        name=str(data.get("name", path.stem)),
+        tasks=tuple(str(t) for t in data["tasks"]),
+        split=split,
+        episodes=episodes,
+        description=str(data.get("description", "")),
+    )

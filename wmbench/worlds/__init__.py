@@ -1,0 +1,11 @@
+"""Stage 2: scenes on the physics engine, rendering, episode generation and the cache."""
+
+from wmbench.worlds.cache import EpisodeCache, default_cache_dir
+from wmbench.worlds.episode import OCCLUDER_ID, Episode, ObjectSpec, Rollout
+from wmbench.worlds.generate import engine_versions, generate_episode
+from wmbench.worlds.scenes import SCENES, Scene, scene_for
+
+__all__ = [
+    "OCCLUDER_ID", "SCENES", "Episode", "EpisodeCache", "ObjectSpec", "Rollout", "Scene",
+    "default_cache_dir", "engine_versions", "generate_episode", "scene_for",
+]

@@ -1,0 +1,45 @@
+"""Episode generation: a task version and a seed give identical bytes, in any process."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymunk
+import cv2
+
+from wmbench.tasks.schema import Task
+from wmbench.worlds.episode import Episode
+from wmbench.worlds.scenes import scene_for
+
+#: Ensemble perturbation: below what the frames can show.
+PERTURB_POSITION_PX = 0.25
+PERTURB_VELOCITY_PX_PER_FRAME = 0.05
+
+
+def engine_versions() -> dict[str, str]:
+    """Versions of the physics engine and renderer, recorded with every episode."""
+    return {"pymunk": pymunk.version, "chipmunk": pymunk.chipmunk_version.split("-")[0],
+            "opencv": cv2.__version__, "numpy": np.__version__}
+
+
+def generate_episode(task: Task, split: str, seed: int) -> Episode:
+    """Simulate and render one episode with its physical-variance ensemble."""
+    scene = scene_for(task)
+    params = scene.sample(np.random.default_rng([seed, 0]))
+
+    def world(member: int):
+        built = scene.build(params, np.random.default_rng([seed, 1]))
+        if member:
+            built.perturb(np.random.default_rng([seed, 2, member]), PERTURB_POSITION_PX,
+                          PERTURB_VELOCITY_PX_PER_FRAME, task.fps)
+        return built
+
+    truth_world = world(0)
+    truth = truth_world.rollout(task.length, task.fps)
+    ensemble = [world(k).rollout(task.length, task.fps) for k in range(1, task.ensemble + 1)]
+    return Episode(
+        task=task.name, version=task.version, split=split, seed=seed, fps=task.fps,
+        context=task.context, horizon=task.horizon, objects=list(truth_world.objects),
+        truth=truth, ensemble=ensemble,
+        meta={"params": params, "gravity": truth_world.gravity, "ppm": truth_world.camera.ppm,
+              "resolution": task.resolution, "scene": task.scene, "engine": engine_versions()},
+    )

@@ -1,0 +1,96 @@
+"""Scenes: parametrised physics setups, registered by name for task files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.tasks.params import Choice, Fixed, ParamRange
+from wmbench.tasks.schema import Task
+from wmbench.worlds.world import SIM_HZ, World
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The allowed values of one scene parameter and its default."""
+
+    default: Any
+    lo: float | None = None
+    hi: float | None = None
+    options: tuple[Any, ...] = ()
+    doc: str = ""
+
+    def check(self, value: Any) -> str | None:
+        """A problem with ``value``, or ``None`` if it is allowed."""
+        if self.options:
+            return None if value in self.options else f"{value!r} is not one of {list(self.options)}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return f"must be a number, got {value!r}"
+        if self.lo is not None and value < self.lo:
+            return f"{value} is below the minimum {self.lo}"
+        if self.hi is not None and value > self.hi:
+            return f"{value} is above the maximum {self.hi}"
+        return None
+
+
+SCENES: dict[str, type["Scene"]] = {}
+
+
+class Scene:
+    """Subclass, set ``name`` and ``params``, implement :meth:`build`; registered on definition."""
+
+    name: ClassVar[str]
+    params: ClassVar[dict[str, Bound]] = {}
+    #: Nominal view: ``view`` metres wide, centred on ``centre``.
+    view: ClassVar[float] = 2.0
+    centre: ClassVar[tuple[float, float]] = (1.0, 1.0)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if getattr(cls, "name", None):
+            SCENES[cls.name] = cls
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.validate()
+
+    def validate(self) -> None:
+        """Check the task's parameter ranges against :attr:`params`; errors name the field."""
+        task = self.task
+        if SIM_HZ % round(task.fps) or task.fps != round(task.fps):
+            raise TaskFileError(task.source, "fps", f"must divide the physics rate {SIM_HZ} Hz, got {task.fps}")
+        for name, rng in task.params.items():
+            field = f"scene.params.{name}"
+            if name not in self.params:
+                raise TaskFileError(task.source, field, f"unknown parameter of scene '{self.name}' "
+                                    f"(known: {', '.join(sorted(self.params))})")
+            values = rng.options if isinstance(rng, Choice) else rng.bounds
+            for value in values:
+                problem = self.params[name].check(value)
+                if problem:
+                    raise TaskFileError(task.source, field, problem)
+
+    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+        """Parameters for one episode: defaults overridden by the task's draws."""
+        ranges: dict[str, ParamRange] = {k: Fixed(b.default) for k, b in self.params.items()}
+        ranges.update(self.task.params)
+        return {k: ranges[k].sample(rng) for k in sorted(ranges)}
+
+    def new_world(self, gravity: float) -> World:
+        from wmbench.worlds.render import Camera
+
+        res = self.task.resolution
+        return World(camera=Camera(*self.centre, ppm=res / self.view, resolution=res), gravity=gravity)
+
+    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+        raise NotImplementedError
+
+
+def scene_for(task: Task) -> Scene:
+    """The validated scene of a task; an unknown scene names the task file and field."""
+    if task.scene not in SCENES:
+        raise TaskFileError(task.source, "scene.type", str(UnknownNameError("scene", task.scene, list(SCENES))))
+    return SCENES[task.scene](task)
