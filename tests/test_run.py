@@ -39,6 +39,15 @@ def test_oracle_scores_the_maximum_and_copy_last_lower(baseline_results):
     assert all(m["count"] == 4 and m["missing"] == 0 for m in (*oracle.values(), *frozen.values()))
 
 
+def test_headline_is_0_for_the_frozen_world_and_100_for_the_oracle(baseline_results):
+    _, results = baseline_results
+    for adapter, expected in (("copy_last", 0.0), ("oracle", 100.0)):
+        head = results[adapter]["headline"]
+        assert all(e["score"] == expected for e in head["tasks"]["drop_single"].values())
+        assert head["areas"]["fidelity"]["score"] == expected
+        assert head["families"]["dropping_objects"]["score"] == expected
+
+
 def test_result_carries_provenance(baseline_results):
     out, _ = baseline_results
     result = load_result(out / "copy_last")
@@ -93,8 +102,13 @@ def test_leaderboard_and_compare(baseline_results, cli, tmp_path):
     code, stdout, _ = cli("leaderboard", out, "--out", tmp_path / "lb")
     assert code == 0
     csv = (tmp_path / "lb" / "leaderboard.csv").read_text().splitlines()
-    assert csv[0].startswith("adapter,reference,split,drop_single/mse") and len(csv) == 3
+    assert csv[0] == "adapter,reference,split,fidelity,fidelity ci_low,fidelity ci_high," \
+        "dropping_objects,dropping_objects ci_low,dropping_objects ci_high"
+    assert csv[1].startswith("copy_last,False,dev,0.0,0.0,0.0,") and csv[2].startswith("oracle,True,dev,100.0,")
+    details = (tmp_path / "lb" / "details.csv").read_text().splitlines()
+    assert details[0].startswith("adapter,reference,split,drop_single/mse") and len(details) == 3
     assert "| copy_last" in (tmp_path / "lb" / "leaderboard.md").read_text()
+    assert "<table" in (tmp_path / "lb" / "index.html").read_text()
     code, stdout, _ = cli("compare", out / "oracle", out / "copy_last", "--json")
     table = {r["metric"]: r for r in json.loads(stdout)}
     assert code == 0 and table["psnr"]["worse"] and table["mse"]["worse"] and table["mse"]["change"] > 0

@@ -132,12 +132,11 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
 # -- leaderboard, compare, demo -------------------------------------------------------------
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
-    from wmbench.leaderboard import find_results, leaderboard_table, write_leaderboard
+    from wmbench.leaderboard import find_results, write_leaderboard
 
-    results = find_results(args.results)
-    paths = write_leaderboard(results, args.out)
-    print(leaderboard_table(results).to_markdown(index=False, floatfmt=".4g"))
-    print("\n" + "\n".join(f"{kind}: {path}" for kind, path in paths.items()))
+    paths = write_leaderboard(find_results(args.results), args.out)
+    print(paths["markdown"].read_text())
+    print("\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     return 0
 
 
@@ -160,7 +159,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from wmbench.leaderboard import find_results, leaderboard_table, write_leaderboard
+    from wmbench.leaderboard import find_results, write_leaderboard
     from wmbench.run import Execution, RunSpec, evaluate
     from wmbench.tasks import get_suite
 
@@ -173,7 +172,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_summary(result, results_dir / f"{suite.name}-{adapter}")
     results = find_results([results_dir / f"{suite.name}-{a}" for a in DEMO_ADAPTERS])
     paths = write_leaderboard(results, args.out / "leaderboard")
-    print("\n" + leaderboard_table(results).to_markdown(index=False, floatfmt=".4g"))
+    print("\n" + paths["markdown"].read_text())
     print(f"\nresults: {results_dir}\n" + "\n".join(f"leaderboard ({k}): {p}" for k, p in paths.items()))
     return 0
 
@@ -239,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_cache_options(p)
 
-    p = command("leaderboard", cmd_leaderboard, "build leaderboard tables (Markdown, CSV) from results")
+    p = command("leaderboard", cmd_leaderboard, "validate results and build the leaderboard (Markdown, CSV, HTML)")
     p.add_argument("results", type=Path, nargs="+", help="result.json files or directories holding them")
     p.add_argument("--out", type=Path, default=Path("leaderboard"), help="output directory")
 

@@ -1,7 +1,8 @@
-"""Leaderboard tables from validated results (Markdown and CSV, built with pandas)."""
+"""Leaderboard tables from validated results (Markdown, CSV and a static HTML page)."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -25,33 +26,80 @@ def find_results(paths: list[Path]) -> list[Result]:
     return [load_result(f) for f in files]
 
 
-def leaderboard_table(results: list[Result]) -> pd.DataFrame:
-    """One row per (adapter, split), one column per ``task/metric`` mean, plus the
-    median latency per episode. Reference (privileged) adapters are flagged."""
+def _identity(result: Result) -> dict[str, object]:
+    return {"adapter": result.adapter, "reference": result.privileged, "split": result.record["run"]["split"]}
+
+
+def headline_table(results: list[Result]) -> pd.DataFrame:
+    """One row per result: each area's and family's normalised index (0 = frozen world,
+    100 = physical variance) with its 95% bootstrap interval."""
     records = []
     for result in results:
-        row: dict[str, object] = {"adapter": result.adapter, "reference": result.privileged,
-                                  "split": result.record["run"]["split"]}
+        row = _identity(result)
+        head = result.record.get("headline", {})
+        for group in ("areas", "families"):
+            for name, entry in head.get(group, {}).items():
+                row[name] = entry["score"]
+                row[f"{name} ci_low"], row[f"{name} ci_high"] = entry["ci"] or (None, None)
+        records.append(row)
+    return pd.DataFrame.from_records(records).sort_values(["reference", "adapter"]).reset_index(drop=True)
+
+
+def detail_table(results: list[Result]) -> pd.DataFrame:
+    """One row per result, one column per ``task/metric`` raw mean, plus failures and the
+    median model latency per episode."""
+    records = []
+    for result in results:
+        row = _identity(result)
         for task, entry in result.record["aggregates"].items():
             for metric, stats in entry["metrics"].items():
                 row[f"{task}/{metric}"] = stats["mean"]
             row[f"{task}/failed"] = entry["failed"]
             row[f"{task}/latency_ms"] = entry["latency_ms_per_episode"]["p50"]
         records.append(row)
-    table = pd.DataFrame.from_records(records)
-    return table.sort_values(["reference", "adapter"]).reset_index(drop=True)
+    return pd.DataFrame.from_records(records).sort_values(["reference", "adapter"]).reset_index(drop=True)
+
+
+def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
+    """Fold ``X ci_low``/``X ci_high`` columns into ``X`` as ``score [low, high]`` text."""
+    shown = table[[c for c in table.columns if not c.endswith((" ci_low", " ci_high"))]].copy()
+    for column in shown.columns:
+        if f"{column} ci_low" in table:
+            shown[column] = [
+                "missing" if pd.isna(s) else (f"{s:.1f}" if pd.isna(lo) else f"{s:.1f} [{lo:.1f}, {hi:.1f}]")
+                for s, lo, hi in zip(table[column], table[f"{column} ci_low"], table[f"{column} ci_high"])]
+    return shown
+
+
+NOTE = ("Indices: 0 = a frozen world (last context frame repeated), 100 = the physical variance of "
+        "re-simulated futures; 95% bootstrap intervals over episodes. Reference rows (privileged, "
+        "e.g. the oracle) are sanity bounds, not ranked models. Speed is reported apart.")
 
 
 def write_leaderboard(results: list[Result], out: Path) -> dict[str, Path]:
-    """Write ``leaderboard.csv`` and ``leaderboard.md`` into ``out``."""
-    table = leaderboard_table(results)
+    """Write ``leaderboard.csv``/``leaderboard.md`` (indices), ``details.csv`` and ``index.html``."""
+    summary, details = headline_table(results), detail_table(results)
+    shown = _with_intervals(summary)
+    paths = {"csv": out / "leaderboard.csv", "markdown": out / "leaderboard.md",
+             "details": out / "details.csv", "html": out / "index.html"}
     try:
         out.mkdir(parents=True, exist_ok=True)
-        paths = {"csv": out / "leaderboard.csv", "markdown": out / "leaderboard.md"}
-        table.to_csv(paths["csv"], index=False)
+        summary.to_csv(paths["csv"], index=False)
+        details.to_csv(paths["details"], index=False)
         paths["markdown"].write_text(
-            "# wmbench leaderboard\n\nReference rows (privileged, e.g. the oracle) are sanity bounds, "
-            "not ranked models.\n\n" + table.to_markdown(index=False, floatfmt=".4g") + "\n")
+            f"# wmbench leaderboard\n\n{NOTE}\n\n{shown.to_markdown(index=False)}\n\n## Raw scores\n\n"
+            f"{details.to_markdown(index=False, floatfmt='.4g')}\n")
+        paths["html"].write_text(_page(shown, details))
     except OSError as exc:
         raise OutputError(f"leaderboard directory {out} is not writable: {exc.strerror or exc}") from exc
     return paths
+
+
+def _page(summary: pd.DataFrame, details: pd.DataFrame) -> str:
+    style = ("body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;"
+             "margin:1rem 0;font-size:.9rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}"
+             "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}")
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>wmbench leaderboard</title>"
+            f"<style>{style}</style><h1>wmbench leaderboard</h1><p>{html.escape(NOTE)}</p>"
+            f"{summary.to_html(index=False, na_rep='missing', border=0)}<h2>Raw scores</h2>"
+            f"{details.to_html(index=False, na_rep='missing', float_format='{:.4g}'.format, border=0)}</html>\n")

@@ -43,6 +43,11 @@ class EpisodeMetric(Metric):
     name: ClassVar[str]
     unit: ClassVar[str]
     higher_is_better: ClassVar[bool]
+    #: Headline area: "fidelity", "physics", "coherence", "control" or "surprise".
+    area: ClassVar[str] = "fidelity"
+    #: ``(frozen, variance)`` anchors of the normalised scale for metrics that are not
+    #: scored on predicted frames (e.g. ``(0.5, 1.0)`` for an AUROC); ``None``: measured.
+    fixed_references: ClassVar[tuple[float, float] | None] = None
     full_state_update = False
 
     def __init__(self, **kwargs):

@@ -18,6 +18,7 @@ from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.adapters.registry import load_adapter
 from wmbench.errors import WmbenchError
 from wmbench.metrics import METRICS, build_metrics
+from wmbench.results.headline import headline
 from wmbench.run import provenance
 from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule
@@ -165,6 +166,17 @@ def finalise(out: Path, spec: RunSpec, adapter: Adapter, tasks: list[Task], seed
     write_jsonl(out / ROWS_FILE, rows)
     digest = hashlib.sha256((out / ROWS_FILE).read_bytes()).hexdigest()
     hashes = {row_key(r): r["episode_hash"] for r in rows}
+    task_records = [{
+        "name": t.name, "version": t.version, "family": t.family, "scene": t.scene,
+        "definition_sha256": t.definition_hash(), "resolution": t.resolution, "fps": t.fps,
+        "context": t.context, "horizon": t.horizon, "metrics": list(t.metrics),
+        "metric_units": {m: METRICS[m].unit for m in t.metrics if m in METRICS},
+        "higher_is_better": {m: METRICS[m].higher_is_better for m in t.metrics if m in METRICS},
+        "metric_areas": {m: METRICS[m].area for m in t.metrics if m in METRICS},
+        "missing_metrics": missing_metrics.get(t.name, {}),
+        "episodes": [{"seed": s, "episode_hash": hashes.get((t.name, t.version, spec.split, s))}
+                     for s in seeds[t.name]],
+    } for t in tasks]
     result = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -172,19 +184,11 @@ def finalise(out: Path, spec: RunSpec, adapter: Adapter, tasks: list[Task], seed
         "wmbench": {"version": wmbench.__version__, "git_revision": provenance.git_revision()},
         "run": asdict(spec),
         "adapter": _adapter_record(spec, adapter),
-        "tasks": [{
-            "name": t.name, "version": t.version, "family": t.family, "scene": t.scene,
-            "definition_sha256": t.definition_hash(), "resolution": t.resolution, "fps": t.fps,
-            "context": t.context, "horizon": t.horizon, "metrics": list(t.metrics),
-            "metric_units": {m: METRICS[m].unit for m in t.metrics if m in METRICS},
-            "higher_is_better": {m: METRICS[m].higher_is_better for m in t.metrics if m in METRICS},
-            "missing_metrics": missing_metrics.get(t.name, {}),
-            "episodes": [{"seed": s, "episode_hash": hashes.get((t.name, t.version, spec.split, s))}
-                         for s in seeds[t.name]],
-        } for t in tasks],
+        "tasks": task_records,
         "execution": asdict(execution),
         "environment": dict(provenance.environment(), engine=engine_versions()),
         "aggregates": aggregate(rows, {t.name: t.metrics for t in tasks}),
+        "headline": headline(rows, task_records),
         "rows": {"file": ROWS_FILE, "count": len(rows), "sha256": digest},
     }
     write_json(out / RESULT_FILE, result)

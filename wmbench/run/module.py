@@ -14,6 +14,7 @@ from torch import nn
 from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.errors import AdapterError
 from wmbench.metrics.base import EpisodeMetric, Truth
+from wmbench.metrics.references import reference_scores
 from wmbench.run.checks import adapter_inputs, check_prediction, resize
 from wmbench.run.data import EpisodeBatch
 from wmbench.tasks.schema import Task
@@ -27,6 +28,15 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
+
+
+def _json_values(values: dict[str, torch.Tensor], index: int) -> dict[str, float | None]:
+    """Episode ``index``'s value of each metric, ``None`` (JSON null) where missing."""
+    out = {}
+    for name, tensor in values.items():
+        value = float(tensor[index])
+        out[name] = None if math.isnan(value) else value
+    return out
 
 
 def _as_float(frames: torch.Tensor) -> torch.Tensor:
@@ -87,10 +97,11 @@ class EvaluationModule(pl.LightningModule):
         for name, metric in self.metrics.items():
             values = metric.score(pred, truth)
             metric.update(values)
-            scores[name] = values.tolist()
+            scores[name] = values
+        references = reference_scores(dict(self.metrics), truth)
         for i, row in enumerate(rows):
-            row.update(status="ok", latency_ms=1e3 * latency,
-                       metrics={n: (None if math.isnan(v[i]) else v[i]) for n, v in scores.items()})
+            row.update(status="ok", latency_ms=1e3 * latency, metrics=_json_values(scores, i),
+                       references={kind: _json_values(values, i) for kind, values in references.items()})
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:
