@@ -162,3 +162,29 @@ def test_malformed_task_file_from_cli(cli, tmp_path):
     path.write_text("name: bad\nversion: 1\n")
     code, _, err = cli("run", "--adapter", "copy_last", "--tasks", str(path), "--out", tmp_path / "o")
     assert code == 2 and str(path) in err and "'family'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_verify_accepts_a_genuine_result_and_rejects_a_forged_episode(baseline_results, cache, tmp_path):
+    import shutil
+
+    from wmbench.results import verify_result
+
+    out, _ = baseline_results
+    assert verify_result(load_result(out / "copy_last"), cache) == 4
+    forged = tmp_path / "forged"
+    shutil.copytree(out / "copy_last", forged)
+    record = json.loads((forged / "result.json").read_text())
+    record["tasks"][0]["episodes"][1]["episode_hash"] = "0" * 64
+    (forged / "result.json").write_text(json.dumps(record))
+    with pytest.raises(ResultError, match=r"seed \d+: episode hash 000000000000 differs"):
+        verify_result(load_result(forged), cache)
+    record["tasks"][0]["version"] = 99
+    (forged / "result.json").write_text(json.dumps(record))
+    with pytest.raises(ResultError, match="scored at version 99"):
+        verify_result(load_result(forged), cache)
+
+
+def test_leaderboard_verify_from_cli(baseline_results, cli, tmp_path):
+    out, _ = baseline_results
+    code, stdout, _ = cli("leaderboard", out, "--verify", "--out", tmp_path / "site")
+    assert code == 0 and stdout.count("verified 4 episodes") == 2

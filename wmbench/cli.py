@@ -134,7 +134,14 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from wmbench.leaderboard import find_results, write_leaderboard
 
-    paths = write_leaderboard(find_results(args.results), args.out)
+    results = find_results(args.results)
+    if args.verify:
+        from wmbench.results import verify_result
+
+        cache = _cache(args)
+        for result in results:
+            print(f"verified {verify_result(result, cache)} episodes of {result.path}")
+    paths = write_leaderboard(results, args.out)
     print(paths["markdown"].read_text())
     print("\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     return 0
@@ -240,7 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("leaderboard", cmd_leaderboard, "validate results and build the leaderboard (Markdown, CSV, HTML)")
     p.add_argument("results", type=Path, nargs="+", help="result.json files or directories holding them")
-    p.add_argument("--out", type=Path, default=Path("leaderboard"), help="output directory")
+    p.add_argument("--out", type=Path, default=Path("leaderboard/site"), help="output directory")
+    p.add_argument("--verify", action="store_true",
+                   help="check task definitions and regenerate every episode to compare content hashes")
+    _add_cache_options(p)
 
     p = command("compare", cmd_compare, "compare two results metric by metric")
     p.add_argument("base", type=Path)

@@ -2,5 +2,6 @@
 
 from wmbench.results.compare import compare
 from wmbench.results.io import Result, load_result
+from wmbench.results.verify import verify_result
 
-__all__ = ["Result", "compare", "load_result"]
+__all__ = ["Result", "compare", "load_result", "verify_result"]
