@@ -48,7 +48,7 @@ class _Occlusion(Scene):
 
 class OccluderPass(_Occlusion):
     """A ball or box moves along the floor, passes behind an occluder (static, or sliding
-    slowly) and comes out on the other side."""
+    slowly) and comes out on the other side; a wall at the right sends it back."""
 
     name = "occluder_pass"
     params = {
@@ -65,14 +65,16 @@ class OccluderPass(_Occlusion):
 
     def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
         world = self.floor_world(p)
+        world.add_static_box(1.92, FLOOR, 2.5, 3.0, elasticity=1.0, friction=1.0)
         size = p["size"]
         x0 = 0.1 + size
         if p["shape"] == "circle":
-            world.add_circle(x0, FLOOR + size, size, p["mass"], 0.0, p["friction"])
+            world.add_circle(x0, FLOOR + size, size, p["mass"], 1.0, p["friction"])
+            world.bodies[0].angular_velocity = -p["speed"] / size  # rolling from the start
         else:
-            world.add_box(x0, FLOOR + size + 1e-4, 2 * size, 2 * size, p["mass"], 0.0, 0.0, p["friction"])
+            world.add_box(x0, FLOOR + size + 1e-4, 2 * size, 2 * size, p["mass"], 0.0, 1.0, p["friction"])
         world.bodies[0].velocity = (p["speed"], 0.0)
-        cx, cy = 1.0 + rng.uniform(-0.15, 0.15), FLOOR + p["occluder_height"] / 2 - 0.05
+        cx, cy = 0.9 + rng.uniform(-0.1, 0.1), FLOOR + p["occluder_height"] / 2 - 0.05
         track = Track((0.0, 10.0), ((cx, cy), (cx + 10.0 * p["occluder_speed"], cy)))
         world.add_occluder(cx, cy, p["occluder_width"], p["occluder_height"], track)
         return world
