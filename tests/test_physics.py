@@ -192,3 +192,20 @@ def test_episodes_are_identical_in_another_process():
     golden = load_golden()["tasks"]
     for name in names:
         assert theirs[name] == first_dev(name)[0].content_hash() == golden[name]["hash"], name
+
+
+@pytest.mark.parametrize("shape, friction, expected", [
+    ("circle", 0.6, lambda g, a, mu: 2 / 3 * g * np.sin(a)),  # a rolling disc: I = m r^2 / 2
+    ("box", 0.2, lambda g, a, mu: g * (np.sin(a) - mu * np.cos(a))),  # sliding with Coulomb friction
+    ("box", 0.9, lambda g, a, mu: 0.0),  # friction beyond tan(slope): it sticks
+])
+def test_ramp_acceleration(shape, friction, expected):
+    task = get_task("ramp_slide_roll")
+    angle = 30.0
+    task = replace(task, params={**task.params, "shape": Fixed(shape), "friction": Fixed(friction),
+                                 "angle": Fixed(angle), "n_objects": Fixed(1), "start": Fixed(1.0)})
+    episode = generate_episode(task, "dev", 3)
+    states, slope = episode.truth.states[:15, 0], np.radians(angle)
+    along = states[:, 3] * np.cos(slope) - states[:, 4] * np.sin(slope)  # speed down the slope
+    fitted = np.polyfit(np.arange(len(along)) / episode.fps, along, 1)[0]
+    assert fitted == pytest.approx(expected(9.81, slope, friction), abs=0.05)

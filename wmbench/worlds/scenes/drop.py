@@ -13,6 +13,9 @@ FLOOR = 0.2  # top of the floor, metres
 
 
 class Drop(Scene):
+    """Balls or boxes released from varied heights, with some spin, bounce on the floor
+    (restitution per object, optionally varied) and come to rest."""
+
     name = "drop"
     params = {
         "n_objects": Bound(1, 1, 6, doc="objects released"),

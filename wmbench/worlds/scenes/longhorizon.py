@@ -37,7 +37,7 @@ class Pendulum(Scene):
     name = "pendulum"
     params = {
         "n_objects": Bound(2, 1, 4, doc="pendulums"),
-        "length": Bound(0.8, 0.2, 1.4, doc="longest string length, metres (each 0.6 to 1 times this)"),
+        "length": Bound(0.8, 0.2, 2.0, doc="longest string length, metres (each 0.6 to 1 times this)"),
         "amplitude": Bound(30.0, 2.0, 80.0, doc="largest release angle from vertical, degrees"),
         "size": Bound(0.07, 0.03, 0.12, doc="bob radius, metres"),
         "mass": MASS,
@@ -82,7 +82,7 @@ class Revisit(Scene):
         "pan": Bound(1.0, 0.25, 3.0, doc="seconds each pan takes"),
         "distance": Bound(4.0, 2.5, 20.0, doc="metres between the centres of the regions"),
         "zoom": Bound(1.0, 0.5, 2.0, doc="region B is seen zoomed out by this factor"),
-        "length": Bound(0.8, 0.3, 1.2, doc="pendulum string length, metres"),
+        "length": Bound(0.8, 0.3, 2.0, doc="pendulum string length, metres"),
         "amplitude": Bound(30.0, 5.0, 70.0, doc="pendulum release angle, degrees"),
         "size": Bound(0.08, 0.04, 0.12, doc="bob and ball radius, metres"),
         "speed": Bound(1.5, 0.3, 4.0, doc="ball's horizontal speed, m/s"),

@@ -51,13 +51,6 @@ class Collide(Scene):
         "gravity": Bound(0.0, 0.0, 50.0, doc="m/s^2 pointing down; 0 for a top-down table"),
     }
 
-    def validate(self) -> None:
-        super().validate()
-        n, size = self.span("n_objects")[1], self.span("size")[1]
-        cells = int(np.ceil(np.sqrt(n)))
-        self.require(2 * size * 1.1 * cells <= 2.0 - 2 * WALL, "size",
-                     f"{cells}x{cells} bodies of size {size} do not fit in the 2 m arena")
-
     def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
         world = self.new_world(p["gravity"])
         world.space.damping = 1.0
