@@ -58,13 +58,9 @@ class Camera:
 
     def to_fixed(self, xy: np.ndarray) -> np.ndarray:
         """World points ``(K, 2)`` to OpenCV fixed-point pixel coordinates ``int32 (K, 2)``."""
-        half = self.resolution / 2 - 0.5
-        out = np.empty(xy.shape, np.float64)
-        np.multiply(xy[:, 0] - self.cx, self.ppm, out=out[:, 0])
-        np.multiply(self.cy - xy[:, 1], self.ppm, out=out[:, 1])
-        out += half
-        out *= _SCALE
-        return np.rint(out).astype(np.int32)
+        scale = self.ppm * _SCALE
+        offset = (self.resolution / 2 - 0.5) * _SCALE
+        return np.rint((xy - (self.cx, self.cy)) * (scale, -scale) + offset).astype(np.int32)
 
     def world_grid(self) -> tuple[np.ndarray, np.ndarray]:
         """World x of every pixel column ``(W,)`` and world y of every pixel row ``(H,)``."""
@@ -134,15 +130,50 @@ class _Drawn:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 inclusive pixel bounds (may lie outside)
 
 
-def _geometry(obj: ObjectSpec, pose: np.ndarray, camera: Camera) -> _Drawn:
-    x, y, angle = float(pose[0]), float(pose[1]), float(pose[2])
-    centre = camera.to_fixed(np.array([[x, y]]))[0]
-    if obj.shape == "circle":
-        radius = int(round(obj.size[0] * camera.ppm * _SCALE))
-        lo, hi = centre - radius, centre + radius
-        return _Drawn(centre, None, radius, _pixel_box(lo, hi))
-    polygon = camera.to_fixed(outline(obj, x, y, angle))
-    return _Drawn(centre, polygon, 0, _pixel_box(polygon.min(0), polygon.max(0)))
+@lru_cache(maxsize=1024)
+def _style(obj: ObjectSpec) -> tuple[float, tuple[int, int, int], np.ndarray | None]:
+    """Per object, once: the rotation mark's reach (metres) and colour, and the body-local
+    polygon (``None`` for circles)."""
+    reach = 0.8 * (obj.size[0] if obj.shape == "circle" else min(obj.size) / 2)
+    dark = tuple(int(v * MARK_DARKEN) for v in obj.colour)
+    local = None if obj.shape == "circle" else np.asarray(obj.vertices, np.float64)
+    return reach, dark, local
+
+
+@lru_cache(maxsize=256)
+def _corners(objects: tuple[ObjectSpec, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mark reaches ``(N,)``, every polygon's body-local corners stacked ``(M, 2)`` and
+    the object each corner belongs to ``(M,)``."""
+    styles = [_style(obj) for obj in objects]
+    polygons = [(k, style[2]) for k, style in enumerate(styles) if style[2] is not None]
+    local = np.concatenate([p for _, p in polygons]) if polygons else np.zeros((0, 2))
+    owner = np.concatenate([np.full(len(p), k) for k, p in polygons]).astype(np.intp) if polygons else np.zeros(0, np.intp)
+    return np.array([style[0] for style in styles]), local, owner
+
+
+def _layout(objects: Sequence[ObjectSpec], poses: np.ndarray, camera: Camera) -> tuple[list[_Drawn], np.ndarray]:
+    """Every object's fixed-point geometry and mark tip ``(N, 2)``, in one transform."""
+    n = len(objects)
+    poses = np.asarray(poses, np.float64)[:n]
+    x, y, c, s = poses[:, 0], poses[:, 1], np.cos(poses[:, 2]), np.sin(poses[:, 2])
+    styles = [_style(obj) for obj in objects]
+    reach, local, owner = _corners(tuple(objects))
+    c_, s_ = c[owner], s[owner]
+    points = np.concatenate([
+        poses[:, :2], np.stack([x + reach * c, y + reach * s], axis=1),
+        np.stack([x[owner] + c_ * local[:, 0] - s_ * local[:, 1], y[owner] + s_ * local[:, 0] + c_ * local[:, 1]], 1)])
+    fixed = camera.to_fixed(points)
+    drawn, at = [], 2 * n
+    for k, (obj, (_, _, local)) in enumerate(zip(objects, styles)):
+        centre = fixed[k]
+        if local is None:
+            radius = int(round(obj.size[0] * camera.ppm * _SCALE))
+            drawn.append(_Drawn(centre, None, radius, _pixel_box(centre - radius, centre + radius)))
+        else:
+            polygon = fixed[at: at + len(local)]
+            at += len(local)
+            drawn.append(_Drawn(centre, polygon, 0, _pixel_box(polygon.min(0), polygon.max(0))))
+    return drawn, fixed[n: 2 * n]
 
 
 def _pixel_box(lo: np.ndarray, hi: np.ndarray) -> tuple[int, int, int, int]:
@@ -161,13 +192,10 @@ def _fill(canvas: np.ndarray, drawn: _Drawn, colour, line: int, offset: np.ndarr
         cv2.fillPoly(canvas, [polygon], colour, line, SHIFT)
 
 
-def _draw_mark(canvas: np.ndarray, obj: ObjectSpec, pose: np.ndarray, camera: Camera, drawn: _Drawn) -> None:
+def _draw_mark(canvas: np.ndarray, obj: ObjectSpec, drawn: _Drawn, tip: np.ndarray, ppm: float) -> None:
     """A darker spoke from the centre towards the body's local +x axis: shows rotation."""
-    x, y, angle = float(pose[0]), float(pose[1]), float(pose[2])
-    reach = 0.8 * (obj.size[0] if obj.shape == "circle" else min(obj.size) / 2)
-    tip = camera.to_fixed(np.array([[x + reach * np.cos(angle), y + reach * np.sin(angle)]]))[0]
-    dark = tuple(int(v * MARK_DARKEN) for v in obj.colour)
-    width = max(1, int(round(camera.ppm * reach * 0.25)))
+    reach, dark, _ = _style(obj)
+    width = max(1, int(round(ppm * reach * 0.25)))
     a = drawn.centre
     cv2.line(canvas, (int(a[0]), int(a[1])), (int(tip[0]), int(tip[1])), dark, width, cv2.LINE_AA, SHIFT)
 
@@ -211,10 +239,10 @@ def render(objects: list[ObjectSpec], poses: np.ndarray, camera: Camera,
         for anchor, index in tethers:
             ends = camera.to_fixed(np.array([anchor, poses[index][:2]], np.float64))
             cv2.line(frame, tuple(map(int, ends[0])), tuple(map(int, ends[1])), SCENERY, width, cv2.LINE_AA, SHIFT)
-    drawn = [_geometry(obj, pose, camera) for obj, pose in zip(objects, poses)]
-    for k, (obj, pose, geo) in enumerate(zip(objects, poses, drawn), start=1):
+    drawn, tips = _layout(objects, poses, camera)
+    for k, (obj, geo) in enumerate(zip(objects, drawn), start=1):
         _fill(frame, geo, obj.colour, cv2.LINE_AA)
-        _draw_mark(frame, obj, pose, camera, geo)
+        _draw_mark(frame, obj, geo, tips[k - 1], camera.ppm)
         _fill(ids, geo, k, cv2.LINE_8)
     occluder_boxes = []
     for poly in occluders:
