@@ -58,3 +58,21 @@ def test_every_scene_documents_its_parameters():
         assert scene.__doc__, name
         for param, bound in scene.params.items():
             assert bound.doc, f"{name}.{param}"
+
+
+def test_every_task_and_scene_parameter_is_documented():
+    from wmbench.tasks import builtin_tasks
+
+    from .conftest import REPO
+
+    text = (REPO / "docs" / "tasks.md").read_text()
+    families = ("rigid_bodies", "dropping_objects", "partial_observability", "long_horizon")
+    tasks = [get_task(name) for name in builtin_tasks()]
+    for task in tasks:
+        if task.family in families:
+            assert f"### {task.name}\n" in text and f"(images/{task.name}.png)" in text, task.name
+    for name in {task.scene for task in tasks if task.family in families}:
+        scene = SCENES[name]
+        section = text.split(f"### Scene `{name}`")[1].split("### ")[0]
+        for param in scene.params:
+            assert f"| `{param}` |" in section, f"{name}.{param}"
