@@ -110,3 +110,19 @@ def test_backdrop_and_scenery_are_drawn_behind_objects():
     assert (frame[ids == 1] == world.objects[0].colour).all(-1).mean() > 0.8
     corner = frame[120, 5]  # inside the ramp
     assert tuple(corner) == (120, 120, 128)
+
+
+@pytest.mark.parametrize("name", ["occluder_pass", "revisit_gap", "pendulum_long", "block_stack"])
+def test_redrawing_the_true_states_gives_the_same_frames(name):
+    from wmbench.tasks import get_task, split_seeds
+    from wmbench.worlds import generate_episode
+    from wmbench.worlds.world import redraw
+
+    task = get_task(name)
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 1)[0])
+    r = episode.truth
+    for t in np.linspace(0, len(r.frames) - 1, 6).astype(int):
+        frame, ids, vis = redraw(episode, t, r.states[t])
+        np.testing.assert_array_equal(frame, r.frames[t])
+        np.testing.assert_array_equal(ids, r.instance_ids[t])
+        np.testing.assert_array_equal(vis, r.visibility[t])

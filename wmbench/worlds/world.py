@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pymunk
 
 from wmbench.worlds.episode import ObjectSpec, Rollout
 from wmbench.worlds.render import PALETTE, Backdrop, Camera, render
+
+if TYPE_CHECKING:
+    from wmbench.worlds.episode import Episode
 
 #: Physics steps per second of scene time, whatever the render fps.
 SIM_HZ = 240
@@ -41,6 +44,10 @@ class Track:
     def describe(self) -> dict[str, Any]:
         return {"times": list(self.times), "values": [list(v) for v in self.values]}
 
+    @classmethod
+    def from_meta(cls, data: dict[str, Any]) -> "Track":
+        return cls(tuple(data["times"]), tuple(tuple(v) for v in data["values"]))
+
 
 @dataclass
 class Occluder:
@@ -54,6 +61,12 @@ class Occluder:
 
     def describe(self) -> dict[str, Any]:
         return {"vertices": self.vertices.tolist(), "track": self.track.describe()}
+
+    @classmethod
+    def from_meta(cls, data: dict[str, Any]) -> "Occluder":
+        """Inverse of :meth:`describe`; a bare ``vertices`` entry is a static world-space polygon."""
+        track = Track.from_meta(data["track"]) if "track" in data else Track.still(0.0, 0.0)
+        return cls(np.asarray(data["vertices"], np.float64), track)
 
 
 @dataclass
@@ -216,3 +229,22 @@ class World:
                                 np.log(track[1:, 2] / track[:-1, 2])], axis=1).astype(np.float32)
         return Rollout(frames=images, instance_ids=ids, states=states, pixels=pixels.astype(np.float32),
                        visibility=visibility, actions=actions, camera=track)
+
+
+def redraw(episode: "Episode", t: int, poses: np.ndarray, rollout: Rollout | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render ``poses`` (``(N, >=3)``: ``x, y, angle``) into frame ``t`` of an episode.
+
+    The scenery, occluders (at frame ``t``'s time), backdrop and tethers come from
+    ``episode.meta["stage"]`` and the camera from ``rollout.camera[t]`` (default: the
+    truth's), so redrawing the true states gives the episode's own frame, bit for bit.
+    """
+    rollout = rollout or episode.truth
+    if rollout.camera is None:
+        raise ValueError(f"{episode.key}: the rollout records no camera")
+    stage = episode.meta["stage"]
+    camera = Camera(*rollout.camera[t], resolution=episode.resolution[0])
+    occluders = [Occluder.from_meta(o).polygon(t / episode.fps) for o in stage["occluders"]]
+    background = Backdrop(**stage["backdrop"]).image(camera) if stage["backdrop"] else None
+    return render(episode.objects, poses, camera, [np.asarray(p, np.float64) for p in stage["scenery"]],
+                  occluders, background, tethers=[(tuple(a), int(i)) for a, i in stage["tethers"]])
