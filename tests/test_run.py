@@ -7,6 +7,7 @@ import pytest
 
 from wmbench.errors import ResultError
 from wmbench.results import load_result
+from wmbench.tasks import get_task
 
 from .conftest import REPO
 
@@ -56,7 +57,7 @@ def test_result_carries_provenance(baseline_results):
     assert record["adapter"]["name"] == "copy_last" and not record["adapter"]["privileged"]
     assert load_result(out / "oracle").privileged
     task = record["tasks"][0]
-    assert task["name"] == "drop_single" and task["version"] == 1 and len(task["definition_sha256"]) == 64
+    assert task["name"] == "drop_single" and task["version"] == get_task("drop_single").version and len(task["definition_sha256"]) == 64
     assert all(len(e["episode_hash"]) == 64 for e in task["episodes"]) and len(task["episodes"]) == 4
     env = record["environment"]
     assert env["libraries"]["torch"] and env["engine"]["pymunk"] and env["hardware"]["cpu_count"]
@@ -130,7 +131,7 @@ def test_broken_adapter_is_a_one_line_error(cli, tmp_path, cls, words):
                        "--out", tmp_path / "out", "--no-progress")
     line = err.strip().splitlines()[-1]
     assert code == 3
-    assert line.startswith(f"wmbench: error: adapter '{cls}', task 'drop_single', episode drop_single@1/dev/")
+    assert line.startswith(f"wmbench: error: adapter '{cls}', task 'drop_single', episode drop_single@2/dev/")
     assert words in line
     rows = [json.loads(x) for x in (tmp_path / "out" / "rows" / "rank-0.jsonl").read_text().splitlines()]
     assert rows and all(r["status"] == "failed" and "Traceback" in r["traceback"] for r in rows)

@@ -13,6 +13,8 @@ Conventions (all arrays are NumPy, C-contiguous):
   (occluders and frame edges taken into account), in ``[0, 1]``.
 * ``actions``: ``float32 (T - 1, A)`` or ``None``; ``actions[t]`` is applied between
   frame ``t`` and frame ``t + 1``.
+* ``camera``: ``float64 (T, 3)`` or ``None``: ``cx, cy, ppm`` of each frame's camera
+  (view centre in metres, pixels per metre); ``pixels`` use each frame's camera.
 
 An episode holds its true rollout, an ensemble of physical-variance re-simulations
 (initial state perturbed below what the frames show) and, for action tasks,
@@ -63,8 +65,9 @@ class Rollout:
     pixels: np.ndarray
     visibility: np.ndarray
     actions: np.ndarray | None = None
+    camera: np.ndarray | None = None
 
-    ARRAYS = ("frames", "instance_ids", "states", "pixels", "visibility", "actions")
+    ARRAYS = ("frames", "instance_ids", "states", "pixels", "visibility", "actions", "camera")
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: getattr(self, k) for k in self.ARRAYS if getattr(self, k) is not None}
@@ -82,6 +85,8 @@ class Rollout:
             (self.visibility.shape == self.states.shape[:2], "visibility must be (T, N)"),
             (self.actions is None or (self.actions.ndim == 2 and self.actions.shape[0] == t - 1),
              "actions must be (T - 1, A)"),
+            (self.camera is None or (self.camera.shape == (t, 3) and self.camera.dtype == np.float64),
+             "camera must be float64 (T, 3)"),
         ]
         for ok, problem in checks:
             if not ok:

@@ -41,5 +41,6 @@ def generate_episode(task: Task, split: str, seed: int) -> Episode:
         context=task.context, horizon=task.horizon, objects=list(truth_world.objects),
         truth=truth, ensemble=ensemble,
         meta={"params": params, "gravity": truth_world.gravity, "ppm": truth_world.camera.ppm,
-              "resolution": task.resolution, "scene": task.scene, "engine": engine_versions()},
+              "resolution": task.resolution, "scene": task.scene, "engine": engine_versions(),
+              "stage": truth_world.stage(), **truth_world.meta},
     )

@@ -3,20 +3,83 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pymunk
 
 from wmbench.worlds.episode import ObjectSpec, Rollout
-from wmbench.worlds.render import PALETTE, Camera, render
+from wmbench.worlds.render import PALETTE, Backdrop, Camera, render
+
+if TYPE_CHECKING:
+    from wmbench.worlds.episode import Episode
 
 #: Physics steps per second of scene time, whatever the render fps.
 SIM_HZ = 240
 
 
+@dataclass(frozen=True)
+class Track:
+    """Piecewise-linear keyframes: ``values[k]`` at ``times[k]`` seconds, held outside."""
+
+    times: tuple[float, ...]
+    values: tuple[tuple[float, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.times) != len(self.values) or not self.times:
+            raise ValueError("a track needs as many values as times, at least one")
+        if any(b < a for a, b in zip(self.times, self.times[1:])):
+            raise ValueError("track times must not decrease")
+
+    @classmethod
+    def still(cls, *value: float) -> "Track":
+        return cls((0.0,), (tuple(float(v) for v in value),))
+
+    def at(self, time: float | np.ndarray) -> np.ndarray:
+        """Values at ``time`` (seconds): ``(D,)``, or ``(T, D)`` for an array of times."""
+        values = np.asarray(self.values, np.float64)
+        times = np.asarray(self.times, np.float64)
+        return np.stack([np.interp(time, times, values[:, d]) for d in range(values.shape[1])], axis=-1)
+
+    def describe(self) -> dict[str, Any]:
+        return {"times": list(self.times), "values": [list(v) for v in self.values]}
+
+    @classmethod
+    def from_meta(cls, data: dict[str, Any]) -> "Track":
+        return cls(tuple(data["times"]), tuple(tuple(v) for v in data["values"]))
+
+
+@dataclass
+class Occluder:
+    """A flat shape drawn in front of every object; it moves along ``track`` (x, y)."""
+
+    vertices: np.ndarray  # (K, 2), metres, relative to the track position
+    track: Track
+
+    def polygon(self, time: float) -> np.ndarray:
+        return self.vertices + self.track.at(time)
+
+    def describe(self) -> dict[str, Any]:
+        return {"vertices": self.vertices.tolist(), "track": self.track.describe()}
+
+    @classmethod
+    def from_meta(cls, data: dict[str, Any]) -> "Occluder":
+        """Inverse of :meth:`describe`; a bare ``vertices`` entry is a static world-space polygon."""
+        track = Track.from_meta(data["track"]) if "track" in data else Track.still(0.0, 0.0)
+        return cls(np.asarray(data["vertices"], np.float64), track)
+
+
 @dataclass
 class World:
-    """A pymunk space with the objects to track, static scenery, occluders and a camera."""
+    """A pymunk space with the objects to track, static scenery, occluders and a camera.
+
+    ``camera`` is the view at time 0; ``camera_track`` (keyframes of ``cx, cy, ppm``),
+    when set, moves it during the rollout. ``occluders`` holds static world-space
+    polygons or :class:`Occluder` objects that move. ``backdrop`` draws a static
+    texture behind everything. ``tethers`` are ``(anchor_xy, object_index)`` lines drawn
+    behind objects (pendulum strings). With ``camera_actions`` the rollout's actions are
+    the camera motion (see :meth:`rollout`). ``meta`` is copied into the episode.
+    """
 
     camera: Camera
     gravity: float = 9.81
@@ -24,7 +87,12 @@ class World:
     objects: list[ObjectSpec] = field(default_factory=list)
     bodies: list[pymunk.Body] = field(default_factory=list)
     scenery: list[np.ndarray] = field(default_factory=list)
-    occluders: list[np.ndarray] = field(default_factory=list)
+    occluders: list[np.ndarray | Occluder] = field(default_factory=list)
+    backdrop: Backdrop | None = None
+    camera_track: Track | None = None
+    camera_actions: bool = False
+    tethers: list[tuple[tuple[float, float], int]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.space.gravity = (0.0, -self.gravity)
@@ -65,15 +133,33 @@ class World:
         return self.add_polygon(x, y, [(-w, -h), (w, -h), (w, h), (-w, h)], mass, angle,
                                 elasticity, friction, shape="box")
 
-    def add_static_box(self, x0: float, y0: float, x1: float, y1: float,
-                       elasticity: float = 1.0, friction: float = 0.5, visible: bool = True) -> None:
-        """An immovable axis-aligned box (floor, wall), drawn as scenery when visible."""
-        corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-        shape = pymunk.Poly(self.space.static_body, corners)
+    def add_static_polygon(self, corners: Sequence[tuple[float, float]], elasticity: float = 1.0,
+                           friction: float = 0.5, visible: bool = True) -> None:
+        """An immovable convex polygon in world coordinates (ramp, wedge), drawn as scenery when visible."""
+        shape = pymunk.Poly(self.space.static_body, [tuple(map(float, c)) for c in corners])
         shape.elasticity, shape.friction = elasticity, friction
         self.space.add(shape)
         if visible:
             self.scenery.append(np.array(corners, dtype=np.float64))
+
+    def add_static_box(self, x0: float, y0: float, x1: float, y1: float,
+                       elasticity: float = 1.0, friction: float = 0.5, visible: bool = True) -> None:
+        """An immovable axis-aligned box (floor, wall), drawn as scenery when visible."""
+        self.add_static_polygon([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], elasticity, friction, visible)
+
+    def add_occluder(self, x: float, y: float, width: float, height: float, track: Track | None = None) -> None:
+        """A ``width`` x ``height`` rectangle drawn in front of objects, centred on ``(x, y)``
+        or moving along ``track`` (centre positions over time)."""
+        w, h = width / 2, height / 2
+        corners = np.array([(-w, -h), (w, -h), (w, h), (-w, h)], np.float64)
+        self.occluders.append(Occluder(corners, track or Track.still(x, y)))
+
+    def pin(self, index: int, anchor: tuple[float, float]) -> None:
+        """Hold object ``index`` (0-based) at its current distance from a fixed world point
+        (a rigid massless string), drawn as a tether."""
+        joint = pymunk.PinJoint(self.space.static_body, self.bodies[index], anchor, (0.0, 0.0))
+        self.space.add(joint)
+        self.tethers.append((tuple(map(float, anchor)), index))
 
     def state(self) -> np.ndarray:
         """``(N, 6)``: ``x, y, angle, vx, vy, omega`` of every tracked body."""
@@ -87,8 +173,30 @@ class World:
             body.position += tuple(rng.normal(0.0, position_px / self.camera.ppm, 2))
             body.velocity += tuple(rng.normal(0.0, velocity_px_per_frame * fps / self.camera.ppm, 2))
 
+    def cameras(self, frames: int, fps: float) -> np.ndarray:
+        """``(T, 3)``: ``cx, cy, ppm`` of the camera at every frame."""
+        if self.camera_track is None:
+            return np.tile([self.camera.cx, self.camera.cy, self.camera.ppm], (frames, 1)).astype(np.float64)
+        return self.camera_track.at(np.arange(frames) / fps)
+
+    def stage(self) -> dict[str, Any]:
+        """Everything but the objects that :func:`render` draws, as JSON-able data."""
+        return {
+            "scenery": [p.tolist() for p in self.scenery],
+            "occluders": [o.describe() if isinstance(o, Occluder) else {"vertices": np.asarray(o).tolist()}
+                          for o in self.occluders],
+            "backdrop": self.backdrop.describe() if self.backdrop else None,
+            "tethers": [[list(a), i] for a, i in self.tethers],
+        }
+
     def rollout(self, frames: int, fps: float) -> Rollout:
-        """Simulate and render ``frames`` frames at ``fps``, stepping physics at :data:`SIM_HZ`."""
+        """Simulate and render ``frames`` frames at ``fps``, stepping physics at :data:`SIM_HZ`.
+
+        The camera of frame ``t`` is ``camera_track`` at ``t / fps`` seconds. With
+        ``camera_actions``, ``actions[t]`` is the camera motion from frame ``t`` to
+        ``t + 1``: pan right and down in pixels of frame ``t``, and the log of the zoom
+        ratio (``ln(ppm[t + 1] / ppm[t])``).
+        """
         substeps = SIM_HZ // int(fps)
         dt = 1.0 / SIM_HZ
         n, size = len(self.bodies), self.camera.resolution
@@ -96,12 +204,47 @@ class World:
         ids = np.empty((frames, size, size), np.uint8)
         states = np.empty((frames, n, 6), np.float64)
         visibility = np.empty((frames, n), np.float32)
+        track = self.cameras(frames, fps)
+        moving = [o for o in self.occluders if isinstance(o, Occluder)]
+        fixed = [np.asarray(o, np.float64) for o in self.occluders if not isinstance(o, Occluder)]
+        background, last_view = None, None
         for t in range(frames):
             if t:
                 for _ in range(substeps):
                     self.space.step(dt)
             states[t] = self.state()
-            images[t], ids[t], visibility[t] = render(self.objects, states[t], self.camera,
-                                                     self.scenery, self.occluders)
-        pixels = self.camera.to_pixels(states[..., :2]).astype(np.float32)
-        return Rollout(frames=images, instance_ids=ids, states=states, pixels=pixels, visibility=visibility)
+            camera = Camera(*track[t], resolution=size)
+            if self.backdrop is not None and last_view != camera:
+                background, last_view = self.backdrop.image(camera), camera
+            occluders = fixed + [o.polygon(t / fps) for o in moving]
+            images[t], ids[t], visibility[t] = render(self.objects, states[t], camera, self.scenery, occluders,
+                                                     background, tethers=self.tethers)
+        half = size / 2 - 0.5
+        pixels = np.stack([(states[..., 0] - track[:, None, 0]) * track[:, None, 2] + half,
+                           (track[:, None, 1] - states[..., 1]) * track[:, None, 2] + half], axis=-1)
+        actions = None
+        if self.camera_actions:
+            step = np.diff(track, axis=0)
+            actions = np.stack([step[:, 0] * track[:-1, 2], -step[:, 1] * track[:-1, 2],
+                                np.log(track[1:, 2] / track[:-1, 2])], axis=1).astype(np.float32)
+        return Rollout(frames=images, instance_ids=ids, states=states, pixels=pixels.astype(np.float32),
+                       visibility=visibility, actions=actions, camera=track)
+
+
+def redraw(episode: "Episode", t: int, poses: np.ndarray, rollout: Rollout | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render ``poses`` (``(N, >=3)``: ``x, y, angle``) into frame ``t`` of an episode.
+
+    The scenery, occluders (at frame ``t``'s time), backdrop and tethers come from
+    ``episode.meta["stage"]`` and the camera from ``rollout.camera[t]`` (default: the
+    truth's), so redrawing the true states gives the episode's own frame, bit for bit.
+    """
+    rollout = rollout or episode.truth
+    if rollout.camera is None:
+        raise ValueError(f"{episode.key}: the rollout records no camera")
+    stage = episode.meta["stage"]
+    camera = Camera(*rollout.camera[t], resolution=episode.resolution[0])
+    occluders = [Occluder.from_meta(o).polygon(t / episode.fps) for o in stage["occluders"]]
+    background = Backdrop(**stage["backdrop"]).image(camera) if stage["backdrop"] else None
+    return render(episode.objects, poses, camera, [np.asarray(p, np.float64) for p in stage["scenery"]],
+                  occluders, background, tethers=[(tuple(a), int(i)) for a, i in stage["tethers"]])

@@ -73,6 +73,19 @@ class Scene:
                 if problem:
                     raise TaskFileError(task.source, field, problem)
 
+    def span(self, name: str) -> tuple[Any, Any]:
+        """The smallest and largest value parameter ``name`` can take in this task."""
+        rng = self.task.params.get(name)
+        if rng is None:
+            return self.params[name].default, self.params[name].default
+        values = rng.options if isinstance(rng, Choice) else rng.bounds
+        return min(values), max(values)
+
+    def require(self, ok: bool, name: str, problem: str) -> None:
+        """Raise :class:`TaskFileError` for ``scene.params.<name>`` unless ``ok``."""
+        if not ok:
+            raise TaskFileError(self.task.source, f"scene.params.{name}", problem)
+
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """Parameters for one episode: defaults overridden by the task's draws."""
         ranges: dict[str, ParamRange] = {k: Fixed(b.default) for k, b in self.params.items()}
