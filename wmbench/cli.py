@@ -140,12 +140,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_pictures(args: argparse.Namespace) -> int:
     from wmbench.tasks import builtin_tasks, get_task
-    from wmbench.worlds.pictures import save_picture
+    from wmbench.worlds.pictures import check_picture_path, save_picture
 
     if args.all:
         targets = [(name, args.out_dir / f"{name}.png") for name in builtin_tasks()]
     elif args.task:
-        targets = [(args.task, args.out or Path(f"{get_task(args.task).name}.png"))]
+        targets = [(args.task, check_picture_path(args.out or f"{get_task(args.task).name}.png"))]
     else:
         raise WmbenchError("pictures: name a TASK or pass --all")
     cache = _cache(args)

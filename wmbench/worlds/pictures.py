@@ -136,20 +136,26 @@ def animation(episodes: Sequence[Episode], tracks: bool = False, occluders: bool
     return images
 
 
+def check_picture_path(out: Path | str) -> Path:
+    """``out`` if it names a ``.png`` or ``.gif`` file, else an :class:`OutputError`."""
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".gif"):
+        raise OutputError(f"{out}: pictures are written as .png (a strip) or .gif (an animation), "
+                          f"not '{out.suffix}'")
+    return out
+
+
 def save_picture(episodes: Sequence[Episode], out: Path | str, every: int | None = None,
                  tracks: bool = False, occluders: bool = False) -> Path:
     """Write a strip (``.png``) or an animation (``.gif``, at the episodes' fps) to ``out``."""
     from PIL import Image
 
-    out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in (".png", ".gif"):
-        raise OutputError(f"{out}: pictures are written as .png (a strip) or .gif (an animation), not '{suffix}'")
+    out = check_picture_path(out)
     if not episodes:
         raise OutputError(f"{out}: no episodes to draw")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".png":
+        if out.suffix.lower() == ".png":
             Image.fromarray(strip(episodes, every, tracks, occluders)).save(out, optimize=True)
         else:
             frames = [Image.fromarray(image) for image in animation(episodes, tracks, occluders)]
