@@ -175,6 +175,7 @@ def cmd_bench_generate(args: argparse.Namespace) -> int:
         columns = {"task": "task", "episodes_per_s_per_core": "episodes/s", "truth_frames_per_s_per_core":
                    "truth frames/s", "ensemble_frames_per_s_per_core": "ensemble frames/s",
                    "all_frames_per_s_per_core": "all frames/s", "cache_bytes_per_episode": "cache bytes/episode",
+                   "cache_write_ms_per_episode": "cache write ms/episode",
                    "cache_read_ms_per_episode": "cache read ms/episode"}
         table = pd.DataFrame(rows)[list(columns)].rename(columns=columns)
         print(f"per core (CPU time of one process), {args.resolution or 'task'} px, {args.episodes} episodes per task")
