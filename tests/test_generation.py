@@ -112,3 +112,21 @@ def test_run_prefetches_its_episodes_into_the_cache(cli, tmp_path, monkeypatch):
     assert code == 0 and root == tmp_path / "cache" and workers == 1
     assert [(j.task.resolution, j.split, j.seed) for j in jobs] == [(32, "dev", s) for s in split_seeds(task, "dev", 2)]
     assert all(EpisodeCache(root).path(task, j.seed).exists() for j in jobs)
+
+
+class _DiesWhenUnpickled:
+    """Kills the worker process that receives it."""
+
+    def __reduce__(self):
+        import os
+
+        return os._exit, (3,)
+
+
+def test_a_dying_worker_is_a_clear_error():
+    from wmbench.errors import WmbenchError
+
+    task = get_task("drop_single").with_overrides(resolution=32)
+    jobs = [Job(task, _DiesWhenUnpickled(), 1), Job(task, _DiesWhenUnpickled(), 2)]
+    with pytest.raises(WmbenchError, match="a worker process died .* during generate of 2 episodes"):
+        generate_all(jobs, EpisodeCache(None), workers=2, progress=False)

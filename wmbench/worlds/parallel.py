@@ -11,12 +11,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from tqdm import tqdm
 
+from wmbench.errors import WmbenchError
 from wmbench.tasks.schema import Task
 from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.scenes import scene_for
@@ -77,6 +79,9 @@ def generate_all(jobs: Sequence[Job], cache: EpisodeCache, workers: int = 1, pro
                 for future in as_completed(futures):
                     done[futures[future]] = future.result()
                     bar.update()
+            except BrokenProcessPool as exc:
+                raise WmbenchError(f"a worker process died (killed, or out of memory?) during {desc} of "
+                                   f"{len(jobs)} episodes; rerun with fewer --workers") from exc
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
