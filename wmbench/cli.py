@@ -46,7 +46,7 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
 
 
 def _add_workers_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workers", type=_positive, help="worker processes (default: every available core)")
+    p.add_argument("--workers", type=_positive, metavar="N", help="worker processes (default: every available core)")
 
 
 def _add_cache_options(p: argparse.ArgumentParser) -> None:
@@ -133,8 +133,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
                                                  job.task.resolution, "fps": job.task.fps,
                                                  "cache": str(cache.root), "episodes": {}})
         entry["episodes"][str(result.seed)] = result.content_hash
-    report: Any = list(entries.values()) if args.suite else next(iter(entries.values()), {})
-    print(json.dumps({"suite": args.suite, "tasks": report} if args.suite else report, indent=2))
+    report = {"suite": args.suite, "tasks": list(entries.values())} if args.suite else entries[jobs[0].task.id]
+    print(json.dumps(report, indent=2))
     return 0
 
 
@@ -178,7 +178,7 @@ def cmd_bench_generate(args: argparse.Namespace) -> int:
                    "cache_write_ms_per_episode": "cache write ms/episode",
                    "cache_read_ms_per_episode": "cache read ms/episode"}
         table = pd.DataFrame(rows)[list(columns)].rename(columns=columns)
-        print(f"per core (CPU time of one process), {args.resolution or 'task'} px, {args.episodes} episodes per task")
+        print(f"per core (CPU time of one process), {args.resolution} px, {args.episodes} episodes per task")
         print(table.to_markdown(index=False, floatfmt=".4g"))
     return 0
 
@@ -322,11 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="FILE.png (strip) or FILE.gif (animation); default: TASK.png")
     p.add_argument("--all", action="store_true", help="a strip of every built-in task into --out-dir")
     p.add_argument("--out-dir", type=Path, default=Path("docs/images"), help="with --all (default: docs/images)")
-    p.add_argument("--episodes", type=_positive, default=3, help="episodes drawn, one per row (default: 3)")
+    p.add_argument("--episodes", type=_positive, default=3, metavar="N", help="episodes drawn, one per row (default: 3)")
     p.add_argument("--split", default="dev", choices=("train", "dev", "test"))
     p.add_argument("--tracks", action="store_true", help="overlay ground-truth tracks where objects are visible")
     p.add_argument("--occluders", action="store_true", help="outline the occluders")
-    p.add_argument("--every", type=_positive, help="show every K-th frame (default: at most 12 columns)")
+    p.add_argument("--every", type=_positive, metavar="K", help="show every K-th frame (default: at most 12 columns)")
     _add_render_options(p)
     _add_cache_options(p)
 
@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("generate", cmd_bench_generate,
                 "episodes and frames generated per second per core, and cache size per episode", bench)
     p.add_argument("tasks", nargs="*", help="task names or files (default: every built-in task)")
-    p.add_argument("--episodes", type=_positive, default=4, help="timed episodes per task (default: 4)")
+    p.add_argument("--episodes", type=_positive, default=4, metavar="N", help="timed episodes per task (default: 4)")
     p.add_argument("--resolution", type=int, default=128, help="frame size in pixels (default: 128)")
     p.add_argument("--fps", type=float, help="override the tasks' frame rate")
     p.add_argument("--json", action="store_true", help="print JSON")
