@@ -120,6 +120,7 @@ def test_cli_names_an_unwritable_cache_directory(cli, tmp_path):
     assert code == 2 and f"cache directory {blocker / 'c'} is not writable" in err
 
 
+@pytest.mark.slow
 def test_concurrent_writers_never_leave_a_corrupt_entry(tmp_path, task, seven):
     """Two processes generate one missing entry at once, then rewrite it 200 times each
     while this process keeps reading it: every read is the whole, right episode."""

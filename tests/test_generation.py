@@ -58,6 +58,7 @@ def test_fps_that_does_not_divide_the_physics_rate_names_the_field():
         generate_all([Job(get_task("drop_single").with_overrides(fps=7), "dev", 1)], EpisodeCache(None))
 
 
+@pytest.mark.slow
 def test_parallel_generation_does_not_depend_on_the_worker_count(tmp_path):
     task = get_task("drop_single").with_overrides(resolution=32)
     jobs = [Job(task, "dev", seed) for seed in split_seeds(task, "dev", 5)]
@@ -123,6 +124,7 @@ class _DiesWhenUnpickled:
         return os._exit, (3,)
 
 
+@pytest.mark.slow
 def test_a_dying_worker_is_a_clear_error():
     from wmbench.errors import WmbenchError
 
