@@ -1,7 +1,8 @@
 """How fast episodes are generated and cached, and how large they are on disk.
 
 Speeds are per core: frames (or episodes) divided by the CPU time of this process
-(``time.process_time``), so they do not depend on what else the machine runs; wall
+(``time.process_time``, all threads), so they depend far less than wall time on what
+else the machine runs (though contention still slows a core down); wall
 time is reported next to them.
 """
 
