@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= wmbench-out
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench pictures install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-only
+	$(BIN)/wmbench bench generate
+
+pictures: $(STAMP)
+	$(BIN)/wmbench pictures --all --out-dir docs/images --tracks --occluders
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -33,6 +33,22 @@ def _cache(args: argparse.Namespace):
     return EpisodeCache(None if args.no_cache else (args.cache or default_cache_dir()))
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--resolution", type=int, help="override the task's resolution (pixels, e.g. 64, 128, 256)")
+    p.add_argument("--fps", type=float, help="override the task's frame rate (frames per second)")
+
+
+def _add_workers_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=_positive, metavar="N", help="worker processes (default: every available core)")
+
+
 def _add_cache_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, help="episode cache directory (default: $WMBENCH_CACHE or ~/.cache/wmbench)")
     p.add_argument("--no-cache", action="store_true", help="generate episodes in memory only")
@@ -76,21 +92,94 @@ def cmd_suites_list(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- generate ------------------------------------------------------------------------------
+# -- generate, pictures, bench -------------------------------------------------------------
+
+def _generation_jobs(args: argparse.Namespace, tasks: tuple[str, ...], split: str, limit: int | None) -> list:
+    from wmbench.tasks import get_task, split_seeds
+    from wmbench.worlds.parallel import Job
+
+    jobs = []
+    for name in tasks:
+        task = get_task(name).with_overrides(resolution=args.resolution, fps=getattr(args, "fps", None))
+        jobs += [Job(task, split, seed) for seed in split_seeds(task, split, limit, args.test_secret)]
+    return jobs
+
+
+def _workers(args: argparse.Namespace) -> int:
+    from wmbench.worlds.parallel import available_cores
+
+    return args.workers if args.workers is not None else available_cores()
+
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from wmbench.tasks import get_suite
+    from wmbench.worlds.parallel import generate_all
 
-    from wmbench.tasks import get_task, split_seeds
-
-    task = get_task(args.task).with_overrides(resolution=args.resolution)
+    if args.suite:
+        suite = get_suite(args.suite)
+        tasks, split, limit = suite.tasks, args.split or suite.split, args.limit or suite.episodes
+    elif args.task:
+        tasks, split, limit = (args.task,), args.split or "dev", args.limit
+    else:
+        raise WmbenchError("generate: name a TASK or a --suite")
     cache = _cache(args)
-    seeds = split_seeds(task, args.split, args.limit, args.test_secret)
-    hashes = {}
-    for seed in tqdm(seeds, desc=f"generate {task.id}", disable=not sys.stderr.isatty()):
-        hashes[seed] = cache.get(task, args.split, seed).content_hash()
-    print(json.dumps({"task": task.id, "split": args.split, "resolution": task.resolution,
-                      "cache": str(cache.root), "episodes": hashes}, indent=2))
+    jobs = _generation_jobs(args, tasks, split, limit)
+    if not jobs:
+        raise WmbenchError(f"no {split} episodes to generate for {', '.join(tasks)}")
+    done = generate_all(jobs, cache, _workers(args), progress=not args.no_progress and sys.stderr.isatty())
+    entries: dict[str, dict[str, Any]] = {}
+    for job, result in zip(jobs, done):
+        entry = entries.setdefault(job.task.id, {"task": job.task.id, "split": split, "resolution":
+                                                 job.task.resolution, "fps": job.task.fps,
+                                                 "cache": str(cache.root), "episodes": {}})
+        entry["episodes"][str(result.seed)] = result.content_hash
+    report = {"suite": args.suite, "tasks": list(entries.values())} if args.suite else entries[jobs[0].task.id]
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_pictures(args: argparse.Namespace) -> int:
+    from wmbench.tasks import builtin_tasks, get_task
+    from wmbench.worlds.pictures import check_picture_path, save_picture
+
+    if args.all:
+        targets = [(name, args.out_dir / f"{name}.png") for name in builtin_tasks()]
+    elif args.task:
+        targets = [(args.task, check_picture_path(args.out or f"{get_task(args.task).name}.png"))]
+    else:
+        raise WmbenchError("pictures: name a TASK or pass --all")
+    cache = _cache(args)
+    for name, out in targets:
+        jobs = _generation_jobs(args, (name,), args.split, args.episodes)
+        if not jobs:
+            raise WmbenchError(f"task '{name}' has no {args.split} episodes to draw")
+        episodes = [cache.get(job.task, job.split, job.seed) for job in jobs]
+        print(save_picture(episodes, out, args.every, args.tracks, args.occluders))
+    return 0
+
+
+def cmd_bench_generate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from wmbench.tasks import builtin_tasks, get_task
+    from wmbench.worlds.speed import measure_generation
+
+    names = args.tasks or list(builtin_tasks())
+    rows = []
+    for name in names:
+        task = get_task(name).with_overrides(resolution=args.resolution, fps=args.fps)
+        rows.append(measure_generation(task, args.episodes).summary())
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        columns = {"task": "task", "episodes_per_s_per_core": "episodes/s", "truth_frames_per_s_per_core":
+                   "truth frames/s", "ensemble_frames_per_s_per_core": "ensemble frames/s",
+                   "all_frames_per_s_per_core": "all frames/s", "cache_bytes_per_episode": "cache bytes/episode",
+                   "cache_write_ms_per_episode": "cache write ms/episode",
+                   "cache_read_ms_per_episode": "cache read ms/episode"}
+        table = pd.DataFrame(rows)[list(columns)].rename(columns=columns)
+        print(f"per core (CPU time of one process), {args.resolution} px, {args.episodes} episodes per task")
+        print(table.to_markdown(index=False, floatfmt=".4g"))
     return 0
 
 
@@ -109,6 +198,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from wmbench.run import Execution, RunSpec, evaluate
 
     tasks, suite, split, limit = _task_names(args)
+    if args.prefetch_workers:
+        from wmbench.worlds.parallel import generate_all
+
+        if args.no_cache:
+            raise WmbenchError("--prefetch-workers fills the episode cache; it cannot be used with --no-cache")
+        generate_all(_generation_jobs(args, tasks, split, limit), _cache(args), args.prefetch_workers,
+                     progress=not args.no_progress and sys.stderr.isatty(), desc="prefetch")
     spec = RunSpec(adapter=args.adapter, tasks=tasks, split=split, limit=limit,
                    adapter_config=args.adapter_config, suite=suite, resolution=args.resolution)
     execution = Execution(accelerator=args.accelerator, devices=args.devices, strategy=args.strategy,
@@ -216,12 +312,38 @@ def build_parser() -> argparse.ArgumentParser:
     adapters = sub.add_parser("adapters", help="list adapters").add_subparsers(dest="action", required=True)
     command("list", cmd_adapters_list, "list adapters by short name (built-ins and entry points)", adapters)
 
-    p = command("generate", cmd_generate, "generate (and cache) a task's episodes; prints their hashes")
-    p.add_argument("task", help="task name or path to a task file")
-    p.add_argument("--split", default="dev", choices=("train", "dev", "test"))
-    p.add_argument("--limit", type=int, help="first N episodes only")
-    p.add_argument("--resolution", type=int, help="override the task's resolution (pixels)")
+    p = command("generate", cmd_generate, "generate (and cache) episodes in parallel; prints their hashes")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("task", nargs="?", help="task name or path to a task file")
+    which.add_argument("--suite", help="every task of a suite (name or file), its split and episode cap")
+    p.add_argument("--split", choices=("train", "dev", "test"), help="default: the suite's, else dev")
+    p.add_argument("--limit", type=int, help="first N episodes per task")
+    _add_render_options(p)
+    _add_workers_option(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_cache_options(p)
+
+    p = command("pictures", cmd_pictures, "draw a task's episodes: a strip (.png) or an animation (.gif)")
+    p.add_argument("task", nargs="?", help="task name or path to a task file")
+    p.add_argument("--out", type=Path, help="FILE.png (strip) or FILE.gif (animation); default: TASK.png")
+    p.add_argument("--all", action="store_true", help="a strip of every built-in task into --out-dir")
+    p.add_argument("--out-dir", type=Path, default=Path("docs/images"), help="with --all (default: docs/images)")
+    p.add_argument("--episodes", type=_positive, default=3, metavar="N", help="episodes drawn, one per row (default: 3)")
+    p.add_argument("--split", default="dev", choices=("train", "dev", "test"))
+    p.add_argument("--tracks", action="store_true", help="overlay ground-truth tracks where objects are visible")
+    p.add_argument("--occluders", action="store_true", help="outline the occluders")
+    p.add_argument("--every", type=_positive, metavar="K", help="show every K-th frame (default: at most 12 columns)")
+    _add_render_options(p)
+    _add_cache_options(p)
+
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True)
+    p = command("generate", cmd_bench_generate,
+                "episodes and frames generated per second per core, and cache size per episode", bench)
+    p.add_argument("tasks", nargs="*", help="task names or files (default: every built-in task)")
+    p.add_argument("--episodes", type=_positive, default=4, metavar="N", help="timed episodes per task (default: 4)")
+    p.add_argument("--resolution", type=int, default=128, help="frame size in pixels (default: 128)")
+    p.add_argument("--fps", type=float, help="override the tasks' frame rate")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("run", cmd_run, "evaluate an adapter on tasks and write a result (resumable)")
     p.add_argument("--adapter", required=True, help="short name, package.module:Class or path/to/file.py:Class")
@@ -243,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-error", choices=("stop", "skip"), default="stop",
                    help="on an adapter failure: stop the run, or record it and skip the episode")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--prefetch-workers", type=_positive, metavar="N",
+                   help="first generate the run's missing episodes into the cache with N processes")
     _add_cache_options(p)
 
     p = command("leaderboard", cmd_leaderboard, "validate results and build the leaderboard (Markdown, CSV, HTML)")

@@ -1,8 +1,11 @@
 """The on-disk episode cache: lossless, keyed by task, version, resolution, fps and seed.
 
-Entries are written atomically (temporary file, then rename) and verified against
-their content hash on every read; a corrupt or truncated entry is regenerated with a
-warning, never returned.
+Layout: ``<root>/<task>@<version>/<res>px-<fps>fps/<seed>.npz`` (see
+:meth:`Episode.to_bytes`). Entries are written atomically (a temporary file in the
+same directory, then a rename), so concurrent writers of one entry never leave a
+partial file. Every read checks the entry's content hash and that it holds the
+episode asked for (task, version, split, seed, fps, resolution); a corrupt, truncated
+or misplaced entry is regenerated with a :class:`CacheWarning`, never returned.
 """
 
 from __future__ import annotations
@@ -20,11 +23,25 @@ from wmbench.worlds.generate import generate_episode
 CACHE_ENV = "WMBENCH_CACHE"
 
 
+class CacheWarning(UserWarning):
+    """A cache entry was unusable (corrupt, truncated, another episode) and is regenerated."""
+
+
 def default_cache_dir() -> Path:
     """``$WMBENCH_CACHE``, else ``$XDG_CACHE_HOME/wmbench``, else ``~/.cache/wmbench``."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wmbench"
+
+
+def _identity_problem(episode: Episode, task: Task, split: str, seed: int) -> str | None:
+    """Why ``episode`` is not the episode ``task``/``split``/``seed`` asks for, or ``None``."""
+    wanted = {"task": task.name, "version": task.version, "split": split, "seed": seed, "fps": task.fps,
+              "resolution": (task.resolution, task.resolution)}
+    found = {"task": episode.task, "version": episode.version, "split": episode.split, "seed": episode.seed,
+             "fps": episode.fps, "resolution": tuple(episode.resolution)}
+    wrong = [f"{k} {found[k]} (expected {wanted[k]})" for k in wanted if found[k] != wanted[k]]
+    return f"holds another episode: {', '.join(wrong)}" if wrong else None
 
 
 class EpisodeCache:
@@ -34,33 +51,61 @@ class EpisodeCache:
         self.root = Path(root) if root is not None else None
 
     def path(self, task: Task, seed: int) -> Path:
-        assert self.root is not None
+        """Where the episode of ``task`` (at its resolution and fps) with ``seed`` is stored."""
+        if self.root is None:
+            raise CacheError("caching is disabled: no cache directory")
         fps = f"{task.fps:g}".replace(".", "p")
         return self.root / f"{task.name}@{task.version}" / f"{task.resolution}px-{fps}fps" / f"{seed}.npz"
 
+    def check_writable(self) -> None:
+        """Raise :class:`CacheError` naming the directory unless entries can be written there."""
+        if self.root is None:
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=self.root, suffix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+
     def get(self, task: Task, split: str, seed: int) -> Episode:
-        """The cached episode, generating (and storing) it when absent or corrupt."""
+        """The cached episode, generating (and storing) it when absent or unusable."""
         if self.root is None:
             return generate_episode(task, split, seed)
         path = self.path(task, seed)
         if path.exists():
-            try:
-                episode = Episode.load(path)
-                if episode.split == split:
-                    return episode
-            except Exception as exc:  # any damage: truncated zip, bad header, hash mismatch
-                warnings.warn(f"cache entry {path} is corrupt ({type(exc).__name__}: {exc}); regenerating",
-                              stacklevel=2)
+            episode = self._read(path, task, split, seed)
+            if episode is not None:
+                return episode
         episode = generate_episode(task, split, seed)
         self._write(path, episode.to_bytes())
         return episode
 
+    def _read(self, path: Path, task: Task, split: str, seed: int) -> Episode | None:
+        try:
+            episode = Episode.load(path)
+            problem = _identity_problem(episode, task, split, seed)
+        except Exception as exc:  # any damage: empty, truncated, not a zip, bad header, hash mismatch
+            problem = f"is corrupt ({type(exc).__name__}: {exc})"
+        if problem is None:
+            return episode
+        warnings.warn(f"cache entry {path} {problem}; regenerating", CacheWarning, stacklevel=3)
+        return None
+
     def _write(self, path: Path, data: bytes) -> None:
+        tmp = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, path)
         except OSError as exc:
-            raise CacheError(f"cache directory {self.root} is not writable: {exc.strerror or exc}") from exc
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
+            raise self._unwritable(exc) from exc
+
+    def _unwritable(self, exc: OSError) -> CacheError:
+        return CacheError(f"cache directory {self.root} is not writable ({exc.strerror or exc}); "
+                          "choose another with --cache or $WMBENCH_CACHE")
