@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from typing import Callable
@@ -14,6 +13,7 @@ from torch import nn
 from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.errors import AdapterError
 from wmbench.metrics.base import EpisodeMetric, Truth
+from wmbench.metrics.per_episode import score_episodes
 from wmbench.run.checks import adapter_inputs, check_prediction, resize
 from wmbench.run.data import EpisodeBatch
 from wmbench.tasks.schema import Task
@@ -83,14 +83,8 @@ class EvaluationModule(pl.LightningModule):
                 raise error from exc
             return
         truth = Truth(frames=_as_float(batch.future), context=context, episodes=batch.episodes)
-        scores = {}
-        for name, metric in self.metrics.items():
-            values = metric.score(pred, truth)
-            metric.update(values)
-            scores[name] = values.tolist()
-        for i, row in enumerate(rows):
-            row.update(status="ok", latency_ms=1e3 * latency,
-                       metrics={n: (None if math.isnan(v[i]) else v[i]) for n, v in scores.items()})
+        for row, values in zip(rows, score_episodes(self.metrics, pred, truth)):
+            row.update(status="ok", latency_ms=1e3 * latency, metrics=values)
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:
