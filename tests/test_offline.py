@@ -98,15 +98,51 @@ def test_copy_last_made_from_the_export_scores_the_in_process_copy_last(setup, t
     assert all(0 < m["mse"] < 0.1 for m in offline.values())
 
 
-def test_score_from_the_command_line(setup, tmp_path, cli):
-    predictions = _oracle_predictions(setup, tmp_path / "preds")
-    code, out, _ = cli("score", "--manifest", setup["export"] / MANIFEST_FILE, "--predictions", predictions,
+def test_export_and_score_from_the_command_line(setup, tmp_path, cli):
+    code, out, _ = cli("export", "--tasks", "drop_single", "--limit", "2", "--resolution", "64",
+                       "--out", tmp_path / "export", "--no-progress")
+    assert code == 0 and "drop_single@1: 2 episodes, predict 16 frames of 64x64 at 30 fps" in out
+    manifest = load_manifest(tmp_path / "export")
+    assert {(e["width"], e["height"]) for e in manifest["episodes"]} == {(64, 64)}
+    task = get_task("drop_single").with_overrides(resolution=64)
+    predictions = tmp_path / "preds"
+    predictions.mkdir()
+    for seed in split_seeds(task, "dev", 2):
+        episode = setup["cache"].get(task, "dev", seed)
+        write_video(predictions / f"{episode_id(episode.content_hash())}.mkv", episode.future_frames, 30)
+    code, out, _ = cli("score", "--manifest", tmp_path / "export" / MANIFEST_FILE, "--predictions", predictions,
                        "--out", tmp_path / "result", "--adapter-name", "my-api-model", "--no-progress")
-    assert code == 0 and "my-api-model on dev" in out and "psnr=100" in out
-    assert load_result(tmp_path / "result").adapter == "my-api-model"
-    code, _, err = cli("score", "--manifest", setup["export"] / MANIFEST_FILE, "--predictions", predictions,
+    assert code == 0 and "my-api-model on dev" in out and "mse=0, psnr=100" in out
+    result = load_result(tmp_path / "result")
+    assert result.adapter == "my-api-model" and not result.privileged and len(result.rows) == 2
+    assert result.record["tasks"][0]["resolution"] == 64
+    code, _, err = cli("score", "--manifest", tmp_path / "export" / MANIFEST_FILE, "--predictions", predictions,
                        "--out", tmp_path / "result")
-    assert code == 2 and "is not empty" in err
+    assert code == 2 and f"result directory {tmp_path / 'result'} is not empty" in err
+    code, _, err = cli("export", "--tasks", "drop_single", "--limit", "1", "--out", tmp_path / "export")
+    assert code == 2 and f"export directory {tmp_path / 'export'} is not empty" in err
+
+
+@pytest.mark.parametrize("stored, channels", [("grey", 1), ("rgba", 4)])
+def test_grey_and_rgba_frames_are_read_as_rgb(tmp_path, stored, channels):
+    import cv2
+
+    rgb = np.random.default_rng(1).integers(0, 256, size=(8, 12, 3), dtype=np.uint8)
+    if stored == "grey":
+        rgb[:] = rgb[..., :1]
+    image = rgb[..., :1] if channels == 1 else np.dstack([rgb[..., ::-1], np.full((8, 12), 7, np.uint8)])
+    cv2.imwrite(str(tmp_path / "0000.png"), image)
+    assert np.array_equal(read_frames([tmp_path / "0000.png"])[0], rgb)
+
+
+def test_sixteen_bit_frames_are_refused(setup, tmp_path):
+    import cv2
+
+    predictions = _oracle_predictions(setup, tmp_path / "preds")
+    eid = episode_id(setup["episodes"][0].content_hash())
+    cv2.imwrite(str(predictions / eid / "0002.png"), np.zeros((128, 128, 3), np.uint16))
+    with pytest.raises(PredictionsError, match=f"{eid}/0002.png: corrupt \\(has uint16 pixels, expected 8-bit\\)"):
+        check_predictions(setup["manifest"], predictions)
 
 
 def _corrupt_video(directory, eid):

@@ -7,7 +7,7 @@ lossless too: decoding gives back the exact bytes. Any video OpenCV decodes is r
 
 from __future__ import annotations
 
-import re
+import os
 from pathlib import Path
 
 import cv2
@@ -17,15 +17,25 @@ from wmbench.errors import OutputError
 
 #: Frame ``i`` of a directory of frames is ``FRAME_NAME.format(i)``: ``0000.png``, ``0001.png``, ...
 FRAME_NAME = "{:04d}.png"
-FRAME_PATTERN = re.compile(r"^\d{4}\.png$")
 #: The video written by :func:`write_video`: FFV1 in Matroska, lossless.
 VIDEO_SUFFIX, VIDEO_CODEC = ".mkv", "FFV1"
 #: Video files accepted as predictions (any codec OpenCV's FFmpeg decodes).
 VIDEO_SUFFIXES = (".mkv", ".avi", ".mp4", ".mov", ".webm")
 
+# FFmpeg's own messages about a damaged file would repeat, unasked, what the error names.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 
 class UnreadableMedia(Exception):
     """A file that cannot be decoded (the message says why)."""
+
+
+def frame_number(path: Path) -> int | None:
+    """The number of a file named like :data:`FRAME_NAME` (``0007.png``: 7), else ``None``."""
+    stem = path.name.removesuffix(".png")
+    if stem == path.name or not stem.isdigit() or FRAME_NAME.format(int(stem)) != path.name:
+        return None
+    return int(stem)
 
 
 def write_frames(directory: Path, frames: np.ndarray) -> list[Path]:

@@ -29,8 +29,8 @@ from wmbench.metrics.per_episode import score_episodes
 from wmbench.run.data import collate
 from wmbench.run.evaluate import RunSpec, finalise
 from wmbench.run.offline.export import FORMAT, FORMAT_VERSION, MANIFEST_FILE, Selection, episode_id
-from wmbench.run.offline.media import (FRAME_NAME, FRAME_PATTERN, VIDEO_SUFFIXES, UnreadableMedia, read_frames,
-                                       read_image, read_video)
+from wmbench.run.offline.media import (FRAME_NAME, VIDEO_SUFFIXES, UnreadableMedia, frame_number,
+                                       read_frames, read_image, read_video)
 from wmbench.run.writer import RowWriter, prepare_directory
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
@@ -70,9 +70,14 @@ def load_manifest(path: Path | str) -> dict[str, Any]:
         raise ManifestError(f"{path}: format_version {manifest.get('format_version')!r} is not supported "
                             f"(this wmbench reads {FORMAT_VERSION})")
     _require(path, manifest.get("selection"), {"split": str}, "selection")
-    tasks = manifest["selection"].get("tasks")
+    selection = manifest["selection"]
+    tasks = selection.get("tasks")
     if not isinstance(tasks, list) or not tasks or not all(isinstance(t, str) for t in tasks):
         raise ManifestError(f"{path}: field 'selection.tasks' must be a non-empty list of task names")
+    for key in ("limit", "resolution"):
+        value = selection.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ManifestError(f"{path}: field 'selection.{key}' must be a positive integer or null, got {value!r}")
     for key in ("tasks", "episodes"):
         if not isinstance(manifest.get(key), list):
             raise ManifestError(f"{path}: field '{key}' must be a list")
@@ -105,9 +110,9 @@ def _frame_files(directory: Path, label: str, problems: list[str]) -> list[Path]
     for item in sorted(directory.iterdir()):
         if item.name.startswith("."):
             continue
-        if item.is_file() and FRAME_PATTERN.match(item.name):
+        if item.is_file() and frame_number(item) is not None:
             frames.append(item)
-            numbers.append(int(item.name[:4]))
+            numbers.append(frame_number(item))
         else:
             problems.append(f"{label}/{item.name}: extra (frames are named {FRAME_NAME.format(0)}, "
                             f"{FRAME_NAME.format(1)}, ...)")
@@ -115,13 +120,13 @@ def _frame_files(directory: Path, label: str, problems: list[str]) -> list[Path]
     if gaps:
         problems.append(f"{label}/: frames must be numbered from {FRAME_NAME.format(0)} without gaps; "
                         f"missing {', '.join(FRAME_NAME.format(g) for g in gaps)}")
-    return frames
+    return sorted(frames, key=frame_number)
 
 
 def read_prediction(path: Path) -> np.ndarray:
     """A prediction file (video) or directory (PNG frames) as ``uint8 (T, H, W, 3)`` RGB."""
     if path.is_dir():
-        return read_frames(sorted(p for p in path.iterdir() if FRAME_PATTERN.match(p.name)))
+        return read_frames(sorted((p for p in path.iterdir() if frame_number(p) is not None), key=frame_number))
     return read_video(path)
 
 
