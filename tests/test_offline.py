@@ -291,3 +291,25 @@ def test_manifest_problems(setup, tmp_path):
         score_predictions(bad, predictions, tmp_path / "result", setup["cache"])
     with pytest.raises(OutputError, match="is not empty"):
         export_split(Selection(tasks=("drop_single",), limit=1), setup["export"], setup["cache"])
+
+
+def test_hidden_test_split_needs_the_same_secret_to_score(setup, tmp_path, monkeypatch):
+    from wmbench.tasks.seeds import SECRET_ENV, MissingSecretError
+
+    monkeypatch.delenv(SECRET_ENV, raising=False)
+    secret = "a-secret-kept-by-the-maintainers"
+    manifest = export_split(Selection(tasks=("drop_single",), split="test", limit=1), tmp_path / "export",
+                            setup["cache"], test_secret=secret)
+    assert secret not in (tmp_path / "export" / MANIFEST_FILE).read_text()
+    task = get_task("drop_single")
+    episode = setup["cache"].get(task, "test", split_seeds(task, "test", 1, secret)[0])
+    assert manifest["episodes"][0]["id"] == episode_id(episode.content_hash())
+    predictions = tmp_path / "preds"
+    write_frames(predictions / manifest["episodes"][0]["id"], episode.future_frames)
+    args = (tmp_path / "export", predictions)
+    record = score_predictions(*args, tmp_path / "ok", setup["cache"], test_secret=secret)
+    assert record["aggregates"]["drop_single"]["metrics"]["psnr"]["mean"] == 100.0
+    with pytest.raises(MissingSecretError):
+        score_predictions(*args, tmp_path / "none", setup["cache"])
+    with pytest.raises(ManifestError, match="is not an episode this wmbench generates"):
+        score_predictions(*args, tmp_path / "wrong", setup["cache"], test_secret="another secret")
