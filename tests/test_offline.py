@@ -173,6 +173,17 @@ def _small_frames(directory, eid):
     write_frames(directory / eid, np.ascontiguousarray(frames[:, :, :100]))
 
 
+def _one_small_frame(directory, eid):
+    write_frames(directory / "tmp", np.zeros((1, 64, 64, 3), np.uint8))
+    (directory / "tmp" / "0000.png").replace(directory / eid / "0005.png")
+    (directory / "tmp").rmdir()
+
+
+def _truncated_video(directory, eid):
+    path = directory / f"{eid}.mkv"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+
+
 def _gap(directory, eid):
     (directory / eid / "0004.png").rename(directory / eid / "0020.png")
 
@@ -190,9 +201,12 @@ def _gap(directory, eid):
     (0, _long_frames, "{id}/: 17 frames, expected 16"),
     (2, _small_video, "{id}.mkv: 96x64 pixels, expected 128x128"),
     (0, _small_frames, "{id}/: 100x128 pixels, expected 128x128"),
+    (0, _one_small_frame, "{id}/0005.png: 64x64 pixels, expected 128x128"),
+    (2, _truncated_video, "{id}.mkv: "),  # fewer frames or corrupt, depending on the decoder
     (0, _gap, "{id}/: frames must be numbered from 0000.png without gaps; missing 0004.png"),
 ], ids=["missing", "extra-file", "extra-dir", "twice", "bad-format", "extra-in-frames", "corrupt-video",
-        "corrupt-png", "short-video", "long-frames", "small-video", "small-frames", "gap"])
+        "corrupt-png", "short-video", "long-frames", "small-video", "small-frames", "one-small-frame",
+        "truncated-video", "gap"])
 def test_each_bad_prediction_is_reported_by_name(setup, tmp_path, index, damage, words):
     predictions = _oracle_predictions(setup, tmp_path / "preds")
     eid = episode_id(setup["episodes"][index].content_hash())

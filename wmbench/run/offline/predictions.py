@@ -130,38 +130,47 @@ def read_prediction(path: Path) -> np.ndarray:
     return read_video(path)
 
 
+def _wrong_size(width: int, height: int, entry: dict[str, Any]) -> str:
+    return f"{width}x{height} pixels, expected {entry['width']}x{entry['height']}"
+
+
+def _check_frame_directory(path: Path, entry: dict[str, Any]) -> tuple[int, list[str]]:
+    """The frame count of a directory of PNG frames and its problems (naming, corrupt
+    frames, sizes; all frames of one wrong size are reported once)."""
+    problems: list[str] = []
+    files = _frame_files(path, path.name, problems)
+    sizes = {}
+    for file in files:
+        try:
+            image = read_image(file)
+        except UnreadableMedia as exc:
+            problems.append(f"{path.name}/{file.name}: corrupt ({exc})")
+            continue
+        sizes[file.name] = (image.shape[1], image.shape[0])
+    wrong = {name: s for name, s in sizes.items() if s != (entry["width"], entry["height"])}
+    if wrong and len(wrong) == len(sizes) and len(set(wrong.values())) == 1:
+        problems.append(f"{path.name}/: {_wrong_size(*next(iter(wrong.values())), entry)}")
+    else:
+        problems += [f"{path.name}/{name}: {_wrong_size(w, h, entry)}" for name, (w, h) in wrong.items()]
+    return len(files), problems
+
+
+def _check_video(path: Path, entry: dict[str, Any]) -> tuple[int, list[str]]:
+    """The frame count of a video and its problems (size); raises if it cannot be decoded."""
+    frames = read_video(path)
+    height, width = frames.shape[1:3]
+    if (width, height) != (entry["width"], entry["height"]):
+        return len(frames), [f"{path.name}: {_wrong_size(width, height, entry)}"]
+    return len(frames), []
+
+
 def _check_entry(path: Path, entry: dict[str, Any]) -> list[str]:
     """Every problem of one episode's prediction: misnamed, corrupt, wrong length, wrong size."""
-    problems: list[str] = []
-    size = (entry["width"], entry["height"])
-    expected_size = f"expected {size[0]}x{size[1]}"
-    if path.is_dir():
-        label = f"{path.name}/"
-        files = _frame_files(path, path.name, problems)
-        sizes = {}
-        for file in files:
-            try:
-                image = read_image(file)
-            except UnreadableMedia as exc:
-                problems.append(f"{path.name}/{file.name}: corrupt ({exc})")
-                continue
-            sizes[file.name] = (image.shape[1], image.shape[0])
-        count = len(files)
-        wrong = {name: s for name, s in sizes.items() if s != size}
-        if wrong and len(wrong) == len(sizes) and len(set(wrong.values())) == 1:
-            (w, h), = set(wrong.values())
-            problems.append(f"{label}: {w}x{h} pixels, {expected_size}")
-        else:
-            problems += [f"{path.name}/{name}: {w}x{h} pixels, {expected_size}" for name, (w, h) in wrong.items()]
-    else:
-        label = path.name
-        try:
-            frames = read_video(path)
-        except UnreadableMedia as exc:
-            return [f"{label}: corrupt ({exc})"]
-        count, (h, w) = len(frames), frames.shape[1:3]
-        if (w, h) != size:
-            problems.append(f"{label}: {w}x{h} pixels, {expected_size}")
+    label = f"{path.name}/" if path.is_dir() else path.name
+    try:
+        count, problems = (_check_frame_directory if path.is_dir() else _check_video)(path, entry)
+    except UnreadableMedia as exc:
+        return [f"{label}: corrupt ({exc})"]
     if count != entry["horizon"]:
         problems.append(f"{label}: {count} frames, expected {entry['horizon']}")
     return problems
