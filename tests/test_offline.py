@@ -116,6 +116,10 @@ def test_export_and_score_from_the_command_line(setup, tmp_path, cli):
     result = load_result(tmp_path / "result")
     assert result.adapter == "my-api-model" and not result.privileged and len(result.rows) == 2
     assert result.record["tasks"][0]["resolution"] == 64
+    code, _, _ = cli("leaderboard", tmp_path / "result", "--out", tmp_path / "board")
+    header, row = (tmp_path / "board" / "leaderboard.csv").read_text().splitlines()
+    assert code == 0 and row.startswith("my-api-model,False,dev,0.0,100.0,")
+    assert header.endswith("drop_single/latency_ms") and row.endswith(",")  # speed missing, not 0
     code, _, err = cli("score", "--manifest", tmp_path / "export" / MANIFEST_FILE, "--predictions", predictions,
                        "--out", tmp_path / "result")
     assert code == 2 and f"result directory {tmp_path / 'result'} is not empty" in err
