@@ -66,13 +66,14 @@ def episode_id(content_hash: str) -> str:
     return hashlib.sha256(f"wmbench-export/{content_hash}".encode()).hexdigest()[:ID_LENGTH]
 
 
-def _empty_directory(out: Path) -> Path:
+def empty_directory(out: Path, kind: str) -> Path:
+    """Create ``out`` if absent; refuse one that holds anything (nothing is overwritten)."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OutputError(f"export directory {out} is not empty; use another --out or remove it")
+        raise OutputError(f"{kind} directory {out} is not empty; use another --out or remove it")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"export directory {out} is not writable: {exc.strerror or exc}") from exc
+        raise OutputError(f"{kind} directory {out} is not writable: {exc.strerror or exc}") from exc
     return out
 
 
@@ -112,7 +113,7 @@ def export_split(selection: Selection, out: Path | str, cache: EpisodeCache, tes
                  progress: bool = False) -> dict[str, Any]:
     """Write the inputs of ``selection`` into the empty directory ``out`` and its
     ``manifest.json``; returns the manifest."""
-    out = _empty_directory(Path(out))
+    out = empty_directory(Path(out), "export")
     tasks = selection.resolve()
     task_records, episodes = [], []
     for task in tasks:

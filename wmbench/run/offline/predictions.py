@@ -22,13 +22,14 @@ import torch
 from tqdm import tqdm
 
 import wmbench
-from wmbench.errors import ManifestError, OutputError, PredictionsError
+from wmbench.errors import ManifestError, PredictionsError
 from wmbench.metrics import build_metrics
 from wmbench.metrics.base import Truth
 from wmbench.metrics.per_episode import score_episodes
 from wmbench.run.data import collate
 from wmbench.run.evaluate import RunSpec, finalise
-from wmbench.run.offline.export import FORMAT, FORMAT_VERSION, MANIFEST_FILE, Selection, episode_id
+from wmbench.run.offline.export import (FORMAT, FORMAT_VERSION, MANIFEST_FILE, Selection, empty_directory,
+                                        episode_id)
 from wmbench.run.offline.media import (FRAME_NAME, VIDEO_SUFFIXES, UnreadableMedia, frame_number,
                                        read_frames, read_image, read_video)
 from wmbench.run.writer import RowWriter, prepare_directory
@@ -255,12 +256,6 @@ def _unit_float(frames: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def _fresh_directory(out: Path) -> Path:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise OutputError(f"result directory {out} is not empty; use another --out or remove it")
-    return prepare_directory(out)
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -301,7 +296,7 @@ def score_predictions(manifest_path: Path | str, predictions: Path | str, out: P
     manifest = load_manifest(manifest_path)
     files = check_predictions(manifest, predictions)
     tasks, episodes = episodes_of(manifest, manifest_path, cache, test_secret)
-    out = _fresh_directory(out)
+    out = prepare_directory(empty_directory(out, "result"))
     sink, target = RowWriter(out), torch.device(device)
     hashes = {e["id"]: e["content_hash"] for e in manifest["episodes"]}  # checked against the episodes
     missing = {t.name: _score_task(t, episodes[t.name], files, hashes, sink, batch_size, target, progress)
