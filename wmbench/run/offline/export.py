@@ -79,23 +79,23 @@ def empty_directory(out: Path, kind: str) -> Path:
 
 def export_episode(episode: Episode, out: Path) -> dict[str, Any]:
     """Write one episode's inputs under ``out/episodes/<id>/``; returns its manifest entry."""
-    eid = episode_id(episode.content_hash())
-    folder = out / EPISODES_DIR / eid
-    context = episode.context_frames
-    write_video(folder / f"context{VIDEO_SUFFIX}", context, episode.fps)
-    write_frames(folder / "context", context)
+    content_hash = episode.content_hash()
+    eid = episode_id(content_hash)
+    folder = f"{EPISODES_DIR}/{eid}"
+    write_video(out / folder / f"context{VIDEO_SUFFIX}", episode.context_frames, episode.fps)
+    write_frames(out / folder / "context", episode.context_frames)
     actions = None
     if episode.truth.actions is not None:
         given = episode.truth.actions[: episode.context + episode.horizon - 1]
-        actions = f"{EPISODES_DIR}/{eid}/actions.json"
+        actions = f"{folder}/actions.json"
         write_json(out / actions, {"episode": eid, "shape": list(given.shape), "convention": ACTIONS_CONVENTION,
                                    "actions": given.tolist()})
     height, width = episode.resolution
     return {
-        "id": eid, "task": episode.task, "task_version": episode.version, "content_hash": episode.content_hash(),
+        "id": eid, "task": episode.task, "task_version": episode.version, "content_hash": content_hash,
         "fps": episode.fps, "context_frames": episode.context, "horizon": episode.horizon,
         "width": width, "height": height,
-        "context": {"video": f"{EPISODES_DIR}/{eid}/context{VIDEO_SUFFIX}", "frames_dir": f"{EPISODES_DIR}/{eid}/context",
+        "context": {"video": f"{folder}/context{VIDEO_SUFFIX}", "frames_dir": f"{folder}/context",
                     "frame_files": f"{FRAME_NAME.format(0)} .. {FRAME_NAME.format(episode.context - 1)}"},
         "actions": actions,
         "prediction": {"video": f"{eid}{VIDEO_SUFFIX}", "frames_dir": eid,
