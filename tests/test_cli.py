@@ -9,7 +9,8 @@ import pytest
 from .conftest import run_subprocess
 
 COMMANDS = [["tasks", "list"], ["tasks", "show"], ["tasks", "suites"], ["adapters", "list"], ["generate"],
-            ["run"], ["leaderboard"], ["compare"], ["demo"], ["pictures"], ["bench", "generate"]]
+            ["run"], ["export"], ["score"], ["leaderboard"], ["compare"], ["demo"], ["pictures"],
+            ["bench", "generate"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

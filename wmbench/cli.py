@@ -225,6 +225,30 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
         print(f"  {task}: {entry['episodes']} episodes{failed}; {scores}")
 
 
+# -- offline: export, score -----------------------------------------------------------------
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from wmbench.run.offline import MANIFEST_FILE, Selection, export_split
+
+    tasks, suite, split, limit = _task_names(args)
+    selection = Selection(tasks=tasks, split=split, limit=limit, suite=suite, resolution=args.resolution)
+    manifest = export_split(selection, args.out, _cache(args), args.test_secret, progress=not args.no_progress)
+    for task in manifest["tasks"]:
+        print(f"{task['name']}@{task['version']}: {task['episodes']} episodes, predict {task['horizon']} frames "
+              f"of {task['resolution']}x{task['resolution']} at {task['fps']:g} fps")
+    print(f"manifest: {args.out / MANIFEST_FILE}")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from wmbench.run.offline import score_predictions
+
+    result = score_predictions(args.manifest, args.predictions, args.out, _cache(args), args.adapter_name,
+                               args.test_secret, args.batch_size, args.device, progress=not args.no_progress)
+    _print_summary(result, args.out)
+    return 0
+
+
 # -- leaderboard, compare, demo -------------------------------------------------------------
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -367,6 +391,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--prefetch-workers", type=_positive, metavar="N",
                    help="first generate the run's missing episodes into the cache with N processes")
+    _add_cache_options(p)
+
+    p = command("export", cmd_export, "write a split's inputs (context video and PNG frames, actions) and a "
+                "manifest of the predictions expected, for models that run elsewhere")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--suite", default="smoke", help="suite name or file (default: smoke)")
+    which.add_argument("--tasks", help="comma-separated task names or files")
+    p.add_argument("--split", choices=("train", "dev", "test"), help="default: the suite's, else dev")
+    p.add_argument("--limit", type=int, help="first N episodes per task")
+    p.add_argument("--resolution", type=int, help="override the tasks' resolution (pixels)")
+    p.add_argument("--out", type=Path, required=True, help="export directory (must be empty or absent)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_cache_options(p)
+
+    p = command("score", cmd_score, "check a directory of predictions (videos or PNG frames) against an "
+                "export's manifest, score it and write a result")
+    p.add_argument("--manifest", type=Path, required=True, help="the export's manifest.json")
+    p.add_argument("--predictions", type=Path, required=True, help="directory of <id>.mkv files or <id>/ PNG frames")
+    p.add_argument("--out", type=Path, required=True, help="result directory (must be empty or absent)")
+    p.add_argument("--adapter-name", help="name of the model in the result (default: the predictions directory's)")
+    p.add_argument("--batch-size", type=int, default=4, help="episodes scored at once")
+    p.add_argument("--device", default="cpu", help="torch device the metrics run on (cpu, cuda, ...)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_cache_options(p)
 
     p = command("leaderboard", cmd_leaderboard, "validate results and build the leaderboard (Markdown, CSV, HTML)")

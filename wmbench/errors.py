@@ -61,3 +61,16 @@ class ResultError(WmbenchError):
 
 class OutputError(WmbenchError):
     """An output location that cannot be written."""
+
+
+class ManifestError(WmbenchError):
+    """An export manifest that is missing, malformed or does not match this wmbench's episodes."""
+
+
+class PredictionsError(WmbenchError):
+    """A predictions directory that does not match its manifest: lists every problem by file."""
+
+    def __init__(self, directory: Path | str, problems: list[str]):
+        self.directory, self.problems = Path(directory), problems
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(f"predictions in {directory}: {count}, nothing scored: {'; '.join(problems)}")

@@ -123,7 +123,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
         trainer.strategy.barrier()
     if rank != 0:
         return None
-    return finalise(out, spec, adapter, tasks, seeds, missing_metrics, execution)
+    return finalise(out, spec, adapter_record(spec, adapter), tasks, seeds, missing_metrics, asdict(execution))
 
 
 def _summary(values: list[float]) -> dict[str, float | int | None]:
@@ -145,22 +145,24 @@ def aggregate(rows: list[dict[str, Any]], metric_names: dict[str, tuple[str, ...
         for name in names:
             values = [r["metrics"][name] for r in ok if r["metrics"].get(name) is not None]
             entry["metrics"][name] = dict(_summary(values), missing=len(ok) - len(values))
-        latencies = [r["latency_ms"] / r["batch_size"] for r in ok]
+        latencies = [r["latency_ms"] / r["batch_size"] for r in ok if r["latency_ms"] is not None]
         entry["latency_ms_per_episode"] = {"p50": float(np.percentile(latencies, 50)) if latencies else None}
         result[task] = entry
     return result
 
 
-def _adapter_record(spec: RunSpec, adapter: Adapter) -> dict[str, Any]:
+def adapter_record(spec: RunSpec, adapter: Adapter) -> dict[str, Any]:
+    """How a result names the adapter that made the predictions."""
     cls = type(adapter)
     return {"spec": spec.adapter, "name": adapter.display_name(), "class": f"{cls.__module__}:{cls.__qualname__}",
-            "config": spec.adapter_config, "privileged": isinstance(adapter, ReferenceAdapter),
+            "config": spec.adapter_config, "privileged": isinstance(adapter, ReferenceAdapter), "offline": False,
             "capabilities": cls.capabilities(), "requirements": asdict(cls.requirements)}
 
 
-def finalise(out: Path, spec: RunSpec, adapter: Adapter, tasks: list[Task], seeds: dict[str, list[int]],
-             missing_metrics: dict[str, dict[str, str]], execution: Execution) -> dict[str, Any]:
-    """Merge the rows into ``episodes.jsonl`` and write ``result.json``."""
+def finalise(out: Path, spec: RunSpec, adapter: dict[str, Any], tasks: list[Task], seeds: dict[str, list[int]],
+             missing_metrics: dict[str, dict[str, str]], execution: dict[str, Any]) -> dict[str, Any]:
+    """Merge the rows into ``episodes.jsonl`` and write ``result.json``; ``adapter`` and
+    ``execution`` are the records of who made the predictions and how they ran."""
     wanted = {(t.name, t.version, spec.split, s) for t in tasks for s in seeds[t.name]}
     rows = [r for r in read_rows(out) if row_key(r) in wanted]
     write_jsonl(out / ROWS_FILE, rows)
@@ -183,9 +185,9 @@ def finalise(out: Path, spec: RunSpec, adapter: Adapter, tasks: list[Task], seed
         "created": provenance.now(),
         "wmbench": {"version": wmbench.__version__, "git_revision": provenance.git_revision()},
         "run": asdict(spec),
-        "adapter": _adapter_record(spec, adapter),
+        "adapter": adapter,
         "tasks": task_records,
-        "execution": asdict(execution),
+        "execution": execution,
         "environment": dict(provenance.environment(), engine=engine_versions()),
         "aggregates": aggregate(rows, {t.name: t.metrics for t in tasks}),
         "headline": headline(rows, task_records),

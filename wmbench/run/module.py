@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 import traceback
 from typing import Callable
@@ -14,7 +13,7 @@ from torch import nn
 from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.errors import AdapterError
 from wmbench.metrics.base import EpisodeMetric, Truth
-from wmbench.metrics.references import reference_scores
+from wmbench.metrics.per_episode import score_episodes
 from wmbench.run.checks import adapter_inputs, check_prediction, resize
 from wmbench.run.data import EpisodeBatch
 from wmbench.tasks.schema import Task
@@ -28,15 +27,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
-
-
-def _json_values(values: dict[str, torch.Tensor], index: int) -> dict[str, float | None]:
-    """Episode ``index``'s value of each metric, ``None`` (JSON null) where missing."""
-    out = {}
-    for name, tensor in values.items():
-        value = float(tensor[index])
-        out[name] = None if math.isnan(value) else value
-    return out
 
 
 def _as_float(frames: torch.Tensor) -> torch.Tensor:
@@ -93,15 +83,8 @@ class EvaluationModule(pl.LightningModule):
                 raise error from exc
             return
         truth = Truth(frames=_as_float(batch.future), context=context, episodes=batch.episodes)
-        scores = {}
-        for name, metric in self.metrics.items():
-            values = metric.score(pred, truth)
-            metric.update(values)
-            scores[name] = values
-        references = reference_scores(dict(self.metrics), truth)
-        for i, row in enumerate(rows):
-            row.update(status="ok", latency_ms=1e3 * latency, metrics=_json_values(scores, i),
-                       references={kind: _json_values(values, i) for kind, values in references.items()})
+        for row, scored in zip(rows, score_episodes(self.metrics, pred, truth)):
+            row.update(status="ok", latency_ms=1e3 * latency, **scored)
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:
