@@ -209,3 +209,14 @@ def test_ramp_acceleration(shape, friction, expected):
     along = states[:, 3] * np.cos(slope) - states[:, 4] * np.sin(slope)  # speed down the slope
     fitted = np.polyfit(np.arange(len(along)) / episode.fps, along, 1)[0]
     assert fitted == pytest.approx(expected(9.81, slope, friction), abs=0.05)
+
+
+def test_elastic_bouncing_persists_for_the_whole_long_horizon():
+    for episode in first_dev("bounce_long", 2):
+        states, masses = episode.truth.states, np.array([o.mass for o in episode.objects])
+        assert len(states) / episode.fps >= 20
+        g = episode.meta["gravity"]
+        energy = kinetic(states, masses) + (masses * g * states[..., 1]).sum(-1)
+        np.testing.assert_allclose(energy, energy[0], rtol=0.03)
+        late = kinetic(states[-3 * int(episode.fps):], masses)
+        assert late.max() > 0.3 * kinetic(states[:1], masses)[0]  # still moving at the end
