@@ -220,3 +220,14 @@ def test_elastic_bouncing_persists_for_the_whole_long_horizon():
         np.testing.assert_allclose(energy, energy[0], rtol=0.03)
         late = kinetic(states[-3 * int(episode.fps):], masses)
         assert late.max() > 0.3 * kinetic(states[:1], masses)[0]  # still moving at the end
+
+
+def test_dropped_objects_stop_bouncing():
+    rested = 0
+    for episode in first_dev("drop_bounce_rest", 6):
+        if episode.meta["params"]["restitution"] <= 0.5:  # settles well within the episode
+            last = episode.truth.states[-8:]
+            assert np.abs(last[..., 4]).max() < 0.01
+            assert np.abs(np.diff(last[..., 1], axis=0)).max() < 1e-3
+            rested += 1
+    assert rested >= 2
