@@ -231,3 +231,15 @@ def test_dropped_objects_stop_bouncing():
             assert np.abs(np.diff(last[..., 1], axis=0)).max() < 1e-3
             rested += 1
     assert rested >= 2
+
+
+def test_collision_happens_unseen_and_its_outcome_shows():
+    for episode in first_dev("occluder_collision", 4):
+        r = episode.truth
+        contact = int(round(episode.meta["contact_time"] * episode.fps))
+        assert (r.visibility[contact - 1: contact + 2] == 0).all()  # both hidden around the contact
+        assert (r.visibility[0] == 1).all()
+        vx = r.states[:, :, 3]
+        assert vx[contact + 2, 0] < vx[0, 0] - 0.1  # the first puck was struck ...
+        out = np.flatnonzero(r.visibility[contact:, 0] == 1)
+        assert len(out) and np.abs(r.states[contact + out[0], 0, 3:5] - r.states[0, 0, 3:5]).max() > 0.1  # ... and shows it
