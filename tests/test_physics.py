@@ -15,7 +15,6 @@ import pytest
 from wmbench.tasks import get_task, split_seeds
 from wmbench.tasks.params import Fixed
 from wmbench.worlds import generate_episode
-from wmbench.worlds.scenes.occlusion import FLOOR
 
 from .conftest import REPO
 from .golden_hashes import load as load_golden

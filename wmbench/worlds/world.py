@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pymunk
@@ -70,7 +70,7 @@ class Occluder:
         return cls(np.asarray(data["vertices"], np.float64), track)
 
 
-def _spin_damping(rate: float):
+def _spin_damping(rate: float) -> Callable[[pymunk.Body, tuple[float, float], float, float], None]:
     """A pymunk velocity update that also decays the angular velocity at ``rate`` per second."""
     def update(body: pymunk.Body, gravity: tuple[float, float], damping: float, dt: float) -> None:
         pymunk.Body.update_velocity(body, gravity, damping, dt)
