@@ -15,7 +15,6 @@ import pytest
 from wmbench.tasks import get_task, split_seeds
 from wmbench.tasks.params import Fixed
 from wmbench.worlds import generate_episode
-from wmbench.worlds.scenes.occlusion import FLOOR
 
 from .conftest import REPO
 from .golden_hashes import load as load_golden
@@ -209,3 +208,38 @@ def test_ramp_acceleration(shape, friction, expected):
     along = states[:, 3] * np.cos(slope) - states[:, 4] * np.sin(slope)  # speed down the slope
     fitted = np.polyfit(np.arange(len(along)) / episode.fps, along, 1)[0]
     assert fitted == pytest.approx(expected(9.81, slope, friction), abs=0.05)
+
+
+def test_elastic_bouncing_persists_for_the_whole_long_horizon():
+    for episode in first_dev("bounce_long", 2):
+        states, masses = episode.truth.states, np.array([o.mass for o in episode.objects])
+        assert len(states) / episode.fps >= 20
+        g = episode.meta["gravity"]
+        energy = kinetic(states, masses) + (masses * g * states[..., 1]).sum(-1)
+        np.testing.assert_allclose(energy, energy[0], rtol=0.03)
+        late = kinetic(states[-3 * int(episode.fps):], masses)
+        assert late.max() > 0.3 * kinetic(states[:1], masses)[0]  # still moving at the end
+
+
+def test_dropped_objects_stop_bouncing():
+    rested = 0
+    for episode in first_dev("drop_bounce_rest", 6):
+        if episode.meta["params"]["restitution"] <= 0.5:  # settles well within the episode
+            last = episode.truth.states[-8:]
+            assert np.abs(last[..., 4]).max() < 0.01
+            assert np.abs(np.diff(last[..., 1], axis=0)).max() < 1e-3
+            assert np.abs(last[-1, :, 3]).max() < 0.02  # rolling resistance stops the balls too
+            rested += 1
+    assert rested >= 2
+
+
+def test_collision_happens_unseen_and_its_outcome_shows():
+    for episode in first_dev("occluder_collision", 4):
+        r = episode.truth
+        contact = int(round(episode.meta["contact_time"] * episode.fps))
+        assert (r.visibility[contact - 1: contact + 2] == 0).all()  # both hidden around the contact
+        assert (r.visibility[0] == 1).all()
+        vx = r.states[:, :, 3]
+        assert vx[contact + 2, 0] < vx[0, 0] - 0.1  # the first puck was struck ...
+        out = np.flatnonzero(r.visibility[contact:, 0] == 1)
+        assert len(out) and np.abs(r.states[contact + out[0], 0, 3:5] - r.states[0, 0, 3:5]).max() > 0.1  # ... and shows it

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pymunk
@@ -69,6 +70,15 @@ class Occluder:
         return cls(np.asarray(data["vertices"], np.float64), track)
 
 
+def _spin_damping(rate: float) -> Callable[[pymunk.Body, tuple[float, float], float, float], None]:
+    """A pymunk velocity update that also decays the angular velocity at ``rate`` per second."""
+    def update(body: pymunk.Body, gravity: tuple[float, float], damping: float, dt: float) -> None:
+        pymunk.Body.update_velocity(body, gravity, damping, dt)
+        body.angular_velocity *= math.exp(-rate * dt)
+
+    return update
+
+
 @dataclass
 class World:
     """A pymunk space with the objects to track, static scenery, occluders and a camera.
@@ -109,9 +119,12 @@ class World:
         return PALETTE[len(self.objects) % len(PALETTE)]
 
     def add_circle(self, x: float, y: float, radius: float, mass: float,
-                   elasticity: float = 0.5, friction: float = 0.5) -> ObjectSpec:
+                   elasticity: float = 0.5, friction: float = 0.5, rolling_resistance: float = 0.0) -> ObjectSpec:
+        """A ball; ``rolling_resistance`` (1/s) damps its spin, so that rolling comes to a stop."""
         body = pymunk.Body(mass, pymunk.moment_for_circle(mass, 0, radius))
         body.position = (x, y)
+        if rolling_resistance:
+            body.velocity_func = _spin_damping(rolling_resistance)
         spec = ObjectSpec(id=len(self.objects) + 1, shape="circle", colour=self._next_colour(),
                           mass=mass, size=(radius,))
         return self._track(body, pymunk.Circle(body, radius), spec, elasticity, friction)

@@ -27,6 +27,7 @@ class Drop(Scene):
         "restitution_spread": Bound(0.0, 0.0, 0.5, doc="each object's elasticity varies by up to this much"),
         "friction": Bound(0.5, 0.0, 2.0, doc="Coulomb friction coefficient"),
         "spin": Bound(0.0, -20.0, 20.0, doc="initial angular velocity, rad/s"),
+        "rolling_resistance": Bound(0.0, 0.0, 20.0, doc="decay rate of a ball's spin, 1/s: rolling comes to a stop"),
         "gravity": Bound(9.81, 0.1, 50.0, doc="m/s^2, pointing down"),
     }
 
@@ -47,7 +48,7 @@ class Drop(Scene):
             if p["restitution_spread"]:
                 elasticity = float(np.clip(elasticity + rng.uniform(-1, 1) * p["restitution_spread"], 0.0, 1.0))
             if kind == "circle":
-                spec = world.add_circle(x, y, size, p["mass"], elasticity, p["friction"])
+                spec = world.add_circle(x, y, size, p["mass"], elasticity, p["friction"], p["rolling_resistance"])
             else:
                 spec = world.add_box(x, y, 2 * size, 2 * size, p["mass"], rng.uniform(0, np.pi / 2),
                                      elasticity, p["friction"])
@@ -72,6 +73,7 @@ class DropOnto(Scene):
         "base_mass": Bound(1.0, 1e-3, 1e3, doc="kilograms, resting bodies"),
         "restitution": Bound(0.3, 0.0, 1.0, doc="elasticity of every body"),
         "friction": Bound(0.6, 0.0, 2.0, doc="Coulomb friction coefficient"),
+        "rolling_resistance": Bound(0.0, 0.0, 20.0, doc="decay rate of a ball's spin, 1/s: rolling comes to a stop"),
         "gravity": Bound(9.81, 0.1, 50.0, doc="m/s^2, pointing down"),
     }
 
@@ -100,7 +102,7 @@ class DropOnto(Scene):
                 kind = ("circle", "box")[int(rng.integers(2))]
                 cx = left + b * 1.1 * (2 * i + 1)
                 if kind == "circle":
-                    world.add_circle(cx, FLOOR + b, b, p["base_mass"], e, mu)
+                    world.add_circle(cx, FLOOR + b, b, p["base_mass"], e, mu, p["rolling_resistance"])
                 else:
                     world.add_box(cx, FLOOR + b + 1e-4, 2 * b, 2 * b, p["base_mass"], 0.0, e, mu)
             top, span = FLOOR + 2 * b, (left, left + 2.2 * b * n)
@@ -110,7 +112,7 @@ class DropOnto(Scene):
             kind = p["shape"] if p["shape"] != "mixed" else ("circle", "box")[int(rng.integers(2))]
             x = rng.uniform(*span)
             if kind == "circle":
-                world.add_circle(x, y + size, size, p["mass"], e, mu)
+                world.add_circle(x, y + size, size, p["mass"], e, mu, p["rolling_resistance"])
             else:
                 world.add_box(x, y + size, 2 * size, 2 * size, p["mass"], rng.uniform(0, np.pi / 2), e, mu)
             y += 2 * size + 0.05

@@ -26,19 +26,20 @@ OCCLUDER_HEIGHT = Bound(0.6, 0.05, 10.0, doc="occluder height, metres (must fit 
 
 
 class _Occlusion(Scene):
-    """Shared checks: occluders fit in the view and can hide the objects."""
+    """Shared checks: occluders fit in the view and can hide the object (of side or
+    diameter ``2 * size``) standing on the floor."""
 
     def validate(self) -> None:
         super().validate()
         for name in ("occluder_width", "occluder_height"):
-            if name in self.params:
-                hi = self.span(name)[1]
-                self.require(hi < VIEW, name, f"an occluder {hi} m across is larger than the {VIEW} m view")
-        if "occluder_width" in self.params and "size" in self.params:
-            need = 2 * self.span("size")[1] + 2 * MARGIN
-            self.require(self.span("occluder_width")[0] >= need, "occluder_width",
-                         f"{self.span('occluder_width')[0]} m cannot hide an object {2 * self.span('size')[1]} m "
-                         f"wide (needs >= {need:.2f} m)")
+            hi = self.span(name)[1]
+            self.require(hi < VIEW, name, f"an occluder {hi} m across is larger than the {VIEW} m view")
+        self.require_hides("occluder_width", 2 * self.span("size")[1] + 2 * MARGIN)
+        self.require_hides("occluder_height", 2 * self.span("size")[1] + MARGIN + 0.05)
+
+    def require_hides(self, name: str, need: float) -> None:
+        low = self.span(name)[0]
+        self.require(low >= need, name, f"{low} m cannot hide the object (needs >= {need:.2f} m)")
 
     def floor_world(self, p: dict[str, Any]) -> World:
         world = self.new_world(p["gravity"])
@@ -127,9 +128,9 @@ class OccluderCollision(_Occlusion):
 
     def validate(self) -> None:
         super().validate()
-        need = 4 * self.span("size")[1] + 2 * MARGIN
-        self.require(self.span("occluder_width")[0] >= need, "occluder_width",
-                     f"must be >= {need:.2f} m to hide both pucks at contact")
+        r, impact = self.span("size")[1], max(map(abs, self.span("impact")))
+        self.require_hides("occluder_width", 4 * r + 2 * MARGIN)  # both pucks at contact
+        self.require_hides("occluder_height", 2 * r * (1 + impact) + 2 * MARGIN)
         start = self.span("speed")[1] * self.span("delay")[1] + 2 * self.span("size")[1]
         self.require(start <= 0.95, "delay", f"pucks would start {start:.2f} m from the centre, outside the view")
         near = self.span("speed")[0] * self.span("delay")[0]
