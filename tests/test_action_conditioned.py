@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from wmbench.errors import TaskFileError
-from wmbench.tasks import get_task, load_task
+from wmbench.tasks import get_task, load_task, task_from_dict
 from wmbench.worlds import generate_episode, scene_for
 
 from .conftest import REPO
@@ -71,7 +71,8 @@ def test_outcomes_are_the_targets_final_distance_to_the_goal(episodes):
 
 
 def test_the_alternative_pushing_towards_the_goal_is_usually_best():
-    task = get_task("push_single")
+    source = get_task("push_single").source
+    task = task_from_dict(dict(yaml.safe_load(source.read_text()), ensemble=0), source)
     ranks = []
     for seed in range(6):
         outcomes = generate_episode(task, "train", seed).meta["outcome"]["alternatives"]

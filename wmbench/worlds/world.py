@@ -79,7 +79,7 @@ class World:
                                 elasticity, friction, shape="box")
 
     def add_static_box(self, x0: float, y0: float, x1: float, y1: float,
-                       elasticity: float = 1.0, friction: float = 0.5, visible: bool = True) -> pymunk.Shape:
+                       elasticity: float = 1.0, friction: float = 0.5, visible: bool = True) -> None:
         """An immovable axis-aligned box (floor, wall), drawn as scenery when visible."""
         corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
         shape = pymunk.Poly(self.space.static_body, corners)
@@ -87,7 +87,6 @@ class World:
         self.space.add(shape)
         if visible:
             self.scenery.append(np.array(corners, dtype=np.float64))
-        return shape
 
     def add_agent(self, x: float, y: float, radius: float, mass: float, max_force: float,
                   elasticity: float = 0.2, friction: float = 0.8) -> ObjectSpec:

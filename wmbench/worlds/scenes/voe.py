@@ -113,7 +113,8 @@ class ViolationOfExpectation(Scene):
         elif kind == "pass_through":
             near = at + r
             a, b = sorted((self._x(p, near), self._x(p, near + rng.uniform(0.06, 0.12))))
-            wall = world.add_static_box(a, FLOOR, b, FLOOR + p["wall_height"], elasticity=e, friction=mu)
+            world.add_static_box(a, FLOOR, b, FLOOR + p["wall_height"], elasticity=e, friction=mu)
+            *_, wall = world.space.shapes  # the one just added
             wall.filter = pymunk.ShapeFilter(categories=WALL_CATEGORY)
         elif kind == "wrong_fall":
             ground = FLOOR + p["table_height"]
