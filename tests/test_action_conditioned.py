@@ -137,3 +137,12 @@ def test_bad_parameters_name_file_and_field(tmp_path, params, words):
         scene_for(load_task(path))
     field = f"scene.params.{next(iter(params))}"
     assert str(path) in str(info.value) and f"'{field}'" in str(info.value) and words in str(info.value)
+
+
+def test_batches_carry_the_context_and_future_actions(episodes):
+    from wmbench.run.data import collate
+
+    task, eps = episodes
+    batch = collate(eps)
+    assert batch.actions.shape == (len(eps), task.context + task.horizon - 1, 2)
+    np.testing.assert_array_equal(batch.actions[0].numpy(), eps[0].truth.actions)

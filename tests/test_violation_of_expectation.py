@@ -130,6 +130,9 @@ def test_hash_is_identical_in_another_process():
     ({"scene": {"type": "voe", "params": {"occluder_width": [0.4, 3.0]}}}, "scene.params.occluder_width",
      "above the maximum"),
     ({"horizon": 10}, "horizon", "needs at least 15 frames"),
+    ({"scene": {"type": "voe", "params": {"violation": "vanish", "size": 0.15, "occluder_width": 0.3}}},
+     "scene.params.occluder_width", "cannot hide a ball"),
+    ({"fps": 60}, "scene.params.occluder_width", "too long to come out"),
 ])
 def test_bad_parameters_name_file_and_field(tmp_path, change, field, words):
     data = dict(yaml.safe_load(get_task("voe_permanence").source.read_text()), **change)

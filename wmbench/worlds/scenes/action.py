@@ -103,7 +103,7 @@ def _radius(obj: ObjectSpec) -> float:
     return obj.size[0] if obj.shape == "circle" else float(np.hypot(*obj.size)) / 2
 
 
-class Push2D(Scene):
+class TablePush(Scene):
     """A walled table seen from above: the agent (object 1), the target (object 2), other
     objects and a goal square drawn on the table."""
 

@@ -30,6 +30,7 @@ import numpy as np
 import pymunk
 
 from wmbench.errors import TaskFileError
+from wmbench.tasks.params import Choice
 from wmbench.worlds.episode import ObjectSpec, Rollout
 from wmbench.worlds.render import PALETTE
 from wmbench.worlds.scenes.base import Bound, Scene, Simulate
@@ -40,6 +41,7 @@ VIOLATIONS = ("vanish", "teleport", "pass_through", "shape_change", "colour_chan
 #: Collision category of the wall that ``pass_through`` lets the ball cross.
 WALL_CATEGORY = 0b10
 EARLIEST, LATEST = 3, 12  # the event's frame: context + EARLIEST ... length - LATEST
+HIDDEN_MARGIN = 0.02  # metres between a hidden ball and the occluder's edges
 
 
 def _reversed_gravity(body: pymunk.Body, gravity: tuple[float, float], damping: float, dt: float) -> None:
@@ -79,10 +81,30 @@ class ViolationOfExpectation(Scene):
     }
 
     def validate(self) -> None:
+        """Also check that every violation shows within the clip: the horizon is long
+        enough, and behind the occluder the ball is hidden, then comes out in time."""
         super().validate()
-        if self.task.horizon < EARLIEST + LATEST:
-            raise TaskFileError(self.task.source, "horizon", f"scene '{self.name}' needs at least "
-                                f"{EARLIEST + LATEST} frames to show a violation, got {self.task.horizon}")
+        task = self.task
+        if task.horizon < EARLIEST + LATEST:
+            raise TaskFileError(task.source, "horizon", f"scene '{self.name}' needs at least "
+                                f"{EARLIEST + LATEST} frames to show a violation, got {task.horizon}")
+        if "vanish" not in self._values("violation"):
+            return
+        width, size = min(self._values("occluder_width")), max(self._values("size"))
+        if width < 2 * size + 2 * HIDDEN_MARGIN:
+            raise TaskFileError(task.source, "scene.params.occluder_width", f"{width} m cannot hide a ball of "
+                                f"radius {size} m (needs at least {2 * size + 2 * HIDDEN_MARGIN:g})")
+        hidden = (max(self._values("occluder_width")) / 2 - min(self._values("size"))) / min(self._values("speed"))
+        if hidden * task.fps > LATEST - 2:
+            raise TaskFileError(task.source, "scene.params.occluder_width", f"the slowest ball stays hidden "
+                                f"{hidden:.2f} s, too long to come out within the clip at {task.fps:g} fps")
+
+    def _values(self, name: str) -> tuple[Any, ...]:
+        """The extreme (or every) value the task lets parameter ``name`` take."""
+        given = self.task.params.get(name)
+        if given is None:
+            return (self.params[name].default,)
+        return given.options if isinstance(given, Choice) else given.bounds
 
     def sample(self, rng: np.random.Generator) -> dict[str, Any]:
         """The parameters plus the layout: direction of travel (+1 right, -1 left), the
