@@ -141,3 +141,16 @@ def test_bad_parameters_name_file_and_field(tmp_path, change, field, words):
     with pytest.raises(TaskFileError) as info:
         scene_for(load_task(path))
     assert str(path) in str(info.value) and f"'{field}'" in str(info.value) and words in str(info.value)
+
+
+def test_a_vanished_ball_survives_the_cache_roundtrip(tmp_path):
+    from wmbench.worlds import Episode
+
+    episode = generate_episode(task_with("vanish"), "dev", 1)
+    assert np.isnan(episode.alternatives[0].states).any()
+    path = tmp_path / "e.npz"
+    episode.save(path)
+    loaded = Episode.load(path)
+    assert loaded.content_hash() == episode.content_hash()
+    np.testing.assert_array_equal(loaded.alternatives[0].states, episode.alternatives[0].states)
+    assert loaded.meta["alternatives"] == episode.meta["alternatives"]
