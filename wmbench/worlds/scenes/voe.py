@@ -24,7 +24,7 @@ moment of a jump or change) happens at a frame drawn uniformly from
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pymunk
@@ -171,15 +171,15 @@ class ViolationOfExpectation(Scene):
                      "object": 1, **detail}
         return [twin], {"truth": {"kind": "possible"}, "alternatives": [described]}
 
-    def _intervention(self, p: dict[str, Any], seed: int, truth: Rollout):
-        """``(frame, change, detail)``: the change is applied to the world after that frame."""
+    def _intervention(self, p: dict[str, Any], seed: int,
+                      truth: Rollout) -> tuple[int, Callable[[World], None], dict[str, Any]]:
+        """``(frame, change, details)``: the change is applied to the world after that frame."""
         kind, event, context = p["violation"], p["event_frame"], self.task.context
         rng = np.random.default_rng([seed, 6])
-        if kind == "vanish":  # removed when centred behind the occluder, far from its edges
-            when = event
+        if kind == "vanish":
             def vanish(world: World) -> None:
                 world.space.remove(world.bodies[0], *world.bodies[0].shapes)
-            return when, vanish, {}
+            return event, vanish, {}  # centred behind the occluder, far from its edges
         if kind == "teleport":
             jump = p["jump"] if p["event_at"] + p["jump"] < self.view - p["size"] - 0.05 else -p["jump"]
             dx = p["direction"] * jump
