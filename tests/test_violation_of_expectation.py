@@ -98,6 +98,7 @@ def test_the_twin_shows_its_violation(pairs):
             assert twin.states[onset, 0, :2] == pytest.approx(truth.states[onset, 0, :2], abs=0.02)
             disc, square = (truth.instance_ids[onset] == 1).sum(), (twin.instance_ids[onset] == 1).sum()
             assert square == pytest.approx(disc, rel=0.15)  # same area
+            assert np.prod(described["size"]) == pytest.approx(np.pi * e.meta["params"]["size"] ** 2)
             colour = twin.frames[onset][twin.instance_ids[onset] == 1].astype(int)
             assert (np.abs(colour - e.objects[0].colour).sum(1) < 30).mean() > 0.5  # same colour
         elif violation == "colour_change":

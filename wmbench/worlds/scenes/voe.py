@@ -201,10 +201,11 @@ class ViolationOfExpectation(Scene):
                 world.bodies[0].velocity_func = _reversed_gravity
             return when, antigravity, {}
         if kind == "shape_change":
+            half = p["size"] * np.sqrt(np.pi) / 2  # a square of the disc's area
+            corners = [(-half, -half), (half, -half), (half, half), (-half, half)]
+
             def to_square(world: World) -> None:
                 body, spec = world.bodies[0], world.objects[0]
-                half = spec.size[0] * np.sqrt(np.pi) / 2  # same area as the disc
-                corners = [(-half, -half), (half, -half), (half, half), (-half, half)]
                 old = next(iter(body.shapes))
                 square = pymunk.Poly(body, corners)
                 square.elasticity, square.friction = old.elasticity, old.friction
@@ -213,7 +214,7 @@ class ViolationOfExpectation(Scene):
                 body.moment = pymunk.moment_for_poly(body.mass, corners)
                 world.objects[0] = ObjectSpec(id=1, shape="box", colour=spec.colour, mass=spec.mass,
                                               size=(2 * half, 2 * half), vertices=tuple(corners))
-            return event - 1, to_square, {"shape": "box"}
+            return event - 1, to_square, {"shape": "box", "size": [2 * half, 2 * half]}
         colour = PALETTE[int(rng.integers(1, len(PALETTE)))]
 
         def recolour(world: World) -> None:
