@@ -7,8 +7,9 @@ import pymunk
 import cv2
 
 from wmbench.tasks.schema import Task
-from wmbench.worlds.episode import Episode
+from wmbench.worlds.episode import Episode, Rollout
 from wmbench.worlds.scenes import scene_for
+from wmbench.worlds.world import Control, World, replay
 
 #: Ensemble perturbation: below what the frames can show.
 PERTURB_POSITION_PX = 0.25
@@ -22,25 +23,28 @@ def engine_versions() -> dict[str, str]:
 
 
 def generate_episode(task: Task, split: str, seed: int) -> Episode:
-    """Simulate and render one episode with its physical-variance ensemble."""
+    """Simulate and render one episode with its physical-variance ensemble (which replays
+    the true actions, if any) and the scene's alternatives."""
     scene = scene_for(task)
     params = scene.sample(np.random.default_rng([seed, 0]))
 
-    def world(member: int):
+    def simulate(control: Control | None, member: int = 0) -> tuple[World, Rollout]:
         built = scene.build(params, np.random.default_rng([seed, 1]))
         if member:
             built.perturb(np.random.default_rng([seed, 2, member]), PERTURB_POSITION_PX,
                           PERTURB_VELOCITY_PX_PER_FRAME, task.fps)
-        return built
+        return built, built.rollout(task.length, task.fps, control)
 
-    truth_world = world(0)
-    truth = truth_world.rollout(task.length, task.fps)
-    ensemble = [world(k).rollout(task.length, task.fps) for k in range(1, task.ensemble + 1)]
+    policy = scene.policy(params, seed)
+    truth_world, truth = simulate(policy)
+    same_actions = replay(truth.actions) if policy is not None else None
+    ensemble = [simulate(same_actions, k)[1] for k in range(1, task.ensemble + 1)]
+    alternatives, described = scene.alternatives(params, seed, truth, simulate)
     return Episode(
         task=task.name, version=task.version, split=split, seed=seed, fps=task.fps,
         context=task.context, horizon=task.horizon, objects=list(truth_world.objects),
-        truth=truth, ensemble=ensemble,
+        truth=truth, ensemble=ensemble, alternatives=alternatives,
         meta={"params": params, "gravity": truth_world.gravity, "ppm": truth_world.camera.ppm,
               "resolution": task.resolution, "scene": task.scene, "engine": engine_versions(),
-              "stage": truth_world.stage(), **truth_world.meta},
+              "stage": truth_world.stage(), **truth_world.meta, **described},
     )

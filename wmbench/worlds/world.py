@@ -18,6 +18,16 @@ if TYPE_CHECKING:
 #: Physics steps per second of scene time, whatever the render fps.
 SIM_HZ = 240
 
+#: A per-frame hook of :meth:`World.rollout`: called with frame index ``t`` and the world
+#: after frame ``t`` is recorded, before stepping to ``t + 1``. It may change the world
+#: (an intervention) and returns the action to apply until the next frame, or ``None``.
+Control = Callable[[int, "World"], "np.ndarray | None"]
+
+
+def replay(actions: np.ndarray) -> Control:
+    """A control that applies recorded ``actions[t]`` between frames ``t`` and ``t + 1``."""
+    return lambda t, world: actions[t]
+
 
 @dataclass(frozen=True)
 class Track:
@@ -103,6 +113,8 @@ class World:
     camera_actions: bool = False
     tethers: list[tuple[tuple[float, float], int]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: Kinematic body whose velocity the agent follows (see :meth:`add_agent`), if any.
+    agent: pymunk.Body | None = None
 
     def __post_init__(self) -> None:
         self.space.gravity = (0.0, -self.gravity)
@@ -174,6 +186,26 @@ class World:
         self.space.add(joint)
         self.tethers.append((tuple(map(float, anchor)), index))
 
+    def add_agent(self, x: float, y: float, radius: float, mass: float, max_force: float,
+                  elasticity: float = 0.2, friction: float = 0.8) -> ObjectSpec:
+        """A tracked circle that follows a target velocity (the action) with a force of at
+        most ``max_force`` newtons, and resists spinning; see :meth:`act`."""
+        spec = self.add_circle(x, y, radius, mass, elasticity, friction)
+        self.agent = pymunk.Body(body_type=pymunk.Body.KINEMATIC)
+        self.agent.position = (x, y)
+        drive = pymunk.PivotJoint(self.agent, self.bodies[-1], (0.0, 0.0), (0.0, 0.0))
+        steady = pymunk.GearJoint(self.agent, self.bodies[-1], 0.0, 1.0)
+        for joint, limit in ((drive, max_force), (steady, max_force * radius)):
+            joint.max_bias, joint.max_force = 0.0, limit
+        self.space.add(self.agent, drive, steady)
+        return spec
+
+    def act(self, action: np.ndarray) -> None:
+        """Apply an action until the next frame: the agent's target velocity ``(vx, vy)``, m/s."""
+        if self.agent is None:
+            raise ValueError("this world has no agent to act")
+        self.agent.velocity = (float(action[0]), float(action[1]))
+
     def state(self) -> np.ndarray:
         """``(N, 6)``: ``x, y, angle, vx, vy, omega`` of every tracked body."""
         return np.array([(b.position.x, b.position.y, b.angle, b.velocity.x, b.velocity.y,
@@ -202,11 +234,14 @@ class World:
             "tethers": [[list(a), i] for a, i in self.tethers],
         }
 
-    def rollout(self, frames: int, fps: float) -> Rollout:
+    def rollout(self, frames: int, fps: float, control: Control | None = None) -> Rollout:
         """Simulate and render ``frames`` frames at ``fps``, stepping physics at :data:`SIM_HZ`.
 
-        The camera of frame ``t`` is ``camera_track`` at ``t / fps`` seconds. With
-        ``camera_actions``, ``actions[t]`` is the camera motion from frame ``t`` to
+        ``control`` is called between frames (see :data:`Control`); the actions it returns
+        are applied with :meth:`act` and recorded as ``float32 (frames - 1, A)``.
+
+        The camera of frame ``t`` is ``camera_track`` at ``t / fps`` seconds. Without a
+        control, and with ``camera_actions``, ``actions[t]`` is the camera motion from frame ``t`` to
         ``t + 1``: pan right and down in pixels of frame ``t``, and the log of the zoom
         ratio (``ln(ppm[t + 1] / ppm[t])``).
         """
@@ -221,8 +256,13 @@ class World:
         moving = [o for o in self.occluders if isinstance(o, Occluder)]
         fixed = [np.asarray(o, np.float64) for o in self.occluders if not isinstance(o, Occluder)]
         background, last_view = None, None
+        actions: list[np.ndarray] = []
         for t in range(frames):
             if t:
+                action = control(t - 1, self) if control is not None else None
+                if action is not None:
+                    self.act(action)
+                    actions.append(np.asarray(action, np.float32))
                 for _ in range(substeps):
                     self.space.step(dt)
             states[t] = self.state()
@@ -235,13 +275,15 @@ class World:
         half = size / 2 - 0.5
         pixels = np.stack([(states[..., 0] - track[:, None, 0]) * track[:, None, 2] + half,
                            (track[:, None, 1] - states[..., 1]) * track[:, None, 2] + half], axis=-1)
-        actions = None
-        if self.camera_actions:
+        if actions and len(actions) != frames - 1:
+            raise ValueError(f"control returned {len(actions)} actions for {frames - 1} steps; all or none")
+        recorded = np.stack(actions) if actions else None
+        if recorded is None and self.camera_actions:
             step = np.diff(track, axis=0)
-            actions = np.stack([step[:, 0] * track[:-1, 2], -step[:, 1] * track[:-1, 2],
-                                np.log(track[1:, 2] / track[:-1, 2])], axis=1).astype(np.float32)
+            recorded = np.stack([step[:, 0] * track[:-1, 2], -step[:, 1] * track[:-1, 2],
+                                 np.log(track[1:, 2] / track[:-1, 2])], axis=1).astype(np.float32)
         return Rollout(frames=images, instance_ids=ids, states=states, pixels=pixels.astype(np.float32),
-                       visibility=visibility, actions=actions, camera=track)
+                       visibility=visibility, actions=recorded, camera=track)
 
 
 def redraw(episode: "Episode", t: int, poses: np.ndarray, rollout: Rollout | None = None

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
 from wmbench.errors import TaskFileError, UnknownNameError
 from wmbench.tasks.params import Choice, Fixed, ParamRange
 from wmbench.tasks.schema import Task
-from wmbench.worlds.world import SIM_HZ, World
+from wmbench.worlds.episode import Rollout
+from wmbench.worlds.world import SIM_HZ, Control, World
+
+#: Re-simulates the episode's unperturbed start from its seed under a control (or none).
+Simulate = Callable[[Control | None], tuple[World, Rollout]]
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,16 @@ class Scene:
 
     def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
         raise NotImplementedError
+
+    def policy(self, p: dict[str, Any], seed: int) -> Control | None:
+        """The control of the true rollout (an agent's policy); ``None`` for passive scenes."""
+        return None
+
+    def alternatives(self, p: dict[str, Any], seed: int, truth: Rollout,
+                     simulate: Simulate) -> tuple[list[Rollout], dict[str, Any]]:
+        """Other rollouts from the same start (action sequences, impossible twins), each
+        re-simulated from the seed with ``simulate``, and metadata describing them."""
+        return [], {}
 
 
 def scene_for(task: Task) -> Scene:
