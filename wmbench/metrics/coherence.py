@@ -47,7 +47,7 @@ import torch.nn.functional as F
 
 from wmbench.errors import WmbenchError
 from wmbench.metrics.base import EpisodeMetric, Truth, register
-from wmbench.metrics.pixel import MSE_FLOOR
+from wmbench.metrics.pixel import MSE_FLOOR, episode_mse
 from wmbench.metrics.pooled import PooledEpisodeMetric
 from wmbench.worlds.episode import Episode
 
@@ -84,11 +84,11 @@ class Flicker(EpisodeMetric):
     name, unit, higher_is_better = "flicker", "intensity (0-1 scale)", False
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        mask = static_mask(with_last_context(truth.frames.double(), truth.context))
-        seq = with_last_context(pred.double(), truth.context)
+        mask = static_mask(with_last_context(truth.frames.float(), truth.context))
+        seq = with_last_context(pred.float(), truth.context)
         change = (seq[:, 1:] - seq[:, :-1]).abs() * mask
         pixels = mask.flatten(1).sum(1) * pred.shape[2]
-        return (change.flatten(1).sum(1) / pixels).where(pixels > 0, torch.nan)
+        return (change.flatten(1).sum(1, dtype=torch.float64) / pixels).where(pixels > 0, torch.nan)
 
 
 def _to_host(frames: torch.Tensor) -> np.ndarray:
@@ -125,7 +125,7 @@ class WarpError(EpisodeMetric):
 
 def psnr_per_step(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """PSNR of each predicted frame, ``float64 (B, T)`` in dB (data range 1, at most 100)."""
-    mse = (pred.double() - target.double()).pow(2).flatten(2).mean(2)
+    mse = episode_mse(pred.flatten(0, 1), target.flatten(0, 1)).view(pred.shape[:2])
     return 10 * torch.log10(1.0 / mse.clamp_min(MSE_FLOOR))
 
 

@@ -62,14 +62,14 @@ class ActionMetric(EpisodeMetric):
 
     @staticmethod
     def rollouts(pred: torch.Tensor, truth: Truth, i: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """Episode ``i``'s predicted and true futures ``(n, T, 3, H, W)`` (row 0 the main
-        rollout), or ``None`` when it has no predicted alternatives."""
+        """Episode ``i``'s predicted and true futures, float32 ``(n, T, 3, H, W)`` (row 0
+        the main rollout), or ``None`` when it has no predicted alternatives."""
         alternatives = None if truth.probes is None else truth.probes.alternatives[i]
         if alternatives is None:
             return None
-        predicted = torch.cat([pred[i : i + 1], alternatives.to(pred.device, pred.dtype)])
-        actual = torch.cat([truth.frames[i : i + 1], alternative_futures(truth.episodes[i]).to(truth.frames)])
-        return predicted.double(), actual.double()
+        predicted = torch.cat([pred[i : i + 1], alternatives.to(pred)]).float()
+        actual = torch.cat([truth.frames[i : i + 1], alternative_futures(truth.episodes[i]).to(truth.frames)]).float()
+        return predicted, actual
 
 
 def alternative_futures(episode: Episode) -> torch.Tensor:
@@ -80,7 +80,8 @@ def alternative_futures(episode: Episode) -> torch.Tensor:
 
 
 def _coarse(frames: torch.Tensor) -> torch.Tensor:
-    return F.avg_pool2d(frames.flatten(0, 1), WORKING_SCALE).view(*frames.shape[:2], -1)
+    """Rollouts ``(n, T, 3, H, W)`` at the working resolution, flattened: float64 ``(n, D)``."""
+    return F.avg_pool2d(frames.flatten(0, 1), WORKING_SCALE).view(frames.shape[0], -1).double()
 
 
 def _spread(frames: torch.Tensor) -> torch.Tensor:
@@ -163,17 +164,18 @@ class PlanningRankCorrelation(ActionMetric):
         values = []
         for i, episode in enumerate(truth.episodes):
             pair = self.rollouts(pred, truth, i)
-            values.append(math.nan if pair is None else self._episode(episode, *pair))
+            values.append(math.nan if pair is None else self._episode(episode, pair[0][:, -1], pair[1][:, -1]))
         return torch.tensor(values, dtype=torch.float64)
 
     @staticmethod
     def _episode(episode: Episode, predicted: torch.Tensor, actual: torch.Tensor) -> float:
+        """Rank correlation from the predicted and true final frames ``(n, 3, H, W)``."""
         if predicted.shape[0] < MIN_RANKED_ROLLOUTS:
             return math.nan
         colours = {o.id: o.colour for o in episode.objects}
         best, best_spread = None, 0.0
         for object_id in outcome_candidates(episode):
-            true_outcomes = colour_centroids(actual[:, -1], colours[object_id]).cpu().numpy()
+            true_outcomes = colour_centroids(actual.double(), colours[object_id]).cpu().numpy()
             if np.isnan(true_outcomes).any():
                 continue
             spread = true_outcomes.std(axis=0)
@@ -183,7 +185,7 @@ class PlanningRankCorrelation(ActionMetric):
         if best is None:
             return math.nan
         object_id, axis, true_outcome = best
-        predicted_outcome = colour_centroids(predicted[:, -1], colours[object_id])[:, axis].cpu().numpy()
+        predicted_outcome = colour_centroids(predicted.double(), colours[object_id])[:, axis].cpu().numpy()
         if np.isnan(predicted_outcome).any():
             return math.nan
         return spearman(predicted_outcome, true_outcome)
