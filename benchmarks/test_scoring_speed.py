@@ -31,7 +31,8 @@ def batch(size: int) -> tuple[torch.Tensor, Truth]:
     pred = torch.roll(as_float[CONTEXT:], 1, dims=-1).expand(BATCH, -1, -1, -1, -1).contiguous()
     truth = Truth(frames=as_float[CONTEXT:].expand(BATCH, -1, -1, -1, -1).contiguous(),
                   context=as_float[:CONTEXT].expand(BATCH, -1, -1, -1, -1).contiguous(), episodes=episodes,
-                  probes=Probes(alternatives=[pred[0, None].expand(3, -1, -1, -1, -1)] * BATCH, surprise=[None] * BATCH))
+                  probes=Probes(alternatives=[pred[0, None].expand(3, -1, -1, -1, -1)] * BATCH,
+                                surprise=[None] * BATCH))
     return pred, truth
 
 

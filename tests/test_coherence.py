@@ -107,16 +107,16 @@ def test_mean_curve_is_pooled_over_updates(scene):
     assert float(metric.compute()) == 4.0
 
 
-def revisit_scene(meta_revisits):
-    """The camera pans right over a wider background and comes back: the view at frame
-    3 is seen again from frame 11; a red square moves meanwhile."""
-    pan = np.array([0, 0, 0, 0, 6, 12, 18, 24, 18, 12, 6, 0, 0, 0, 0, 0])
+def revisit_scene(meta_revisits, pan=(0, 0, 0, 0, 6, 12, 18, 24, 18, 12, 6, 0, 0, 0, 0, 0)):
+    """The camera pans right over a wider background and comes back: by default the view
+    at frame 3 is seen again from frame 11; a red square moves meanwhile."""
+    pan = np.array(pan)
     t = np.arange(T, dtype=float)
     frames = squares({RED: np.stack([4 + 2 * t, 40 + 0 * t], 1)}, pan=pan, seed=3)
     return episode(frames, meta={"revisits": meta_revisits})
 
 
-def test_revisit_error(scene):
+def test_revisit_error():
     ep = revisit_scene([{"leave": 3, "return": 11}])
     truth = truth_of([ep])
     assert score("revisit_error", truth.frames, truth).tolist() == [0.0]
@@ -127,6 +127,16 @@ def test_revisit_error(scene):
     early = truth.frames.clone()
     early[:, : 11 - CONTEXT] = torch.rand_like(early[:, : 11 - CONTEXT])
     assert score("revisit_error", early, truth).tolist() == [0.0]
+
+
+def test_revisit_left_during_the_horizon_is_checked_against_the_own_prediction():
+    pan = (0, 0, 0, 0, 0, 0, 8, 16, 24, 16, 8, 0, 0, 0, 0, 0)  # the view of frame 5 again from 11
+    truth = truth_of([revisit_scene([{"leave": 5, "return": 11}], pan)])
+    tinted = (truth.frames * 0.8).clamp(0, 1)  # wrong colours, but the same world when the camera is back
+    assert score("revisit_error", tinted, truth).tolist() == [0.0]
+    changed = tinted.clone()
+    changed[:, 11 - CONTEXT] = truth.frames[:, 11 - CONTEXT]
+    assert float(score("revisit_error", changed, truth)) > 0.05
 
 
 def test_revisit_error_is_missing_without_a_predicted_return(scene):

@@ -94,8 +94,10 @@ def test_colour_centroid_finds_the_square_within_a_pixel():
     assert torch.isnan(colour_centroids(frames, (255, 255, 0))).all()
 
 
-def test_outcome_object_from_meta(episodes):
-    truth = truth_of(episodes, Probes(alternatives=[alternative_futures(e) for e in episodes], surprise=[None] * 2))
+def test_outcome_object_from_meta():
+    named = [action_episode(0, meta={"outcome_object": 1})]
+    truth = truth_of(named, Probes(alternatives=[alternative_futures(named[0])], surprise=[None]))
+    assert METRICS["planning_rank_correlation"]().score(truth.frames, truth).tolist() == pytest.approx([1.0])
     fixed = [action_episode(0, meta={"outcome_object": 2})]  # the blue square never moves: nothing to rank
     truth = truth_of(fixed, Probes(alternatives=[alternative_futures(fixed[0])], surprise=[None]))
     assert math.isnan(float(METRICS["planning_rank_correlation"]().score(truth.frames, truth)))

@@ -38,6 +38,10 @@ class PooledEpisodeMetric(EpisodeMetric):
             getattr(self, name).append(items.to(self.total.device))
         self._pending = {}
 
+    def reset(self) -> None:
+        super().reset()
+        self._pending = {}
+
     def pooled(self, name: str) -> torch.Tensor | None:
         """All items of state ``name`` so far (every process after a sync), or ``None``."""
         state = getattr(self, name)
