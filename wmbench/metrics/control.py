@@ -58,18 +58,25 @@ MIN_RANKED_ROLLOUTS = 3
 
 
 class ActionMetric(EpisodeMetric):
-    """Base class of metrics that need the predicted futures under the alternative actions."""
+    """Base class of metrics that need the predicted futures under the alternative
+    actions: :meth:`episode_value` scores one episode's rollouts."""
 
-    @staticmethod
-    def rollouts(pred: torch.Tensor, truth: Truth, i: int) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """Episode ``i``'s predicted and true futures, float32 ``(n, T, 3, H, W)`` (row 0
-        the main rollout), or ``None`` when it has no predicted alternatives."""
-        alternatives = None if truth.probes is None else truth.probes.alternatives[i]
-        if alternatives is None:
-            return None
-        predicted = torch.cat([pred[i : i + 1], alternatives.to(pred)]).float()
-        actual = torch.cat([truth.frames[i : i + 1], alternative_futures(truth.episodes[i]).to(truth.frames)]).float()
-        return predicted, actual
+    def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+        values = []
+        for i, episode in enumerate(truth.episodes):
+            alternatives = None if truth.probes is None else truth.probes.alternatives[i]
+            if alternatives is None:
+                values.append(math.nan)
+                continue
+            predicted = torch.cat([pred[i : i + 1], alternatives.to(pred)]).float()
+            actual = torch.cat([truth.frames[i : i + 1], alternative_futures(episode).to(truth.frames)]).float()
+            values.append(self.episode_value(episode, predicted, actual))
+        return torch.tensor(values, dtype=torch.float64)
+
+    def episode_value(self, episode: Episode, predicted: torch.Tensor, actual: torch.Tensor) -> float:
+        """The value for one episode from its predicted and true futures, float32
+        ``(n, T, 3, H, W)`` with row 0 the main rollout."""
+        raise NotImplementedError
 
 
 def alternative_futures(episode: Episode) -> torch.Tensor:
@@ -93,34 +100,20 @@ def _spread(frames: torch.Tensor) -> torch.Tensor:
 class CounterfactualConsistency(ActionMetric):
     name, unit, higher_is_better = "counterfactual_consistency", "unitless", True
 
-    def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        values = []
-        for i in range(pred.shape[0]):
-            pair = self.rollouts(pred, truth, i)
-            if pair is None:
-                values.append(math.nan)
-                continue
-            predicted, actual = map(_coarse, pair)
-            true_spread = _spread(actual)
-            values.append(math.nan if true_spread == 0 else float(1 - _spread(predicted - actual) / true_spread))
-        return torch.tensor(values, dtype=torch.float64)
+    def episode_value(self, episode: Episode, predicted: torch.Tensor, actual: torch.Tensor) -> float:
+        predicted, actual = _coarse(predicted), _coarse(actual)
+        true_spread = _spread(actual)
+        return math.nan if true_spread == 0 else float(1 - _spread(predicted - actual) / true_spread)
 
 
 @register
 class ActionSensitivity(ActionMetric):
     name, unit, higher_is_better = "action_sensitivity", "ratio", True
 
-    def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        values = []
-        for i in range(pred.shape[0]):
-            pair = self.rollouts(pred, truth, i)
-            if pair is None:
-                values.append(math.nan)
-                continue
-            predicted, actual = map(_coarse, pair)
-            true_spread = _spread(actual)
-            values.append(math.nan if true_spread == 0 else float((_spread(predicted) / true_spread).sqrt()))
-        return torch.tensor(values, dtype=torch.float64)
+    def episode_value(self, episode: Episode, predicted: torch.Tensor, actual: torch.Tensor) -> float:
+        predicted, actual = _coarse(predicted), _coarse(actual)
+        true_spread = _spread(actual)
+        return math.nan if true_spread == 0 else float((_spread(predicted) / true_spread).sqrt())
 
 
 def colour_centroids(frames: torch.Tensor, colour: tuple[int, int, int]) -> torch.Tensor:
@@ -160,22 +153,14 @@ def outcome_candidates(episode: Episode) -> list[int]:
 class PlanningRankCorrelation(ActionMetric):
     name, unit, higher_is_better = "planning_rank_correlation", "unitless", True
 
-    def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        values = []
-        for i, episode in enumerate(truth.episodes):
-            pair = self.rollouts(pred, truth, i)
-            values.append(math.nan if pair is None else self._episode(episode, pair[0][:, -1], pair[1][:, -1]))
-        return torch.tensor(values, dtype=torch.float64)
-
-    @staticmethod
-    def _episode(episode: Episode, predicted: torch.Tensor, actual: torch.Tensor) -> float:
-        """Rank correlation from the predicted and true final frames ``(n, 3, H, W)``."""
+    def episode_value(self, episode: Episode, predicted: torch.Tensor, actual: torch.Tensor) -> float:
         if predicted.shape[0] < MIN_RANKED_ROLLOUTS:
             return math.nan
+        predicted, actual = predicted[:, -1].double(), actual[:, -1].double()  # the final frames
         colours = {o.id: o.colour for o in episode.objects}
         best, best_spread = None, 0.0
         for object_id in outcome_candidates(episode):
-            true_outcomes = colour_centroids(actual.double(), colours[object_id]).cpu().numpy()
+            true_outcomes = colour_centroids(actual, colours[object_id]).cpu().numpy()
             if np.isnan(true_outcomes).any():
                 continue
             spread = true_outcomes.std(axis=0)
@@ -185,7 +170,7 @@ class PlanningRankCorrelation(ActionMetric):
         if best is None:
             return math.nan
         object_id, axis, true_outcome = best
-        predicted_outcome = colour_centroids(predicted.double(), colours[object_id])[:, axis].cpu().numpy()
+        predicted_outcome = colour_centroids(predicted, colours[object_id])[:, axis].cpu().numpy()
         if np.isnan(predicted_outcome).any():
             return math.nan
         return spearman(predicted_outcome, true_outcome)
