@@ -1,12 +1,14 @@
 """Scoring speed of the coherence, control and surprise metrics: scored frames per second.
 
 Run: ``python -m pytest benchmarks/test_scoring_speed.py --benchmark-enable --benchmark-only``.
-Each round scores a batch of 4 episodes of 16 predicted frames (64 frames); frames per
-second = 64 / the mean round time (pytest-benchmark's ``ops`` times 64).
+Each round scores a batch of 4 episodes of 12 predicted frames (48 frames) on one core
+(one torch and one OpenCV thread); scored frames per second per core = 48 / the mean
+round time (pytest-benchmark's ``ops`` times 48).
 """
 
 from __future__ import annotations
 
+import cv2
 import pytest
 import torch
 
@@ -18,6 +20,16 @@ from tests.synthetic import CONTEXT, HORIZON, episode
 BATCH = 4
 COHERENCE = ("flicker", "warp_error", "coherent_horizon", "revisit_error")
 CONTROL = ("counterfactual_consistency", "action_sensitivity", "planning_rank_correlation")
+
+
+@pytest.fixture(autouse=True)
+def one_core():
+    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    yield
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(cv_threads)
 
 
 def batch(size: int) -> tuple[torch.Tensor, Truth]:

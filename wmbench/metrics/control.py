@@ -38,6 +38,7 @@ not found in a true or predicted final frame.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -59,7 +60,10 @@ MIN_RANKED_ROLLOUTS = 3
 
 class ActionMetric(EpisodeMetric):
     """Base class of metrics that need the predicted futures under the alternative
-    actions: :meth:`episode_value` scores one episode's rollouts."""
+    actions: :meth:`episode_value` scores one episode's rollouts, restricted to the
+    predicted steps ``steps``."""
+
+    steps: ClassVar[slice] = slice(None)
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
         values = []
@@ -68,21 +72,23 @@ class ActionMetric(EpisodeMetric):
             if alternatives is None:
                 values.append(math.nan)
                 continue
-            predicted = torch.cat([pred[i : i + 1], alternatives.to(pred)]).float()
-            actual = torch.cat([truth.frames[i : i + 1], alternative_futures(episode).to(truth.frames)]).float()
+            predicted = torch.cat([pred[i : i + 1, self.steps], alternatives[:, self.steps].to(pred)]).float()
+            actual = torch.cat([truth.frames[i : i + 1, self.steps],
+                                alternative_futures(episode, self.steps).to(truth.frames)]).float()
             values.append(self.episode_value(episode, predicted, actual))
         return torch.tensor(values, dtype=torch.float64)
 
     def episode_value(self, episode: Episode, predicted: torch.Tensor, actual: torch.Tensor) -> float:
-        """The value for one episode from its predicted and true futures, float32
-        ``(n, T, 3, H, W)`` with row 0 the main rollout."""
+        """The value for one episode from its predicted and true futures (the steps
+        ``steps``), float32 ``(n, steps, 3, H, W)`` with row 0 the main rollout."""
         raise NotImplementedError
 
 
-def alternative_futures(episode: Episode) -> torch.Tensor:
-    """The true futures of an episode's alternatives, ``float32 (K, horizon, 3, H, W)`` in [0, 1]."""
+def alternative_futures(episode: Episode, steps: slice = slice(None)) -> torch.Tensor:
+    """The true futures of an episode's alternatives (predicted ``steps`` of them),
+    ``float32 (K, horizon, 3, H, W)`` in [0, 1]."""
     start, stop = episode.context, episode.context + episode.horizon
-    frames = np.stack([a.frames[start:stop] for a in episode.alternatives])
+    frames = np.stack([a.frames[start:stop][steps] for a in episode.alternatives])
     return torch.from_numpy(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
 
 
@@ -122,7 +128,7 @@ def colour_centroids(frames: torch.Tensor, colour: tuple[int, int, int]) -> torc
     pixel weighs ``max(0, 1 - d / COLOUR_TOLERANCE)`` for its RGB distance ``d`` (0-1
     scale). ``NaN`` where the weights sum to less than ``MIN_OBJECT_PIXELS``: ``(N, 2)``."""
     target = torch.tensor(colour, dtype=frames.dtype, device=frames.device).view(1, 3, 1, 1) / 255
-    weight = (1 - (frames - target).norm(dim=1) / COLOUR_TOLERANCE).clamp_min(0)
+    weight = (1 - (frames - target).pow(2).sum(dim=1).sqrt() / COLOUR_TOLERANCE).clamp_min(0)
     h, w = weight.shape[-2:]
     mass = weight.sum(dim=(1, 2))
     x = (weight * torch.arange(w, dtype=frames.dtype, device=frames.device)).sum(dim=(1, 2)) / mass
@@ -152,11 +158,12 @@ def outcome_candidates(episode: Episode) -> list[int]:
 @register
 class PlanningRankCorrelation(ActionMetric):
     name, unit, higher_is_better = "planning_rank_correlation", "unitless", True
+    steps = slice(-1, None)  # the final frame
 
     def episode_value(self, episode: Episode, predicted: torch.Tensor, actual: torch.Tensor) -> float:
         if predicted.shape[0] < MIN_RANKED_ROLLOUTS:
             return math.nan
-        predicted, actual = predicted[:, -1].double(), actual[:, -1].double()  # the final frames
+        predicted, actual = predicted[:, 0].double(), actual[:, 0].double()
         colours = {o.id: o.colour for o in episode.objects}
         best, best_spread = None, 0.0
         for object_id in outcome_candidates(episode):
