@@ -150,3 +150,30 @@ def test_malformed_revisits_name_the_episode():
     truth = truth_of([revisit_scene([{"leave": 5, "return": 2}])])
     with pytest.raises(WmbenchError, match=r"episode synthetic@1/dev/0: meta 'revisits'\[0\]"):
         score("revisit_error", truth.frames, truth)
+
+
+COHERENCE = ["flicker", "warp_error", "coherent_horizon", "coherent_horizon_s", "revisit_error"]
+
+
+@pytest.mark.parametrize("adapter", ["oracle", "copy_last"])
+def test_run_reports_coherence_metrics(cli, tmp_path, adapter):
+    """Through a whole run: a task file listing the coherence metrics, scored and aggregated."""
+    from wmbench.results import load_result
+
+    from .conftest import REPO
+
+    text = (REPO / "tasks" / "dropping_objects" / "drop_single.yaml").read_text()
+    path = tmp_path / "drop_single.yaml"
+    path.write_text(text.replace("metrics: [mse, psnr, ssim]", f"metrics: [{', '.join(COHERENCE)}]"))
+    code, _, _ = cli("run", "--adapter", adapter, "--tasks", path, "--limit", "2", "--out", tmp_path / "out",
+                     "--no-progress")
+    assert code == 0
+    metrics = load_result(tmp_path / "out").record["aggregates"]["drop_single"]["metrics"]
+    assert metrics["revisit_error"] == {"mean": None, "std": None, "count": 0, "missing": 2}
+    assert metrics["flicker"]["mean"] == 0.0  # neither the truth nor a frozen world flickers
+    if adapter == "oracle":
+        assert metrics["warp_error"]["mean"] == 0.0
+        assert metrics["coherent_horizon"]["mean"] == 16 and metrics["coherent_horizon_s"]["mean"] == 16 / 30
+    else:  # frozen: as stable as can be, so it scores the truth's own warping error; incoherent at once
+        assert metrics["warp_error"]["mean"] > 0.001
+        assert metrics["coherent_horizon"]["mean"] == 0 and metrics["coherent_horizon_s"]["mean"] == 0
