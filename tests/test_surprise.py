@@ -150,17 +150,27 @@ def test_malformed_onset_names_the_episode():
 
 
 class BadSurprise(Adapter):
+    """Returns what ``answer`` makes of a correct surprise tensor."""
+
+    def __init__(self, answer):
+        super().__init__()
+        self.answer = answer
+
     def predict(self, batch: ContextBatch) -> torch.Tensor:
         return batch.frames[:, -1:].expand(-1, batch.horizon, -1, -1, -1)
 
     def score_surprise(self, clips: torch.Tensor, fps: float, context: int) -> torch.Tensor:
-        return torch.zeros(clips.shape[0], clips.shape[1] - 1)
+        return self.answer(torch.zeros(clips.shape[:2]))
 
 
-def test_bad_surprise_is_a_one_line_adapter_error():
+@pytest.mark.parametrize("answer, problem", [
+    (lambda s: s[:, 1:], r"score_surprise\(\) returned \(3, 15\), expected a tensor of shape \(3, 16\)"),
+    (lambda s: s.tolist(), r"score_surprise\(\) returned list, expected a tensor of shape \(3, 16\)"),
+    (lambda s: s.index_fill(1, torch.tensor([9]), math.nan), r"score_surprise\(\) returned NaN/Inf values"),
+])
+def test_bad_surprise_is_a_one_line_adapter_error(answer, problem):
     metrics, _ = build_metrics(VOE)
-    module = EvaluationModule(BadSurprise(), task(VOE, "violation_of_expectation"), metrics, [].extend)
-    expected = (r"^adapter 'BadSurprise', task 'synthetic', episode synthetic@1/dev/0: "
-                r"score_surprise\(\) returned \(3, 15\), expected a tensor of shape \(3, 16\)$")
-    with pytest.raises(AdapterError, match=expected):
+    module = EvaluationModule(BadSurprise(answer), task(VOE, "violation_of_expectation"), metrics, [].extend)
+    with pytest.raises(AdapterError, match=rf"^adapter 'BadSurprise', task 'synthetic', episode synthetic@1/dev/0: "
+                                           rf"{problem}$"):
         module.test_step(collate([voe_episode(0)]), 0)

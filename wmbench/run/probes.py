@@ -48,16 +48,16 @@ def predict_alternatives(adapter: Adapter, task: Task, episode: Episode, context
     if isinstance(adapter, ReferenceAdapter):
         futures = resize(alternative_futures(episode).to(context.device), inputs.frames.shape[-1])
 
+    _, _, c, h, w = inputs.frames.shape
+    where = f"{episode.key} (alternatives)"
+
     def predict(part: slice) -> torch.Tensor:
         batch = ContextBatch(frames=inputs.frames[part], horizon=inputs.horizon, fps=inputs.fps,
                              actions=None if inputs.actions is None else inputs.actions[part])
-        if futures is not None:
-            return adapter.predict_with_truth(batch, futures[part])
-        return adapter.predict(batch)
+        pred = adapter.predict(batch) if futures is None else adapter.predict_with_truth(batch, futures[part])
+        return check_prediction(pred, (batch.batch_size, task.horizon, c, h, w), label, task.name, where)
 
-    _, _, c, h, w = inputs.frames.shape
-    pred = check_prediction(_chunked(predict, count, adapter.requirements.max_batch_size),
-                            (count, task.horizon, c, h, w), label, task.name, f"{episode.key} (alternatives)")
+    pred = _chunked(predict, count, adapter.requirements.max_batch_size)
     return resize(pred, context.shape[-1])
 
 
