@@ -84,6 +84,14 @@ def test_detector_scores_one_through_the_run():
     assert float(metrics["voe_auroc"].compute()) == 1.0
 
 
+def test_reference_adapter_without_surprise_leaves_the_metrics_missing():
+    rows = []
+    metrics, _ = build_metrics(VOE)
+    module = EvaluationModule(load_adapter("oracle"), task(VOE, "violation_of_expectation"), metrics, rows.extend)
+    module.test_step(collate([voe_episode(0)]), 0)
+    assert rows[0]["status"] == "ok" and rows[0]["metrics"] == {"voe_pairwise_accuracy": None, "voe_auroc": None}
+
+
 def test_random_surprise_is_at_chance():
     episodes, truth = random_batch(range(400), torch.Generator().manual_seed(0))
     accuracy = METRICS["voe_pairwise_accuracy"]()

@@ -23,7 +23,8 @@ frames from the window's first frame to the end of the clip.
   clips; :meth:`VoeAUROC.compute` is the AUROC over every clip of every episode scored,
   pooled across processes. Fraction; higher is better; 0.5 is chance.
 
-Both are missing on episodes without impossible alternatives or without surprise.
+Both are missing on episodes without impossible alternatives or without surprise (a
+privileged reference adapter that does not rate surprise, or scoring from files).
 """
 
 from __future__ import annotations

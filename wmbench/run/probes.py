@@ -6,7 +6,8 @@
   future instead).
 * Violation-of-expectation episodes (alternatives marked impossible), when a surprise
   metric is scored: the adapter rates every frame of the possible clip and of each
-  impossible twin with :meth:`Adapter.score_surprise`.
+  impossible twin with :meth:`Adapter.score_surprise` (a privileged reference adapter
+  only if it implements it; otherwise the surprise metrics are missing).
 
 Inputs are adapted to the adapter's requirements (context frames, resolution, actions,
 batch size) exactly as for the main prediction, and outputs are validated with the
@@ -91,6 +92,12 @@ def score_clips(adapter: Adapter, task: Task, episode: Episode, device: torch.de
     return torch.cat([surprise.new_zeros(surprise.shape[0], skipped), surprise], dim=1)
 
 
+def scores_surprise(adapter: Adapter) -> bool:
+    """Whether the adapter rates surprise: every adapter but a privileged reference one
+    that does not implement it (its default would need ``predict``, which it lacks)."""
+    return not isinstance(adapter, ReferenceAdapter) or "surprise" in adapter.capabilities()
+
+
 def probe_adapter(adapter: Adapter, task: Task, metrics: Iterable[EpisodeMetric], episodes: list[Episode],
                   context: torch.Tensor, label: str) -> Probes | None:
     """What the scored ``metrics`` need beyond the main prediction, for a batch whose
@@ -105,6 +112,6 @@ def probe_adapter(adapter: Adapter, task: Task, metrics: Iterable[EpisodeMetric]
         alternatives = episode.alternatives
         if wants_alternatives and alternatives and all(a.actions is not None for a in alternatives):
             probes.alternatives[i] = predict_alternatives(adapter, task, episode, context[i], label)
-        if wants_surprise and is_voe(episode):
+        if wants_surprise and is_voe(episode) and scores_surprise(adapter):
             probes.surprise[i] = score_clips(adapter, task, episode, context.device, label)
     return probes
