@@ -52,8 +52,16 @@ def test_truth_scores_zero_and_distortions_score_worse(scene, name):
     exact = score(name, truth.frames, truth)
     assert exact.tolist() == [0.0, 0.0]
     assert (score(name, flickering(truth.frames), truth) > 0.02).all()
-    if name == "flicker":  # a shaken textured background changes where the world is static
-        assert (score(name, jittered(truth.frames), truth) > 0.02).all()
+    # a shaken textured background changes where the world is static; the flow explains
+    # most of the shake, so the warping error rises less
+    assert (score(name, jittered(truth.frames), truth) > (0.02 if name == "flicker" else 0.001)).all()
+
+
+def test_coherent_horizon_is_the_horizon_on_the_truth_and_shorter_when_distorted(scene):
+    _, truth = scene
+    assert score("coherent_horizon", truth.frames, truth).tolist() == [HORIZON, HORIZON]
+    for distorted in (flickering(truth.frames), jittered(truth.frames)):
+        assert score("coherent_horizon", distorted, truth).tolist() == [0, 0]
 
 
 def test_flicker_measures_the_change_on_static_pixels(scene):
