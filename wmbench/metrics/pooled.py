@@ -43,8 +43,11 @@ class PooledEpisodeMetric(EpisodeMetric):
         self._pending = {}
 
     def pooled(self, name: str) -> torch.Tensor | None:
-        """All items of state ``name`` so far (every process after a sync), or ``None``."""
-        state = getattr(self, name)
-        if isinstance(state, list) and not state:
-            return None
-        return dim_zero_cat(state)
+        """All items of state ``name`` so far, gathered from every process (a collective
+        call when distributed: every process must make it), or ``None`` if there are none."""
+        local = not self._is_synced  # inside compute() the states are already gathered
+        with self.sync_context(should_sync=local, should_unsync=local):
+            state = getattr(self, name)
+            if isinstance(state, list) and not state:
+                return None
+            return dim_zero_cat(state).clone()
