@@ -47,7 +47,7 @@ import torch.nn.functional as F
 
 from wmbench.errors import WmbenchError
 from wmbench.metrics.base import EpisodeMetric, Truth, register
-from wmbench.metrics.pixel import MSE_FLOOR, episode_mse
+from wmbench.metrics.pixel import MSE_FLOOR
 from wmbench.metrics.pooled import PooledEpisodeMetric
 from wmbench.worlds.episode import Episode
 
@@ -126,7 +126,8 @@ class WarpError(EpisodeMetric):
 
 def psnr_per_step(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """PSNR of each predicted frame, ``float64 (B, T)`` in dB (data range 1, at most 100)."""
-    mse = episode_mse(pred.flatten(0, 1), target.flatten(0, 1)).view(pred.shape[:2])
+    squared = (pred.float() - target.float()).pow_(2).flatten(2)
+    mse = squared.sum(dim=2, dtype=torch.float64) / squared.shape[2]  # float64 accumulation
     return 10 * torch.log10(1.0 / mse.clamp_min(MSE_FLOOR))
 
 
