@@ -72,12 +72,20 @@ def unchanged(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def static_mask(truth: torch.Tensor) -> torch.Tensor:
     """``(B, T, 1, H, W)``: pixels static in the truth between frames ``t - 1`` and ``t``
     of ``truth`` ``(B, T + 1, 3, H, W)``, at least ``STATIC_MARGIN`` pixels from any change."""
-    changed = ~unchanged(truth[:, 1:], truth[:, :-1])
-    b, t = changed.shape[:2]
-    size = 2 * STATIC_MARGIN + 1
-    near = F.max_pool2d(changed.flatten(0, 1).float(), (1, size), stride=1, padding=(0, STATIC_MARGIN))
-    near = F.max_pool2d(near, (size, 1), stride=1, padding=(STATIC_MARGIN, 0))  # separable 5x5 dilation
-    return (near == 0).view(b, t, 1, *changed.shape[-2:])
+    return ~dilate(~unchanged(truth[:, 1:], truth[:, :-1]), STATIC_MARGIN)
+
+
+def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Boolean ``(..., H, W)`` mask grown by ``radius`` pixels (a square neighbourhood)."""
+    h, w = mask.shape[-2:]
+    padded = F.pad(mask, (radius, radius, radius, radius))
+    rows = padded[..., :, 0:w].clone()
+    for dx in range(1, 2 * radius + 1):
+        rows |= padded[..., :, dx : dx + w]
+    grown = rows[..., 0:h, :].clone()
+    for dy in range(1, 2 * radius + 1):
+        grown |= rows[..., dy : dy + h, :]
+    return grown
 
 
 @register
