@@ -185,3 +185,11 @@ def test_run_reports_coherence_metrics(cli, tmp_path, adapter):
     else:  # frozen: as stable as can be, so it scores the truth's own warping error; incoherent at once
         assert metrics["warp_error"]["mean"] > 0.001
         assert metrics["coherent_horizon"]["mean"] == 0 and metrics["coherent_horizon_s"]["mean"] == 0
+
+
+def test_dilate_matches_max_pooling():
+    from wmbench.metrics.coherence import dilate
+
+    mask = torch.rand(3, 1, 40, 50, generator=torch.Generator().manual_seed(0)) > 0.98
+    pooled = torch.nn.functional.max_pool2d(mask.float(), 5, stride=1, padding=2) > 0
+    assert torch.equal(dilate(mask, 2), pooled) and dilate(mask, 2).sum() > 5 * mask.sum()
