@@ -87,3 +87,13 @@ def test_reference_scores_on_an_episode(cache):
         per_member.append((member - truth.frames.double()).pow(2).flatten(1).mean(1))
     torch.testing.assert_close(refs["variance"]["mse"], torch.stack(per_member).mean(0), rtol=1e-5, atol=1e-9)
     assert (refs["variance"]["mse"] > 0).all() and (refs["variance"]["mse"] < refs["frozen"]["mse"]).all()
+
+
+def test_diagnostic_metrics_are_normalised_but_not_in_the_indices():
+    task = dict(TASK, metrics=["mse", "psnr"], metric_areas={"mse": "fidelity", "psnr": "diagnostic"})
+    data = [{"task": "t", "status": "ok", "metrics": {"mse": 0.1, "psnr": 20.0},
+             "references": {"frozen": {"mse": 0.5, "psnr": 20.0}, "variance": {"mse": 0.1, "psnr": 30.0}}}]
+    result = headline(data, [task])
+    assert result["tasks"]["t"]["psnr"]["score"] == 0.0
+    assert set(result["areas"]) == {"fidelity"} and result["areas"]["fidelity"]["score"] == 100.0
+    assert result["families"]["dropping_objects"]["score"] == 100.0

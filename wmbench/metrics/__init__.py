@@ -1,6 +1,7 @@
 """Stage 5: metrics, each a torchmetrics ``Metric`` scored per episode."""
 
-from wmbench.metrics import pixel  # noqa: F401  (registers the pixel metrics)
+from wmbench.metrics import coherence, control, pixel, surprise  # noqa: F401  (register the metrics)
 from wmbench.metrics.base import METRICS, EpisodeMetric, MetricUnavailable, Truth, build_metrics, register
+from wmbench.metrics.probes import Probes
 
-__all__ = ["METRICS", "EpisodeMetric", "MetricUnavailable", "Truth", "build_metrics", "register"]
+__all__ = ["METRICS", "EpisodeMetric", "MetricUnavailable", "Probes", "Truth", "build_metrics", "register"]

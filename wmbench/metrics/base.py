@@ -16,6 +16,7 @@ import torch
 from torchmetrics import Metric
 
 from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.metrics.probes import Probes
 from wmbench.worlds.episode import Episode
 
 
@@ -25,12 +26,15 @@ class Truth:
 
     ``frames``: the true future, ``float32 (B, T, 3, H, W)`` in ``[0, 1]``, on the
     metric's device. ``context``: the context frames, same layout. ``episodes``: the
-    full episodes (states, visibility, objects, ensemble) on the host.
+    full episodes (states, visibility, objects, ensemble) on the host. ``probes``: what
+    the run obtained from the adapter besides the main prediction (its futures under
+    alternative actions, its surprise on possible/impossible clips), or ``None``.
     """
 
     frames: torch.Tensor
     context: torch.Tensor
     episodes: list[Episode]
+    probes: Probes | None = None
 
 
 class MetricUnavailable(Exception):
@@ -43,7 +47,8 @@ class EpisodeMetric(Metric):
     name: ClassVar[str]
     unit: ClassVar[str]
     higher_is_better: ClassVar[bool]
-    #: Headline area: "fidelity", "physics", "coherence", "control" or "surprise".
+    #: Headline area: "fidelity", "physics", "coherence", "control", "surprise", or
+    #: "diagnostic" (normalised but kept out of the headline indices).
     area: ClassVar[str] = "fidelity"
     #: ``(frozen, variance)`` anchors of the normalised scale for metrics that are not
     #: scored on predicted frames (e.g. ``(0.5, 1.0)`` for an AUROC); ``None``: measured.

@@ -14,7 +14,8 @@ headroom: the variance does not beat the frozen world by more than 1e-9 in the
 metric's direction.
 
 Indices: a task's index in an area (fidelity, physics, coherence, control, surprise)
-is the mean of its normalised metrics of that area; an area's headline index is the
+is the mean of its normalised metrics of that area (metrics of the "diagnostic" area
+are normalised but kept out of the indices); an area's headline index is the
 mean over tasks; a family's index is the mean over its tasks of each task's mean
 normalised score over all areas. Confidence intervals: percentile bootstrap over
 episodes (each task resampled independently, 1,000 resamples, fixed seed), 95%.
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 BOOTSTRAP_SAMPLES, CONFIDENCE, SEED, MIN_HEADROOM = 1000, 0.95, 0, 1e-9
+DIAGNOSTIC = "diagnostic"
 
 
 def _normalise(model: np.ndarray, frozen: np.ndarray, variance: np.ndarray) -> np.ndarray:
@@ -97,9 +99,10 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
         for metric in task["metrics"]:
             entry, samples = metric_headline(task_rows, metric, task["higher_is_better"].get(metric, True), counts)
             per_task[task["name"]][metric] = entry
-            if entry["score"] is not None:
+            area = task["metric_areas"].get(metric, "fidelity")
+            if entry["score"] is not None and area != DIAGNOSTIC:
                 point = np.concatenate([[entry["score"]], samples])  # index 0: the point estimate
-                by_area[task["metric_areas"].get(metric, "fidelity")].append(point)
+                by_area[area].append(point)
         everything = [p for points in by_area.values() for p in points]
         for area, points in by_area.items():
             area_samples[area].append(np.mean(points, axis=0))

@@ -16,6 +16,7 @@ from wmbench.metrics.base import EpisodeMetric, Truth
 from wmbench.metrics.per_episode import score_episodes
 from wmbench.run.checks import adapter_inputs, check_prediction, resize
 from wmbench.run.data import EpisodeBatch
+from wmbench.run.probes import probe_adapter
 from wmbench.tasks.schema import Task
 
 RowSink = Callable[[list[dict]], None]
@@ -73,6 +74,7 @@ class EvaluationModule(pl.LightningModule):
         context = _as_float(batch.context)
         try:
             pred, latency = self._predict(batch, context)
+            probes = probe_adapter(self.adapter, self.task, self.metrics.values(), batch.episodes, context, self.label)
         except Exception as exc:
             error = exc if isinstance(exc, AdapterError) else AdapterError(
                 self.label, f"raised {type(exc).__name__}: {exc}", self.task.name,
@@ -82,7 +84,7 @@ class EvaluationModule(pl.LightningModule):
             if self.on_error == "stop":
                 raise error from exc
             return
-        truth = Truth(frames=_as_float(batch.future), context=context, episodes=batch.episodes)
+        truth = Truth(frames=_as_float(batch.future), context=context, episodes=batch.episodes, probes=probes)
         for row, scored in zip(rows, score_episodes(self.metrics, pred, truth)):
             row.update(status="ok", latency_ms=1e3 * latency, **scored)
         self.sink(rows)
