@@ -61,3 +61,11 @@ class ResultError(WmbenchError):
 
 class OutputError(WmbenchError):
     """An output location that cannot be written."""
+
+
+class Interrupted(WmbenchError):
+    """A run stopped by a signal (Ctrl-C, SIGTERM); what was written is kept for a rerun."""
+
+    def __init__(self, signal_name: str, exit_code: int, progress: str):
+        self.exit_code = exit_code
+        super().__init__(f"interrupted by {signal_name}; {progress}; rerun the same command to resume")
