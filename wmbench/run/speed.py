@@ -25,7 +25,6 @@ model only; data loading and scoring are timed per batch during the run (see
 from __future__ import annotations
 
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -88,8 +87,13 @@ def _nvidia_driver() -> str | None:
     return out.splitlines()[0].strip() if out.strip() else None
 
 
-def host_peak_mib() -> float:
-    """Peak resident memory of this process since it started, MiB."""
+def host_peak_mib() -> float | None:
+    """Peak resident memory of this process since it started, MiB (``None`` where the
+    ``resource`` module does not exist, i.e. on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
 
