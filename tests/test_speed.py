@@ -91,3 +91,19 @@ def test_a_run_records_speed_once_per_task(tmp_path, cache):
     assert speed["harness_ms_per_episode"]["scoring_ms"] > 0 and speed["harness_ms_per_episode"]["data_ms"] > 0
     again = evaluate(spec, tmp_path, cache, Execution(progress=False, batch_size=2))  # a rerun keeps it
     assert again["speed"] == first["speed"]
+
+
+def test_timed_rollouts_step_with_the_episodes_true_actions():
+    """Steps get the true actions: the context's, then the future's, one per step."""
+    from .test_adapter_api import Recorder
+
+    task = get_task("drop_single")
+    adapter, horizon = Recorder(), 4
+    actions = torch.arange(2 * (3 + horizon - 1), dtype=torch.float32).view(2, 3 + horizon - 1, 1)
+    inputs = ContextBatch(frames=torch.rand(2, 3, 3, 8, 8), horizon=horizon, fps=30.0, actions=actions)
+    speed = measure_speed(adapter, inputs, task, torch.device("cpu"), lambda x: call_adapter(adapter, [x]),
+                          "32-true", protocol=SpeedProtocol(warmup=0, rollouts=1, throughput_calls=1))
+    steps = [b for b in adapter.batches if b.horizon == 1]
+    assert speed["measured"] and len(steps) == horizon
+    for k, batch in enumerate(steps):  # batch 1: the first episode's window of 3 actions, sliding
+        assert torch.equal(batch.actions, actions[:1, k : k + 3])
