@@ -63,6 +63,11 @@ def test_each_process_scores_a_disjoint_shard_written_once(runs):
     assert shards == {0: seeds[0::2], 1: seeds[1::2]}  # episode i goes to rank i % 2, no padding
 
 
+def _rank0_seeds(runs) -> set[int]:
+    lines = (runs / "ddp" / "rows" / "rank-0.jsonl").read_text().splitlines()
+    return {json.loads(line)["seed"] for line in lines}
+
+
 def test_logged_metrics_are_gathered_from_both_processes(runs):
     """The metrics logged through Lightning are the mean over all episodes, not rank 0's."""
     with open(runs / "ddp" / "logs" / "drop_single" / "version_0" / "metrics.csv") as handle:
@@ -72,11 +77,6 @@ def test_logged_metrics_are_gathered_from_both_processes(runs):
     everything = sum(r["metrics"]["mse"] for r in rows) / len(rows)
     assert float(logged["drop_single/mse"]) == pytest.approx(everything, rel=1e-6)
     assert abs(everything - sum(rank0) / len(rank0)) > 1e-6  # rank 0's shard alone would differ
-
-
-def _rank0_seeds(runs) -> set[int]:
-    lines = (runs / "ddp" / "rows" / "rank-0.jsonl").read_text().splitlines()
-    return {json.loads(line)["seed"] for line in lines}
 
 
 def test_resuming_with_fewer_episodes_than_processes(runs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wmbench import ContextBatch
+from wmbench import ContextBatch, get_task
 from wmbench.run.checks import as_float
 from wmbench.run.data import collate
 
@@ -24,8 +24,7 @@ def snooped(tmp_path_factory, cache_dir):
     cache = EpisodeCache(cache_dir)
     spec = RunSpec(adapter="tests.adapters.snoop:Snoop", tasks=("drop_single",), limit=LIMIT)
     result = evaluate(spec, tmp_path_factory.mktemp("snoop"), cache, Execution(progress=False, batch_size=2))
-    episodes = {e["seed"]: cache.get(__import__("wmbench").get_task("drop_single"), "dev", e["seed"])
-                for e in result["tasks"][0]["episodes"]}
+    episodes = {e["seed"]: cache.get(get_task("drop_single"), "dev", e["seed"]) for e in result["tasks"][0]["episodes"]}
     return Snoop.given, Snoop.attributes_after_setup, episodes
 
 

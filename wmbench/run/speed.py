@@ -148,7 +148,7 @@ def measure_speed(adapter: Adapter, inputs: ContextBatch, task: Task, device: to
         with torch.inference_mode(), forward_context():
             step_times, first_frame = _step_latencies(adapter, one, record["context"], device, protocol)
             for _ in range(protocol.warmup):
-                out = predict(inputs)
+                predict(inputs)
             calls = [timed(device, lambda: predict(inputs)) for _ in range(protocol.throughput_calls)]
     except Exception as exc:  # a broken adapter: the run itself reports its errors
         return dict(record, measured=False, reason=f"adapter raised {type(exc).__name__} during the protocol: {exc}")
