@@ -209,7 +209,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                    adapter_config=args.adapter_config, suite=suite, resolution=args.resolution)
     execution = Execution(accelerator=args.accelerator, devices=args.devices, strategy=args.strategy,
                           num_nodes=args.num_nodes, precision=args.precision, batch_size=args.batch_size,
-                          num_workers=args.num_workers, on_error=args.on_error, progress=not args.no_progress)
+                          num_workers=args.num_workers, on_error=args.on_error, progress=not args.no_progress,
+                          logger=args.logger)
     result = evaluate(spec, args.out, _cache(args), execution, args.test_secret)
     if result is not None:
         _print_summary(result, args.out)
@@ -217,12 +218,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result: dict[str, Any], out: Path) -> None:
-    print(f"\n{result['adapter']['name']} on {result['run']['split']}: {out / 'result.json'}")
+    """One table row per task: episodes, failures, metric means, throughput and latency."""
+    import pandas as pd
+
+    rows = []
     for task, entry in result["aggregates"].items():
-        scores = ", ".join(f"{m}={s['mean']:.4g}" if s["mean"] is not None else f"{m}=missing"
-                           for m, s in entry["metrics"].items())
-        failed = f", {entry['failed']} failed" if entry["failed"] else ""
-        print(f"  {task}: {entry['episodes']} episodes{failed}; {scores}")
+        speed = result.get("speed", {}).get(task, {})
+        row = {"task": task, "episodes": entry["episodes"], "failed": entry["failed"]}
+        row.update({m: s["mean"] for m, s in entry["metrics"].items()})
+        if speed.get("measured"):
+            row.update({"frames/s": speed["throughput_frames_per_s"], "step p50 ms": speed["step_latency_ms"]["p50"]})
+        rows.append(row)
+    print(f"\n{result['adapter']['name']} on {result['run']['split']}: {out / 'result.json'}")
+    print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4g", missingval="missing"))
+    failed = sum(r["failed"] for r in rows)
+    if failed:
+        print(f"{failed} failed (errors and tracebacks: {out / 'episodes.jsonl'})")
 
 
 # -- offline: export, score -----------------------------------------------------------------
@@ -391,6 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--prefetch-workers", type=_positive, metavar="N",
                    help="first generate the run's missing episodes into the cache with N processes")
+    p.add_argument("--logger", choices=("csv", "tensorboard", "none"), default="csv",
+                   help="Lightning logger for per-task metrics under OUT/logs (tensorboard needs the package)")
     _add_cache_options(p)
 
     p = command("export", cmd_export, "write a split's inputs (context video and PNG frames, actions) and a "

@@ -74,3 +74,11 @@ class PredictionsError(WmbenchError):
         self.directory, self.problems = Path(directory), problems
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         super().__init__(f"predictions in {directory}: {count}, nothing scored: {'; '.join(problems)}")
+
+
+class Interrupted(WmbenchError):
+    """A run stopped by a signal (Ctrl-C, SIGTERM); what was written is kept for a rerun."""
+
+    def __init__(self, signal_name: str, exit_code: int, progress: str):
+        self.exit_code = exit_code
+        super().__init__(f"interrupted by {signal_name}; {progress}; rerun the same command to resume")

@@ -22,9 +22,10 @@ implements natively, and results record it:
 
 * ``surprise``: :meth:`Adapter.score_surprise` rates each frame of a clip (higher =
   more surprising); the default is the error of the adapter's own one-step prediction.
-* ``interactive``: :meth:`Adapter.reset` with a context, then :meth:`Adapter.step`
-  with one action returns the next frame; the default calls :meth:`predict` with a
-  horizon of one on a sliding window.
+* ``interactive``: :meth:`Adapter.reset` with a context (and the actions taken
+  during it), then :meth:`Adapter.step` with one action returns the next frame; the
+  default calls :meth:`predict` with a horizon of one on a sliding window of frames
+  and the true actions between them.
 """
 
 from __future__ import annotations
@@ -85,6 +86,8 @@ class Adapter:
         self.config: dict[str, Any] = {}
         self.device = torch.device("cpu")
         self._window: torch.Tensor | None = None
+        self._past_actions: torch.Tensor | None = None
+        self._fps = 0.0
 
     @classmethod
     def display_name(cls) -> str:
@@ -125,18 +128,32 @@ class Adapter:
             surprise[:, i] = (predicted[:, 0].to(clips.dtype) - clips[:, i]).pow(2).flatten(1).mean(1)
         return surprise
 
-    def reset(self, context: torch.Tensor, fps: float) -> None:
-        """Start an interactive rollout from context frames ``float (B, C, 3, H, W)``."""
-        self._window, self._fps = context, fps
+    def reset(self, context: torch.Tensor, fps: float, actions: torch.Tensor | None = None) -> None:
+        """Start an interactive rollout from context frames ``float (B, C, 3, H, W)``;
+        ``actions`` ``(B, C - 1, A)`` are those taken between the context frames (action
+        tasks), ``None`` otherwise."""
+        if actions is not None and actions.shape[1] != context.shape[1] - 1:
+            raise ValueError(f"reset() got {actions.shape[1]} past actions for {context.shape[1]} context "
+                             f"frames; expected {context.shape[1] - 1}")
+        self._window, self._past_actions, self._fps = context, actions, fps
 
     def step(self, action: torch.Tensor | None = None) -> torch.Tensor:
-        """Advance one frame under ``action`` ``(B, A)``; returns ``float (B, 3, H, W)``."""
+        """Advance one frame under ``action`` ``(B, A)``; returns ``float (B, 3, H, W)``.
+
+        Default: :meth:`predict` with a horizon of one on the last ``C`` frames (the
+        context, then the frames predicted so far) and the true actions between them,
+        followed by ``action``."""
         if self._window is None:
             raise RuntimeError("call reset() before step()")
         actions = None
         if action is not None:
-            actions = torch.zeros(*self._window.shape[:2], action.shape[-1], device=action.device)
-            actions[:, -1] = action
+            past = self._past_actions
+            if past is None:
+                if self._window.shape[1] > 1:
+                    raise ValueError("step() got an action but reset() got no past actions")
+                past = action.new_zeros(action.shape[0], 0, action.shape[-1])
+            actions = torch.cat([past, action[:, None].to(past.dtype)], dim=1)
+            self._past_actions = actions[:, 1:]
         frame = self.predict(ContextBatch(frames=self._window, horizon=1, fps=self._fps, actions=actions))[:, 0]
         self._window = torch.cat([self._window[:, 1:], frame[:, None].to(self._window.dtype)], dim=1)
         return frame

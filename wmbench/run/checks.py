@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from wmbench.adapters.base import Adapter, ContextBatch
+from wmbench.adapters.base import Adapter, ContextBatch, ReferenceAdapter
 from wmbench.errors import AdapterError
 from wmbench.tasks.schema import Task
 
@@ -25,8 +25,13 @@ def resize(frames: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def check_compatible(adapter: Adapter, task: Task, has_actions: bool) -> None:
-    """Refuse a task the adapter cannot take, naming why."""
+    """Refuse a task the adapter cannot take (or requirements that make no sense), naming why."""
     req, label = adapter.requirements, adapter.display_name()
+    for field in ("context", "resolution", "max_batch_size"):
+        value = getattr(req, field)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise AdapterError(label, f"requirements.{field} must be a positive integer or None, got {value!r}",
+                               task.name)
     if req.context is not None and req.context > task.context:
         raise AdapterError(label, f"needs {req.context} context frames but the task gives {task.context}", task.name)
     if req.uses_actions and not has_actions:
@@ -46,6 +51,34 @@ def adapter_inputs(adapter: Adapter, context: torch.Tensor, actions: torch.Tenso
         context = resize(context, req.resolution)
     return ContextBatch(frames=context.contiguous(), horizon=horizon, fps=fps,
                         actions=actions if req.uses_actions else None)
+
+
+def chunks(inputs: ContextBatch, size: int | None) -> list[ContextBatch]:
+    """``inputs`` split along the batch into pieces of at most ``size`` episodes."""
+    if size is None or inputs.batch_size <= size:
+        return [inputs]
+    return [ContextBatch(frames=inputs.frames[i : i + size], horizon=inputs.horizon, fps=inputs.fps,
+                         actions=None if inputs.actions is None else inputs.actions[i : i + size])
+            for i in range(0, inputs.batch_size, size)]
+
+
+def call_adapter(adapter: Adapter, pieces: list[ContextBatch], future: torch.Tensor | None = None) -> list[object]:
+    """The adapter's raw output for each piece of a batch (see :func:`chunks`); a
+    reference adapter also gets the matching slice of the true ``future``."""
+    outputs, start = [], 0
+    for piece in pieces:
+        if isinstance(adapter, ReferenceAdapter):
+            assert future is not None, "a reference adapter needs the true future"
+            outputs.append(adapter.predict_with_truth(piece, future[start : start + piece.batch_size]))
+        else:
+            outputs.append(adapter.predict(piece))
+        start += piece.batch_size
+    return outputs
+
+
+def as_float(frames: torch.Tensor) -> torch.Tensor:
+    """``uint8`` frames as ``float32`` in ``[0, 1]``."""
+    return frames.float().div_(255.0)
 
 
 def check_prediction(pred: object, expected: tuple[int, ...], adapter: str, task: str,

@@ -33,6 +33,9 @@ def _channels_first(frames: np.ndarray) -> torch.Tensor:
 
 
 def collate(episodes: list[Episode]) -> EpisodeBatch:
+    if not episodes:
+        empty = torch.empty(0, dtype=torch.uint8)
+        return EpisodeBatch(context=empty, future=empty, actions=None, episodes=[])
     context = torch.stack([_channels_first(e.context_frames) for e in episodes])
     future = torch.stack([_channels_first(e.future_frames) for e in episodes])
     actions = None
@@ -56,7 +59,9 @@ class EpisodeDataset(Dataset):
 
 class EpisodeDataModule(pl.LightningDataModule):
     """Serves a task's episodes; under several processes each gets a disjoint shard
-    (episode ``i`` goes to rank ``i % world_size``), with no padding or repeats."""
+    (episode ``i`` goes to rank ``i % world_size``), with no padding or repeats. A
+    process whose shard is empty gets one empty batch, so that it still reaches the end
+    of the epoch where the metrics are gathered across processes."""
 
     def __init__(self, task: Task, split: str, seeds: list[int], cache: EpisodeCache,
                  batch_size: int = 4, num_workers: int = 0):
@@ -70,12 +75,14 @@ class EpisodeDataModule(pl.LightningDataModule):
         return EpisodeBatch(context=move(batch.context), future=move(batch.future),
                             actions=move(batch.actions), episodes=batch.episodes)
 
+    def shard(self, rank: int, world_size: int) -> list[list[int]]:
+        """The batches (lists of dataset indices) of process ``rank`` of ``world_size``."""
+        mine = list(range(rank, len(self.dataset), world_size))
+        return [mine[i : i + self.batch_size] for i in range(0, len(mine), self.batch_size)] or [[]]
+
     def test_dataloader(self) -> DataLoader:
         rank, world = 0, 1
         if self.trainer is not None:
             rank, world = self.trainer.global_rank, self.trainer.world_size
-        shard = list(range(rank, len(self.dataset), world))
-        return DataLoader(
-            torch.utils.data.Subset(self.dataset, shard), batch_size=self.batch_size,
-            shuffle=False, collate_fn=collate, num_workers=self.num_workers,
-        )
+        return DataLoader(self.dataset, batch_sampler=self.shard(rank, world), collate_fn=collate,
+                          num_workers=self.num_workers)

@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import importlib.util
 import logging
+import signal
+import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import CSVLogger
+from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 import wmbench
 from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.adapters.registry import load_adapter
-from wmbench.errors import WmbenchError
+from wmbench.errors import Interrupted, WmbenchError
 from wmbench.metrics import METRICS, build_metrics
 from wmbench.results.headline import headline
 from wmbench.run import provenance
-from wmbench.run.checks import check_compatible
-from wmbench.run.data import EpisodeDataModule
+from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_compatible, chunks
+from wmbench.run.data import EpisodeDataModule, collate
 from wmbench.run.module import EvaluationModule
-from wmbench.run.writer import (RESULT_FILE, ROWS_FILE, RUN_FILE, SCHEMA, SCHEMA_VERSION, RowWriter,
+from wmbench.run.speed import harness_overhead, measure_speed
+from wmbench.run.writer import (RESULT_FILE, ROWS_FILE, RUN_FILE, SCHEMA, SCHEMA_VERSION, SPEED_DIR, RowWriter,
                                 completed, prepare_directory, read_rows, row_key, write_json, write_jsonl)
 from wmbench.tasks.catalog import get_task
 from wmbench.tasks.schema import Task
@@ -58,11 +65,13 @@ class Execution:
     num_workers: int = 0
     on_error: str = "stop"
     progress: bool = True
+    logger: str = "csv"
+
+
+LOGGERS = ("csv", "tensorboard", "none")
 
 
 def _check_same_run(out: Path, spec: RunSpec) -> None:
-    import json
-
     path = out / RUN_FILE
     wanted = json.loads(json.dumps(asdict(spec)))
     if path.exists():
@@ -78,11 +87,26 @@ def _check_same_run(out: Path, spec: RunSpec) -> None:
         write_json(path, wanted)
 
 
+def _logger(kind: str, out: Path, task: Task) -> Logger | bool:
+    if kind == "csv":
+        return CSVLogger(out / "logs", name=task.name, version=0)
+    if kind == "tensorboard":
+        return TensorBoardLogger(out / "logs", name=task.name, version=0, default_hp_metric=False)
+    return False
+
+
+def _check_logger(kind: str) -> None:
+    if kind not in LOGGERS:
+        raise WmbenchError(f"unknown logger '{kind}' (known: {', '.join(LOGGERS)})")
+    if kind == "tensorboard" and not any(importlib.util.find_spec(m) for m in ("tensorboard", "tensorboardX")):
+        raise WmbenchError("logger 'tensorboard' needs the tensorboard package: pip install tensorboard")
+
+
 def _trainer(execution: Execution, out: Path, task: Task) -> pl.Trainer:
     return pl.Trainer(
         accelerator=execution.accelerator, devices=execution.devices, strategy=execution.strategy,
         num_nodes=execution.num_nodes, precision=execution.precision,
-        logger=CSVLogger(out / "logs", name=task.name, version=0), enable_checkpointing=False,
+        logger=_logger(execution.logger, out, task), enable_checkpointing=False,
         enable_progress_bar=execution.progress, enable_model_summary=False,
         use_distributed_sampler=False, inference_mode=True, default_root_dir=out,
     )
@@ -93,37 +117,89 @@ def _quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed setting.*")
+    warnings.filterwarnings("ignore", message=".*compute.* method of metric .* was called before the .*update.*")
+
+
+@contextmanager
+def _interrupts(progress: Callable[[], str]) -> Iterator[None]:
+    """Turn Ctrl-C and SIGTERM into :class:`Interrupted`. SIGTERM raises
+    ``KeyboardInterrupt`` (which adapters' ``except Exception`` cannot swallow), so that
+    Lightning, when it is running, tears down cleanly as for Ctrl-C and then exits."""
+    main = threading.current_thread() is threading.main_thread()
+    received = {"name": "Ctrl-C", "code": 128 + signal.SIGINT}
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        received.update(name="SIGTERM", code=128 + signal.SIGTERM)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if main else None
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        raise Interrupted(received["name"], received["code"], progress()) from exc
+    except SystemExit as exc:  # Lightning's exit after it tore down on a KeyboardInterrupt
+        if exc.code in (None, 0) and not isinstance(exc, SIGTERMException):
+            raise
+        raise Interrupted(received["name"], received["code"], progress()) from exc
+    finally:
+        if main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _speed_path(out: Path, task: Task) -> Path:
+    return out / SPEED_DIR / f"{task.name}@{task.version}.json"
+
+
+def _measure_speed(trainer: pl.Trainer, adapter: Adapter, task: Task, episodes: list) -> dict[str, Any]:
+    """The speed protocol on the device Lightning chose, with its precision context."""
+    device = trainer.strategy.root_device
+    batch = collate(episodes)
+    actions = None if batch.actions is None else batch.actions.to(device)
+    inputs = adapter_inputs(adapter, as_float(batch.context.to(device)), actions, task.horizon, task.fps)
+    predict = lambda x: call_adapter(adapter, chunks(x, adapter.requirements.max_batch_size))  # noqa: E731
+    return measure_speed(adapter, inputs, task, device, predict, str(trainer.precision),
+                         trainer.precision_plugin.forward_context)
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
              test_secret: str | None = None) -> dict[str, Any] | None:
     """Run ``spec`` into ``out``, resuming whatever is already there. Returns the result
-    record on the main process (``None`` on the others)."""
+    record on the main process (``None`` on the others). Each task's speed is measured
+    once, on the main process, after its episodes (see :mod:`wmbench.run.speed`)."""
     _quiet_lightning()
+    _check_logger(execution.logger)
     out = prepare_directory(Path(out))
     adapter = load_adapter(spec.adapter, spec.adapter_config)
     tasks = [get_task(name).with_overrides(resolution=spec.resolution) for name in spec.tasks]
     _check_same_run(out, spec)
     seeds = {t.name: split_seeds(t, spec.split, spec.limit, test_secret) for t in tasks}
+    total = sum(len(s) for s in seeds.values())
+    progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
     rank, missing_metrics = 0, {}
-    for task in tasks:
-        done = completed(out)
-        pending = [s for s in seeds[task.name] if (task.name, task.version, spec.split, s) not in done]
-        metrics, missing = build_metrics(task.metrics, task.source)
-        missing_metrics[task.name] = missing
-        if not pending:
-            continue
-        first = cache.get(task, spec.split, pending[0])
-        check_compatible(adapter, task, has_actions=first.truth.actions is not None)
-        trainer = _trainer(execution, out, task)
-        rank = trainer.global_rank
-        module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error)
-        data = EpisodeDataModule(task, spec.split, pending, cache, execution.batch_size, execution.num_workers)
-        trainer.test(module, datamodule=data, verbose=False)
-        trainer.strategy.barrier()
+    with _interrupts(progress):
+        for task in tasks:
+            done = completed(out)
+            pending = [s for s in seeds[task.name] if (task.name, task.version, spec.split, s) not in done]
+            metrics, missing = build_metrics(task.metrics, task.source)
+            missing_metrics[task.name] = missing
+            speed_path = _speed_path(out, task)
+            if not pending and speed_path.exists():
+                continue
+            sample = [cache.get(task, spec.split, s) for s in seeds[task.name][: execution.batch_size]]
+            check_compatible(adapter, task, has_actions=sample[0].truth.actions is not None)
+            trainer = _trainer(execution, out, task)
+            rank = trainer.global_rank
+            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error)
+            data = EpisodeDataModule(task, spec.split, pending, cache, execution.batch_size, execution.num_workers)
+            trainer.test(module, datamodule=data, verbose=False)
+            if trainer.is_global_zero and not speed_path.exists():
+                write_json(speed_path, _measure_speed(trainer, adapter, task, sample))
+            trainer.strategy.barrier()
     if rank != 0:
         return None
-    return finalise(out, spec, adapter_record(spec, adapter), tasks, seeds, missing_metrics, asdict(execution))
+    return finalise(out, spec, adapter_record(spec, adapter), tasks, seeds, missing_metrics, asdict(execution),
+                    {t.name: _read_speed(out, t) for t in tasks})
 
 
 def _summary(values: list[float]) -> dict[str, float | int | None]:
@@ -159,10 +235,19 @@ def adapter_record(spec: RunSpec, adapter: Adapter) -> dict[str, Any]:
             "capabilities": cls.capabilities(), "requirements": asdict(cls.requirements)}
 
 
+def _read_speed(out: Path, task: Task) -> dict[str, Any]:
+    path = _speed_path(out, task)
+    if not path.exists():
+        return {"measured": False, "reason": "the speed protocol did not run (no episode of this task was run)"}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def finalise(out: Path, spec: RunSpec, adapter: dict[str, Any], tasks: list[Task], seeds: dict[str, list[int]],
-             missing_metrics: dict[str, dict[str, str]], execution: dict[str, Any]) -> dict[str, Any]:
-    """Merge the rows into ``episodes.jsonl`` and write ``result.json``; ``adapter`` and
-    ``execution`` are the records of who made the predictions and how they ran."""
+             missing_metrics: dict[str, dict[str, str]], execution: dict[str, Any],
+             speed: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Merge the rows into ``episodes.jsonl`` and write ``result.json``; ``adapter``,
+    ``execution`` and ``speed`` (per task) record who made the predictions, how they ran
+    and how fast."""
     wanted = {(t.name, t.version, spec.split, s) for t in tasks for s in seeds[t.name]}
     rows = [r for r in read_rows(out) if row_key(r) in wanted]
     write_jsonl(out / ROWS_FILE, rows)
@@ -191,6 +276,8 @@ def finalise(out: Path, spec: RunSpec, adapter: dict[str, Any], tasks: list[Task
         "environment": dict(provenance.environment(), engine=engine_versions()),
         "aggregates": aggregate(rows, {t.name: t.metrics for t in tasks}),
         "headline": headline(rows, task_records),
+        "speed": {t.name: dict(speed[t.name], harness_ms_per_episode=harness_overhead(
+            [r for r in rows if r["task"] == t.name])) for t in tasks},
         "rows": {"file": ROWS_FILE, "count": len(rows), "sha256": digest},
     }
     write_json(out / RESULT_FILE, result)

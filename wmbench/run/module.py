@@ -14,24 +14,13 @@ from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.errors import AdapterError
 from wmbench.metrics.base import EpisodeMetric, Truth
 from wmbench.metrics.per_episode import score_episodes
-from wmbench.run.checks import adapter_inputs, check_prediction, resize
+from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_prediction, chunks, resize
 from wmbench.run.data import EpisodeBatch
 from wmbench.run.probes import probe_adapter
+from wmbench.run.speed import timed
 from wmbench.tasks.schema import Task
 
 RowSink = Callable[[list[dict]], None]
-
-
-def synchronize(device: torch.device) -> None:
-    """Wait for queued work on ``device`` (no-op on the CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def _as_float(frames: torch.Tensor) -> torch.Tensor:
-    return frames.float().div_(255.0)
 
 
 class EvaluationModule(pl.LightningModule):
@@ -39,7 +28,10 @@ class EvaluationModule(pl.LightningModule):
     hands one row per episode to ``sink`` as soon as the batch is done.
 
     ``on_error``: ``"stop"`` raises on the first adapter failure (after recording it);
-    ``"skip"`` records the failure with its traceback and goes on.
+    ``"skip"`` records the failure with its traceback and goes on. Each row carries the
+    model's time for its batch (``latency_ms``) and the harness's (``overhead_ms``:
+    ``data`` from the end of the previous batch to the start of this one, ``scoring``
+    for the rest of the step).
     """
 
     def __init__(self, adapter: Adapter, task: Task, metrics: dict[str, EpisodeMetric],
@@ -48,30 +40,43 @@ class EvaluationModule(pl.LightningModule):
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
         self.metrics = nn.ModuleDict(metrics)
         self.label = adapter.display_name()
+        self._batch_end = self._data_seconds = 0.0
 
     def on_test_start(self) -> None:
         self.adapter.setup(self.device)
 
+    def on_test_epoch_start(self) -> None:
+        self._batch_end = time.perf_counter()
+
+    def on_test_batch_start(self, batch: EpisodeBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._data_seconds = time.perf_counter() - self._batch_end
+
+    def on_test_batch_end(self, outputs: object, batch: EpisodeBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._batch_end = time.perf_counter()
+
     def _predict(self, batch: EpisodeBatch, context: torch.Tensor) -> tuple[torch.Tensor, float]:
         task, adapter = self.task, self.adapter
         inputs = adapter_inputs(adapter, context, batch.actions, task.horizon, task.fps)
-        synchronize(self.device)
-        start = time.perf_counter()
-        if isinstance(adapter, ReferenceAdapter):
-            pred = adapter.predict_with_truth(inputs, resize(_as_float(batch.future), inputs.frames.shape[-1]))
-        else:
-            pred = adapter.predict(inputs)
-        synchronize(self.device)
-        latency = time.perf_counter() - start
-        b, _, c, h, w = inputs.frames.shape
-        keys = ", ".join(e.key for e in batch.episodes)
-        pred = check_prediction(pred, (b, task.horizon, c, h, w), self.label, task.name, keys)
+        future = resize(as_float(batch.future), inputs.frames.shape[-1]) if isinstance(adapter, ReferenceAdapter) else None
+        pieces = chunks(inputs, adapter.requirements.max_batch_size)
+        outputs, latency = timed(self.device, lambda: call_adapter(adapter, pieces, future))
+        _, _, c, h, w = inputs.frames.shape
+        keys, checked, start = [e.key for e in batch.episodes], [], 0
+        for piece, out in zip(pieces, outputs):
+            episodes = ", ".join(keys[start : start + piece.batch_size])
+            checked.append(check_prediction(out, (piece.batch_size, task.horizon, c, h, w), self.label,
+                                            task.name, episodes))
+            start += piece.batch_size
+        pred = torch.cat(checked)
         return resize(pred, batch.future.shape[-1]), latency
 
     def test_step(self, batch: EpisodeBatch, batch_idx: int) -> None:
+        if not batch.episodes:
+            return  # a process without episodes of its own still joins the metric sync
+        step_start = time.perf_counter()
         rows = [{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed,
                  "episode_hash": e.content_hash(), "batch_size": len(batch.episodes)} for e in batch.episodes]
-        context = _as_float(batch.context)
+        context = as_float(batch.context)
         try:
             pred, latency = self._predict(batch, context)
             probes = probe_adapter(self.adapter, self.task, self.metrics.values(), batch.episodes, context, self.label)
@@ -84,12 +89,15 @@ class EvaluationModule(pl.LightningModule):
             if self.on_error == "stop":
                 raise error from exc
             return
-        truth = Truth(frames=_as_float(batch.future), context=context, episodes=batch.episodes, probes=probes)
-        for row, scored in zip(rows, score_episodes(self.metrics, pred, truth)):
-            row.update(status="ok", latency_ms=1e3 * latency, **scored)
+        truth = Truth(frames=as_float(batch.future), context=context, episodes=batch.episodes, probes=probes)
+        scored = score_episodes(self.metrics, pred, truth)
+        overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
+        for row, values in zip(rows, scored):
+            row.update(status="ok", latency_ms=1e3 * latency, overhead_ms=overhead, **values)
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:
+        """Log each metric's mean over every process's episodes (``compute`` gathers the
+        states across processes, so every process must call it)."""
         for name, metric in self.metrics.items():
-            if metric.update_called:
-                self.log(f"{self.task.name}/{name}", metric.compute().float(), sync_dist=False)
+            self.log(f"{self.task.name}/{name}", metric.compute().float(), sync_dist=False, rank_zero_only=True)

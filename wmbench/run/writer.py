@@ -4,6 +4,7 @@ Layout of ``<out>/``::
 
     run.json          what was asked (adapter, config, tasks, split); a rerun must match
     rows/rank-<r>.jsonl  rows appended and fsynced by each process as episodes finish
+    speed/<task>@<version>.json  the speed protocol's numbers, measured once per task
     episodes.jsonl    the final rows: exactly one per episode, sorted
     result.json       the versioned, self-describing result (see wmbench.results)
 """
@@ -20,6 +21,7 @@ from wmbench.errors import OutputError, ResultError
 SCHEMA = "wmbench.result"
 SCHEMA_VERSION = 1
 RUN_FILE, ROWS_DIR, ROWS_FILE, RESULT_FILE = "run.json", "rows", "episodes.jsonl", "result.json"
+SPEED_DIR = "speed"
 
 
 def row_key(row: dict[str, Any]) -> tuple[str, int, str, int]:
@@ -30,6 +32,7 @@ def prepare_directory(out: Path) -> Path:
     """Create ``out`` (and ``rows/``) or fail with a one-line error naming it."""
     try:
         (out / ROWS_DIR).mkdir(parents=True, exist_ok=True)
+        (out / SPEED_DIR).mkdir(exist_ok=True)
         probe = out / ROWS_DIR / ".write-test"
         probe.write_text("")
         probe.unlink()
@@ -39,11 +42,19 @@ def prepare_directory(out: Path) -> Path:
 
 
 class RowWriter:
-    """Appends rows to ``rows/rank-<rank>.jsonl``, flushed and fsynced after each batch."""
+    """Appends rows to ``rows/rank-<rank>.jsonl``, flushed and fsynced after each batch.
+
+    A line cut short by a killed process is cut off first, so that the rows appended by
+    the rerun start on a line of their own."""
 
     def __init__(self, out: Path, rank: int = 0):
         self.path = out / ROWS_DIR / f"rank-{rank}.jsonl"
         self.failed = 0
+        if self.path.exists():
+            data = self.path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                with open(self.path, "r+b") as handle:
+                    handle.truncate(data.rfind(b"\n") + 1)
 
     def __call__(self, rows: list[dict[str, Any]]) -> None:
         self.failed += sum(r["status"] != "ok" for r in rows)

@@ -311,5 +311,6 @@ def score_predictions(manifest_path: Path | str, predictions: Path | str, out: P
     execution = {"offline": True, "manifest": str(manifest_path), "manifest_sha256": _sha256(manifest_path),
                  "exported_with": manifest.get("wmbench", {}).get("version"), "predictions": str(predictions),
                  "formats": sorted({"png" if p.is_dir() else p.suffix.lower().lstrip(".") for p in files.values()}),
-                 "device": str(target), "batch_size": batch_size, "speed": None, "speed_missing": SPEED_MISSING}
-    return finalise(out, spec, adapter, tasks, seeds, missing, execution)
+                 "device": str(target), "batch_size": batch_size}
+    return finalise(out, spec, adapter, tasks, seeds, missing, execution,
+                    {t.name: {"measured": False, "reason": SPEED_MISSING} for t in tasks})
