@@ -9,8 +9,10 @@ import torch
 
 from wmbench.metrics import build_metrics
 from wmbench.metrics.base import Truth
-from wmbench.metrics.motion import (compare_motion, grey_levels, motion_masks, shrink_masks, spatial_iou,
-                                    spatiotemporal_iou, weighted_spatial_iou)
+from wmbench.metrics.motion import (_opencv_masks, _torch_masks, compare_motion, grey_levels, motion_masks,
+                                    shrink_masks, spatial_iou, spatiotemporal_iou, weighted_spatial_iou)
+
+IMPLEMENTATIONS = {"torch": _torch_masks, "opencv": _opencv_masks}
 
 from .physics_iq_reference import iou_per_frame, masks_per_frame, spatial, weighted_spatial
 
@@ -51,29 +53,41 @@ def test_grey_levels_equal_opencv():
     assert np.array_equal(got.numpy(), expected)
 
 
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_masks_equal_the_per_frame_opencv_reference(seed):
+def test_masks_equal_the_per_frame_opencv_reference(seed, implementation):
+    """The torch implementation (used off the CPU) and the OpenCV one (used on it)."""
     for video in _videos(seed):
         expected = np.stack(masks_per_frame(list(video))) > 0
-        masks, _ = motion_masks(_as_rgb_tensor(video)[None])
+        masks, _ = IMPLEMENTATIONS[implementation](_as_rgb_tensor(video)[None], None)
         assert masks.dtype == torch.bool and masks.shape == (1, *expected.shape)
         assert np.array_equal(masks[0].numpy(), expected)
         assert expected[1:].any() or video.std(0).max() < 20  # the references do move
 
 
-def test_masks_in_chunks_equal_masks_at_once():
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_masks_in_chunks_equal_masks_at_once(implementation):
+    masks = IMPLEMENTATIONS[implementation]
     video = _as_rgb_tensor(_videos(2)[1])[None]
-    whole, _ = motion_masks(video)
-    first, background = motion_masks(video[:, :5])
-    second, _ = motion_masks(video[:, 5:], background)
-    assert torch.equal(torch.cat([first, second], 1), whole)
+    whole, final = masks(video, None)
+    first, background = masks(video[:, :5], None)
+    second, background = masks(video[:, 5:], background)
+    assert torch.equal(torch.cat([first, second], 1), whole) and torch.equal(background, final)
 
 
-def test_batched_masks_equal_one_by_one():
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_batched_masks_equal_one_by_one(implementation):
+    masks = IMPLEMENTATIONS[implementation]
     videos = [_as_rgb_tensor(v[:10, :30, :30]) for v in _videos(3)[1:4]]
-    batched, _ = motion_masks(torch.stack(videos))
+    batched, _ = masks(torch.stack(videos), None)
     for i, video in enumerate(videos):
-        assert torch.equal(batched[i], motion_masks(video[None])[0][0])
+        assert torch.equal(batched[i], masks(video[None], None)[0][0])
+
+
+def test_motion_masks_use_opencv_on_the_cpu():
+    video = _as_rgb_tensor(_videos(4)[1])[None]
+    masks, background = motion_masks(video)
+    assert torch.equal(masks, _opencv_masks(video, None)[0]) and background.dtype == torch.float64
 
 
 @pytest.mark.parametrize("size", [(64, 96), (50, 70), (67, 93)])

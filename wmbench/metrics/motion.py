@@ -34,6 +34,8 @@ with the same functions (:mod:`wmbench.metrics.physics_iq`).
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -95,22 +97,27 @@ def _accumulate(background: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
 
 
 def _morph(masks: torch.Tensor, dilate: bool) -> torch.Tensor:
-    """Dilation (max) or erosion (min) with a square, as two 1-D passes."""
-    x = masks if dilate else -masks
+    """Dilation (OR) or erosion (AND) of ``bool (N, H, W)`` masks with a square, as two
+    1-D passes; pixels beyond the border are ignored."""
     r = MORPH_SIZE // 2
-    x = F.max_pool2d(x, (MORPH_SIZE, 1), stride=1, padding=(r, 0))
-    x = F.max_pool2d(x, (1, MORPH_SIZE), stride=1, padding=(0, r))
-    return x if dilate else -x
+    for dim in (-1, -2):
+        n = masks.shape[dim]
+        shape = list(masks.shape)
+        shape[dim] = r
+        edge = torch.full(shape, not dilate, dtype=torch.bool, device=masks.device)
+        padded = torch.cat([edge, masks, edge], dim)
+        out = padded.narrow(dim, 0, n).clone()
+        for i in range(1, MORPH_SIZE):
+            if dilate:
+                out |= padded.narrow(dim, i, n)
+            else:
+                out &= padded.narrow(dim, i, n)
+        masks = out
+    return masks
 
 
-def motion_masks(frames: torch.Tensor, background: torch.Tensor | None = None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Motion masks of ``uint8 (B, T, 3, H, W)`` RGB frames: ``(bool (B, T, H, W),
-    background float64 (B, H, W))``.
-
-    Pass the returned background back in to continue a sequence chunk by chunk;
-    without one, frame 0 starts the background and its mask is empty.
-    """
+def _torch_masks(frames: torch.Tensor, background: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The procedure vectorised over frames in torch (any device)."""
     b, t, _, h, w = frames.shape
     blurred = gaussian_blur_5x5(grey_levels(frames.flatten(0, 1))).view(b, t, h, w).double()
     moving = torch.zeros(b, t, h, w, dtype=torch.bool, device=frames.device)
@@ -120,10 +127,46 @@ def motion_masks(frames: torch.Tensor, background: torch.Tensor | None = None
     for i in range(start, t):
         background = _accumulate(background, blurred[:, i])
         moving[:, i] = (blurred[:, i] - background.round().clamp(0, 255)).abs() > THRESHOLD
-    x = moving.view(b * t, 1, h, w).float()
+    x = moving.view(b * t, h, w)
     x = _morph(_morph(x, dilate=False), dilate=True)  # opening
     x = _morph(_morph(x, dilate=True), dilate=False)  # closing
-    return x.view(b, t, h, w) > 0, background
+    return x.view(b, t, h, w), background
+
+
+def _opencv_masks(frames: torch.Tensor, background: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The procedure frame by frame with the OpenCV calls it is defined by (CPU)."""
+    b, t, _, h, w = frames.shape
+    rgb = frames.permute(0, 1, 3, 4, 2).contiguous().numpy()
+    kernel = np.ones((MORPH_SIZE, MORPH_SIZE), np.uint8)
+    moving = np.zeros((b, t, h, w), bool)
+    state = np.empty((b, h, w)) if background is None else background.numpy().astype(np.float64, copy=True)
+    for j in range(b):
+        for i in range(t):
+            grey = cv2.GaussianBlur(cv2.cvtColor(rgb[j, i], cv2.COLOR_RGB2GRAY), (5, 5), 0)
+            if background is None and i == 0:
+                state[j] = grey
+                continue
+            cv2.accumulateWeighted(grey, state[j], BACKGROUND_WEIGHT)
+            _, mask = cv2.threshold(cv2.absdiff(grey, cv2.convertScaleAbs(state[j])), THRESHOLD, 255,
+                                    cv2.THRESH_BINARY)
+            mask = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
+            moving[j, i] = mask > 0
+    return torch.from_numpy(moving), torch.from_numpy(state)
+
+
+def motion_masks(frames: torch.Tensor, background: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Motion masks of ``uint8 (B, T, 3, H, W)`` RGB frames: ``(bool (B, T, H, W),
+    background float64 (B, H, W))``, on the frames' device.
+
+    Pass the returned background back in to continue a sequence chunk by chunk;
+    without one, frame 0 starts the background and its mask is empty. On the CPU the
+    OpenCV calls of the definition run frame by frame (the fastest there); elsewhere
+    the torch implementation, which gives the same masks bit for bit.
+    """
+    if frames.device.type == "cpu":
+        return _opencv_masks(frames, background)
+    return _torch_masks(frames, background)
 
 
 def working_size(height: int, width: int) -> tuple[int, int]:
