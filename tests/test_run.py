@@ -36,6 +36,8 @@ def test_oracle_scores_the_maximum_and_copy_last_lower(baseline_results):
     assert 1e-4 < frozen["mse"]["mean"] < 0.1
     assert 10 < frozen["psnr"]["mean"] < 40
     assert 0.5 < frozen["ssim"]["mean"] < 0.999
+    assert oracle["motion_spatial_iou"]["mean"] == 1.0 and oracle["motion_mse"]["mean"] == 0.0
+    assert frozen["motion_spatiotemporal_iou"]["mean"] < 1.0 and frozen["motion_mse"]["mean"] > 0
     assert all(m["count"] == 4 and m["missing"] == 0 for m in (*oracle.values(), *frozen.values()))
 
 

@@ -183,7 +183,8 @@ def shrink_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def shrink_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``(B, T, 3, H, W)`` frames to ``size`` with bilinear interpolation (no antialiasing)."""
+    """``(B, T, 3, H, W)`` frames to float32 at ``size`` with bilinear interpolation
+    (no antialiasing), values on the input's scale."""
     b, t = frames.shape[:2]
     x = F.interpolate(frames.flatten(0, 1).float(), size=size, mode="bilinear", align_corners=False)
     return x.view(b, t, *x.shape[1:])
@@ -224,9 +225,9 @@ def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
     """The four motion scores per episode, ``float64 (B,)`` each, of predicted frames
     ``(B, T, 3, H, W)`` in ``[0, 1]`` against the true future.
 
-    Both sequences start from the last context frame (frame 0: it starts the
-    background, its mask is empty, and it is not scored); the first ``fps * 5``
-    predicted frames are scored. The result of the latest call is reused when the
+    Both sequences, quantised to 8 bits, start from the last context frame (frame 0:
+    it starts the background, its mask is empty, and it is not scored); the first
+    ``fps * 5`` predicted frames are scored. The result of the latest call is reused when the
     same tensors come again (the four metrics share one computation).
     """
     global _last
@@ -234,17 +235,18 @@ def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
         return _last[3]
     fps = truth.episodes[0].fps if truth.episodes else None
     count = pred.shape[1] if fps is None else min(pred.shape[1], round(fps * SECONDS_SCORED))
-    start = truth.context[:, -1:]
-    predicted = torch.cat([start, pred[:, :count].to(start.dtype)], 1)
-    true = torch.cat([start, truth.frames[:, :count]], 1)
+    start = to_uint8(truth.context[:, -1:])
+    predicted = torch.cat([start, to_uint8(pred[:, :count])], 1)
+    true = torch.cat([start, to_uint8(truth.frames[:, :count])], 1)
     size = working_size(*pred.shape[-2:])
-    a = shrink_masks(motion_masks(to_uint8(predicted))[0], size)[:, 1:]
-    b = shrink_masks(motion_masks(to_uint8(true))[0], size)[:, 1:]
+    a = shrink_masks(motion_masks(predicted)[0], size)[:, 1:]
+    b = shrink_masks(motion_masks(true)[0], size)[:, 1:]
+    mse = frame_mse(shrink_frames(predicted, size), shrink_frames(true, size))[:, 1:].mean(-1) / 255**2
     scores = {
         "motion_spatial_iou": spatial_iou(a, b),
         "motion_spatiotemporal_iou": spatiotemporal_iou(a, b).mean(-1),
         "motion_weighted_spatial_iou": weighted_spatial_iou(a, b),
-        "motion_mse": frame_mse(shrink_frames(predicted, size), shrink_frames(true, size))[:, 1:].mean(-1),
+        "motion_mse": mse,
     }
     _last = (pred, truth.frames, pred._version, scores)
     return scores

@@ -26,6 +26,7 @@ from wmbench.metrics.base import EpisodeMetric, Truth, register
 MSE_FLOOR = 1e-10
 SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
 SSIM_PAD = (SSIM_WINDOW - 1) // 2
+SSIM_CHUNK_VALUES = 1 << 19  # input values per chunk: five filtered maps of them fit in cache
 
 
 def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
@@ -58,9 +59,15 @@ def _blur_opencv(maps: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 
 
 def ssim_per_image(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """SSIM of each image pair ``(N, C, H, W)`` -> ``float32 (N,)`` (see the module docstring).
+    """SSIM of each image pair ``(N, C, H, W)`` -> ``float32 (N,)`` (see the module docstring),
+    a few images at a time so that the filtered maps stay in the CPU's cache."""
+    n, c, h, w = x.shape
+    step = max(1, SSIM_CHUNK_VALUES // (c * h * w))
+    return torch.cat([_ssim(x[i:i + step], y[i:i + step], data_range) for i in range(0, n, step)])
 
-    Variances and the covariance are computed from values centred on each image's
+
+def _ssim(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor:
+    """Variances and the covariance are computed from values centred on each image's
     mean (they do not depend on the centre), which keeps float32 cancellation on flat
     regions below 1e-6."""
     n, c, h, w = x.shape
@@ -83,7 +90,9 @@ def ssim_per_image(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) ->
 
 
 def episode_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return (pred.double() - target.double()).pow(2).flatten(1).mean(1)
+    """Per-episode MSE: float32 differences, squares summed in float64."""
+    squares = (pred.float() - target.float()).square_().flatten(1)
+    return squares.sum(1, dtype=torch.float64) / squares.shape[1]
 
 
 @register
