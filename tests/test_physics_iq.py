@@ -72,22 +72,20 @@ def _reference_view(dirs: dict[str, Path], scenario: str, view: str, masks_dir: 
     stop = FPS * 5
     frames = [[f / 255.0 for f in ref.read_frames(p, stop, size)] for p in (take1, take2, generated)]
 
-    def masks(video: Path) -> list[np.ndarray]:
-        given = None
-        if masks_dir is not None:
-            given = masks_dir / video.name.replace("testing-videos", "video-masks")
+    def masks(video: Path, precomputed: Path | None = None) -> list[np.ndarray]:
+        given = precomputed and precomputed / video.name.replace("testing-videos", "video-masks")
         return ref.mask_video_frames(video, stop, size, through_codec, given)
 
-    m1, m2, mg = masks(take1), masks(take2), masks(generated) if masks_dir is None else None
-    if mg is None:
-        mg = ref.mask_video_frames(generated, stop, size, through_codec)
+    m1, m2, mg = masks(take1, masks_dir), masks(take2, masks_dir), masks(generated)
     return {
         "v1_mse": ref.mse_per_frame(frames[0], frames[2]), "v2_mse": ref.mse_per_frame(frames[1], frames[2]),
         "variance_spatial": ref.spatial(m1, m2), "variance_weighted_spatial": ref.weighted_spatial(m1, m2),
-        "variance_spatiotemporal_iou": ref.iou_per_frame(m1, m2), "variance_mse": ref.mse_per_frame(frames[0], frames[1]),
+        "variance_spatiotemporal_iou": ref.iou_per_frame(m1, m2),
+        "variance_mse": ref.mse_per_frame(frames[0], frames[1]),
         "spatiotemporal_iou_v1": ref.iou_per_frame(m1, mg), "spatiotemporal_iou_v2": ref.iou_per_frame(m2, mg),
         "spatial_iou_v1": ref.spatial(m1, mg), "spatial_iou_v2": ref.spatial(m2, mg),
-        "weighted_spatial_iou_v1": ref.weighted_spatial(m1, mg), "weighted_spatial_iou_v2": ref.weighted_spatial(m2, mg),
+        "weighted_spatial_iou_v1": ref.weighted_spatial(m1, mg),
+        "weighted_spatial_iou_v2": ref.weighted_spatial(m2, mg),
     }
 
 

@@ -18,7 +18,7 @@ def _structured(n: int, h: int, w: int) -> torch.Tensor:
     images = [
         torch.stack([xx, yy, (xx + yy) / 2]),
         ((torch.arange(h)[:, None] // 4 + torch.arange(w)[None] // 4) % 2).float().expand(3, h, w),
-        (((xx - 0.4) ** 2 + (yy - 0.6) ** 2) < 0.05).float().expand(3, h, w) * torch.tensor([0.9, 0.2, 0.5])[:, None, None],
+        (((xx - 0.4) ** 2 + (yy - 0.6) ** 2) < 0.05).float() * torch.tensor([0.9, 0.2, 0.5])[:, None, None],
         torch.full((3, h, w), 0.37),
         (xx > 0.5).float().expand(3, h, w),
     ]

@@ -192,7 +192,8 @@ def scan_video(path: Path, stop: int, size: tuple[int, int], device: torch.devic
         small.append(np.stack([cv2.resize(f, size[::-1]) for f in chunk]))
         if not masks:
             continue
-        rgb = torch.from_numpy(chunk[..., ::-1].copy()).to(device).permute(0, 3, 1, 2)
+        rgb = cv2.cvtColor(chunk.reshape(-1, *chunk.shape[2:]), cv2.COLOR_BGR2RGB).reshape(chunk.shape)
+        rgb = torch.from_numpy(rgb).to(device).permute(0, 3, 1, 2)
         chunk_masks, background = motion_masks(rgb[None], background)
         if mask_video:
             writer = writer or _MaskVideo(path, workdir, *chunk.shape[1:3])
