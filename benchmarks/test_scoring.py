@@ -2,6 +2,7 @@
 
 * the full metric set (every registered metric but LPIPS) on batches of ``drop_single``
   episodes at 128x128 and 256x256, predicted by repeating the last context frame;
+* SSIM against torchmetrics at 128x128;
 * the Physics-IQ motion masks (torch, batched) against the per-frame OpenCV reference
   of the official procedure (``tests/physics_iq_reference.py``) on the same frames,
   checking that both give the same masks;
@@ -155,3 +156,19 @@ def test_physics_iq_reference(benchmark, scenario):
 
     benchmark.pedantic(reference, rounds=2, warmup_rounds=1)
     _per_second(benchmark, 3 * 150, "physics-iq, per-frame OpenCV reference with mask videos")
+
+
+@pytest.mark.parametrize("implementation", ["wmbench", "torchmetrics"])
+def test_ssim(benchmark, implementation):
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    from wmbench.metrics.pixel import ssim_per_image
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 3, 128, 128, generator=gen)
+    y = (x + 0.1 * torch.randn(x.shape, generator=gen)).clamp(0, 1)
+    if implementation == "wmbench":
+        benchmark(ssim_per_image, x, y)
+    else:
+        benchmark(structural_similarity_index_measure, x, y, data_range=1.0, reduction="none")
+    _per_second(benchmark, len(x), f"ssim, {implementation}, 128x128")
