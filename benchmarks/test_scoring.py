@@ -3,7 +3,8 @@
 * the full metric set (every registered metric but LPIPS) on batches of ``drop_single``
   episodes at 128x128 and 256x256, predicted by repeating the last context frame;
 * SSIM against torchmetrics at 128x128;
-* the Physics-IQ motion masks (torch, batched) against the per-frame OpenCV reference
+* the Physics-IQ motion masks (``motion_masks``, which runs OpenCV's calls on the CPU,
+  and the torch path used on other devices) against the per-frame OpenCV reference
   of the official procedure (``tests/physics_iq_reference.py``) on the same frames,
   checking that both give the same masks;
 * ``wmbench physics-iq`` against that reference end to end (decoding, mask videos,
@@ -11,8 +12,8 @@
   are not run here (they are not installed offline); the reference follows them step
   by step with the same OpenCV calls.
 
-Run: ``python -m pytest benchmarks/test_scoring.py --benchmark-enable -s``
-(``-s`` prints the frames-per-second summary lines).
+Run: ``python -m pytest benchmarks/test_scoring.py --benchmark-enable -s
+--benchmark-timer=time.process_time`` (``-s`` prints the frames-per-second lines).
 """
 
 from __future__ import annotations
