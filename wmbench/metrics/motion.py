@@ -218,7 +218,7 @@ def frame_mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x.double() - y.double()).square().mean((-3, -2, -1))
 
 
-_last: tuple | None = None  # (pred, true frames, pred's version, scores) of the latest call
+_last: tuple | None = None  # (pred, true frames, scores) of the latest call; metrics never modify inputs
 
 
 def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
@@ -231,8 +231,8 @@ def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
     same tensors come again (the four metrics share one computation).
     """
     global _last
-    if _last is not None and _last[0] is pred and _last[1] is truth.frames and _last[2] == pred._version:
-        return _last[3]
+    if _last is not None and _last[0] is pred and _last[1] is truth.frames:
+        return _last[2]
     fps = truth.episodes[0].fps if truth.episodes else None
     count = pred.shape[1] if fps is None else min(pred.shape[1], round(fps * SECONDS_SCORED))
     start = to_uint8(truth.context[:, -1:])
@@ -248,7 +248,7 @@ def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
         "motion_weighted_spatial_iou": weighted_spatial_iou(a, b),
         "motion_mse": mse,
     }
-    _last = (pred, truth.frames, pred._version, scores)
+    _last = (pred, truth.frames, scores)
     return scores
 
 
