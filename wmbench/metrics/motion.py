@@ -1,8 +1,9 @@
 """Motion masks and motion metrics compatible with Physics-IQ (Motamed et al. 2025).
 
-Motion masks follow the Physics-IQ procedure step by step, reproducing OpenCV's
-integer arithmetic exactly on ``uint8`` frames (so masks equal those of the official
-scripts bit for bit), vectorised in torch on any device:
+Motion masks follow the Physics-IQ procedure step by step and equal those of the
+official scripts bit for bit on ``uint8`` frames. On the CPU its OpenCV calls run frame
+by frame (the fastest there); on other devices a torch implementation vectorised over
+frames reproduces OpenCV's integer and floating-point arithmetic exactly:
 
 1. grey level ``g = (9798 R + 19235 G + 3735 B + 2^14) >> 15`` (OpenCV's BGR2GRAY);
 2. 5x5 Gaussian blur with OpenCV's sigma-0 kernel ``[1, 4, 6, 4, 1] / 16`` in each
