@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+
+import pandas as pd
 import pytest
 
 from wmbench.errors import ResultError
@@ -33,10 +35,12 @@ def test_oracle_scores_the_maximum_and_copy_last_lower(baseline_results):
     oracle = results["oracle"]["aggregates"]["drop_single"]["metrics"]
     frozen = results["copy_last"]["aggregates"]["drop_single"]["metrics"]
     assert oracle["mse"]["mean"] == 0.0 and oracle["psnr"]["mean"] == 100.0
-    assert oracle["ssim"]["mean"] == pytest.approx(1.0, abs=1e-6)  # float32 rounding only
+    assert oracle["ssim"]["mean"] == 1.0
     assert 1e-4 < frozen["mse"]["mean"] < 0.1
     assert 10 < frozen["psnr"]["mean"] < 40
     assert 0.5 < frozen["ssim"]["mean"] < 0.999
+    assert oracle["motion_spatial_iou"]["mean"] == 1.0 and oracle["motion_mse"]["mean"] == 0.0
+    assert frozen["motion_spatiotemporal_iou"]["mean"] < 1.0 and frozen["motion_mse"]["mean"] > 0
     assert all(m["count"] == 4 and m["missing"] == 0 for m in (*oracle.values(), *frozen.values()))
 
 
@@ -102,10 +106,11 @@ def test_leaderboard_and_compare(baseline_results, cli, tmp_path):
     out, _ = baseline_results
     code, stdout, _ = cli("leaderboard", out, "--out", tmp_path / "lb")
     assert code == 0
-    csv = (tmp_path / "lb" / "leaderboard.csv").read_text().splitlines()
-    assert csv[0] == "adapter,reference,split,fidelity,fidelity ci_low,fidelity ci_high," \
-        "dropping_objects,dropping_objects ci_low,dropping_objects ci_high"
-    assert csv[1].startswith("copy_last,False,dev,0.0,0.0,0.0,") and csv[2].startswith("oracle,True,dev,100.0,")
+    board = pd.read_csv(tmp_path / "lb" / "leaderboard.csv").set_index("adapter")
+    indices = ["fidelity", "physics", "dropping_objects"]
+    assert {*indices, "fidelity ci_low", "fidelity ci_high"} <= set(board.columns)
+    assert board.loc["copy_last", indices].tolist() == [0.0] * 3 and not board.loc["copy_last", "reference"]
+    assert board.loc["oracle", indices].tolist() == [100.0] * 3 and board.loc["oracle", "reference"]
     details = (tmp_path / "lb" / "details.csv").read_text().splitlines()
     assert details[0].startswith("adapter,reference,split,drop_single/mse") and len(details) == 3
     assert "| copy_last" in (tmp_path / "lb" / "leaderboard.md").read_text()

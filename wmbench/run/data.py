@@ -29,7 +29,9 @@ class EpisodeBatch:
 
 
 def _channels_first(frames: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2)
+    """``(T, H, W, 3)`` -> contiguous ``(T, 3, H, W)``: every batch has one memory layout,
+    so reductions over it run in one order whatever built it."""
+    return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
 
 
 def collate(episodes: list[Episode]) -> EpisodeBatch:

@@ -1,0 +1,91 @@
+"""An independent reference for the Physics-IQ scoring, written from the published
+procedure one frame at a time with OpenCV and NumPy (no wmbench code): the expected
+values of the motion and ``physics-iq`` tests and the baseline of the scoring benchmark.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+VIEWS = ("perspective-left", "perspective-center", "perspective-right")
+
+
+def masks_per_frame(frames_bgr: list[np.ndarray]) -> list[np.ndarray]:
+    """Physics-IQ motion masks (0/255 uint8) of BGR uint8 frames, frame by frame."""
+    kernel = np.ones((5, 5), np.uint8)
+    grey = cv2.GaussianBlur(cv2.cvtColor(frames_bgr[0], cv2.COLOR_BGR2GRAY), (5, 5), 0)
+    background = grey.astype("float")
+    masks = [np.zeros_like(grey)]
+    for frame in frames_bgr[1:]:
+        grey = cv2.GaussianBlur(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (5, 5), 0)
+        cv2.accumulateWeighted(grey, background, 0.3)
+        difference = cv2.absdiff(grey, cv2.convertScaleAbs(background))
+        _, mask = cv2.threshold(difference, 10, 255, cv2.THRESH_BINARY)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        masks.append(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel))
+    return masks
+
+
+def read_frames(path: Path, stop: int, size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """The first ``stop`` decoded BGR frames, resized to ``size`` (width, height) if given."""
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while len(frames) < stop:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(frame, size) if size else frame)
+    capture.release()
+    return frames
+
+
+def write_video(path: Path, frames: list[np.ndarray], fps: float, is_color: bool = True) -> None:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h), isColor=is_color)
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+
+
+def mask_video_frames(video: Path, stop: int, size: tuple[int, int], through_codec: bool = True,
+                      mask_file: Path | None = None) -> list[np.ndarray]:
+    """Binary masks at ``size`` as the official scoring reads them: computed on the full
+    video, written as an mp4v mask video, read back, resized and thresholded at 127.
+    ``mask_file``: read this precomputed mask video instead."""
+    if mask_file is None:
+        fps = round(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FPS))
+        masks = masks_per_frame(read_frames(video, 10**9))
+        if not through_codec:
+            return [cv2.resize(cv2.merge([m, m, m]), size)[..., 0] > 127 for m in masks[:stop]]
+        with tempfile.TemporaryDirectory() as tmp:
+            mask_file = Path(tmp) / "masks.mp4"
+            write_video(mask_file, masks, fps, is_color=False)
+            return [f[..., 0] > 127 for f in read_frames(mask_file, stop, size)]
+    return [f[..., 0] > 127 for f in read_frames(mask_file, stop, size)]
+
+
+def iou_per_frame(a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
+    out = []
+    for m1, m2 in zip(a, b):
+        union = np.logical_or(m1, m2).sum()
+        out.append(1.0 if union == 0 else np.logical_and(m1, m2).sum() / union)
+    return out
+
+
+def spatial(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    return iou_per_frame([np.max(a, axis=0)], [np.max(b, axis=0)])[0]
+
+
+def weighted_spatial(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    wa = np.sum(a, axis=0, dtype=np.uint16) / len(a)
+    wb = np.sum(b, axis=0, dtype=np.uint16) / len(b)
+    union = np.maximum(wa, wb)
+    return 1.0 if union.sum() == 0 else np.minimum(wa, wb).sum() / union.sum()
+
+
+def mse_per_frame(a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
+    return [float(np.mean((x.astype(np.float32) - y.astype(np.float32)) ** 2)) for x, y in zip(a, b)]
