@@ -9,7 +9,7 @@ import pytest
 from .conftest import run_subprocess
 
 COMMANDS = [["tasks", "list"], ["tasks", "show"], ["tasks", "suites"], ["adapters", "list"], ["generate"],
-            ["run"], ["leaderboard"], ["compare"], ["demo"]]
+            ["run"], ["leaderboard"], ["compare"], ["demo"], ["selftest"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

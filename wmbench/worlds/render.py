@@ -20,6 +20,7 @@ SHIFT = 4  # OpenCV fixed-point bits: vertices at 1/16 pixel
 _SCALE = 1 << SHIFT
 BACKGROUND = (236, 236, 230)
 SCENERY = (120, 120, 128)
+OCCLUDER_COLOUR = (70, 70, 78)
 MARK_DARKEN = 0.45
 
 #: Well-separated flat colours for objects (RGB), in the order objects take them.
@@ -119,7 +120,7 @@ def render(objects: list[ObjectSpec], poses: np.ndarray, camera: Camera,
         _draw_shape(ids, obj, pose, camera, k, antialias=False)
     for poly in occluders:
         pts = [_fixed(camera.to_pixels(poly))]
-        cv2.fillPoly(frame, pts, (70, 70, 78), cv2.LINE_AA, SHIFT)
+        cv2.fillPoly(frame, pts, OCCLUDER_COLOUR, cv2.LINE_AA, SHIFT)
         cv2.fillPoly(ids, pts, OCCLUDER_ID, cv2.LINE_8, SHIFT)
     counts = np.bincount(ids.ravel(), minlength=256)
     visible = np.zeros(len(objects), np.float32)
