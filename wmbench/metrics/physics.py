@@ -368,12 +368,19 @@ class Continuity(PhysicsMetric):
 
 def energy_rise(xy: np.ndarray, ok: np.ndarray, mass: np.ndarray, g: float, ppm: float, fps: float) -> float:
     """Largest rise ``max_{s<t} E(t) - E(s)`` of ``E = sum_k m_k (g y_k + |v_k|^2 / 2)``
-    (J), with positions ``xy (T, N, 2)`` in pixels (y down) and velocities from central
-    differences; steps where any object is not ``ok`` are left out. NaN if < 2 steps."""
+    (J) over the frame intervals of positions ``xy (T, N, 2)`` in pixels (y down): ``v``
+    is the interval's mean velocity and ``y`` its mean height (exact for free fall up to a
+    constant). Intervals where an object is not ``ok`` or that touch an impact frame
+    (:func:`impact_steps`, where the mean velocity misses the speed) are left out.
+    NaN if fewer than two intervals remain."""
     metres = xy / ppm * np.array([1.0, -1.0])
-    v = (metres[2:] - metres[:-2]) * fps / 2
-    e = (mass * (g * metres[1:-1, :, 1] + 0.5 * (v**2).sum(-1))).sum(-1)
-    keep = ok[2:].all(1) & ok[1:-1].all(1) & ok[:-2].all(1)
+    v = np.diff(metres, axis=0) * fps
+    height = (metres[1:, :, 1] + metres[:-1, :, 1]) / 2
+    e = (mass * (g * height + 0.5 * (v**2).sum(-1))).sum(-1)
+    keep = (ok[1:] & ok[:-1]).all(1)
+    for k in range(xy.shape[1]):
+        for step in impact_steps(xy[:, k], ok[:, k], g, ppm, fps):
+            keep[max(step - 1, 0) : step + 1] = False
     e = e[keep]
     if len(e) < 2:
         return float("nan")
@@ -384,8 +391,8 @@ def energy_rise(xy: np.ndarray, ok: np.ndarray, mass: np.ndarray, g: float, ppm:
 class EnergyGain(PhysicsMetric):
     """Energy must not increase in passive scenes: the largest rise of the objects'
     mechanical energy ``E = sum_k m_k (g y_k + |v_k|^2 / 2)`` over the track (the last
-    context frames and the horizon; velocities by central differences of the predicted
-    centroids), minus the same rise on the true centres, clipped at 0, divided by
+    context frames and the horizon; per frame interval, from the predicted centroids,
+    leaving out intervals at impacts), minus the same rise on the true centres, clipped at 0, divided by
     ``sum_k m_k * g * H_view`` (``H_view`` the view height in metres). Missing for
     action tasks. Unit: fraction of the potential energy across the view; lower is better."""
 
