@@ -11,7 +11,7 @@ import torch
 
 from wmbench.metrics import METRICS, Truth
 from wmbench.metrics.physics import (
-    PhysicsMetric, energy_rise, fitted_acceleration, free_fall_segments, impact_steps, lens_area,
+    PhysicsMetric, energy_rise, fitted_acceleration, free_fall_segments, impact_steps, lens_area, near_impacts,
 )
 from wmbench.metrics.selftest import VIOLATIONS
 from wmbench.tasks import get_task, task_from_dict
@@ -132,11 +132,13 @@ def test_impacts_and_energy_on_synthetic_tracks():
     xy = np.stack([np.full_like(t, 64.0), (2.0 - y) * ppm], 1)
     ok = np.ones(len(t), bool)
     assert impact_steps(xy, ok, g, ppm, fps).tolist() == [9]
-    mass = np.array([1.0])
-    assert energy_rise(xy[:, None], ok[:, None], mass, g, ppm, fps) < 0.05 * g  # elastic: no rise
-    reversed_bounce = xy.copy()
-    reversed_bounce[10:, 1] = xy[10:, 1] - np.arange(10) * 5.0  # speeds up upwards after the bounce
-    assert energy_rise(reversed_bounce[:, None], ok[:, None], mass, g, ppm, fps) > 0.5 * g
+    mass, skip = np.array([1.0]), near_impacts(xy[:, None], ok[:, None], g, ppm, fps)
+    assert skip.tolist() == [i in (8, 9) for i in range(19)]
+    assert energy_rise(xy[:, None], ok[:, None], skip, mass, g, ppm, fps) < 0.01 * g  # elastic: no rise
+    assert np.isnan(energy_rise(xy[:, None], ok[:, None], np.ones(19, bool), mass, g, ppm, fps))
+    faster = xy.copy()
+    faster[10:, 1] = xy[10:, 1] - np.arange(10) * 5.0  # speeds up upwards after the bounce
+    assert energy_rise(faster[:, None], ok[:, None], skip, mass, g, ppm, fps) > 0.5 * g
 
 
 def test_docstrings_name_the_formula_next_to_the_code():

@@ -366,22 +366,27 @@ class Continuity(PhysicsMetric):
         return np.where(mask.any(axis=(1, 2)), out, np.nan)
 
 
-def energy_rise(xy: np.ndarray, ok: np.ndarray, mass: np.ndarray, g: float, ppm: float, fps: float) -> float:
+def near_impacts(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float) -> np.ndarray:
+    """``(T - 1,)`` bool: frame intervals that touch an impact frame of any object's track."""
+    near = np.zeros(len(xy) - 1, bool)
+    for k in range(xy.shape[1]):
+        for step in impact_steps(xy[:, k], ok[:, k], g, ppm, fps):
+            near[max(step - 1, 0) : step + 1] = True
+    return near
+
+
+def energy_rise(xy: np.ndarray, ok: np.ndarray, skip: np.ndarray, mass: np.ndarray, g: float, ppm: float,
+                fps: float) -> float:
     """Largest rise ``max_{s<t} E(t) - E(s)`` of ``E = sum_k m_k (g y_k + |v_k|^2 / 2)``
     (J) over the frame intervals of positions ``xy (T, N, 2)`` in pixels (y down): ``v``
     is the interval's mean velocity and ``y`` its mean height (exact for free fall up to a
-    constant). Intervals where an object is not ``ok`` or that touch an impact frame
-    (:func:`impact_steps`, where the mean velocity misses the speed) are left out.
-    NaN if fewer than two intervals remain."""
+    constant). Intervals where an object is not ``ok`` or that are ``skip``ped (impacts,
+    where the mean velocity misses the speed) are left out. NaN if fewer than two remain."""
     metres = xy / ppm * np.array([1.0, -1.0])
     v = np.diff(metres, axis=0) * fps
     height = (metres[1:, :, 1] + metres[:-1, :, 1]) / 2
     e = (mass * (g * height + 0.5 * (v**2).sum(-1))).sum(-1)
-    keep = (ok[1:] & ok[:-1]).all(1)
-    for k in range(xy.shape[1]):
-        for step in impact_steps(xy[:, k], ok[:, k], g, ppm, fps):
-            keep[max(step - 1, 0) : step + 1] = False
-    e = e[keep]
+    e = e[(ok[1:] & ok[:-1]).all(1) & ~skip]
     if len(e) < 2:
         return float("nan")
     return float((e - np.minimum.accumulate(e)).max())
@@ -392,13 +397,13 @@ class EnergyGain(PhysicsMetric):
     """Energy must not increase in passive scenes: the largest rise of the objects'
     mechanical energy ``E = sum_k m_k (g y_k + |v_k|^2 / 2)`` over the track (the last
     context frames and the horizon; per frame interval, from the predicted centroids,
-    leaving out intervals at impacts), minus the same rise on the true centres, clipped at 0, divided by
+    leaving out intervals at impacts of either track), minus the same rise on the true centres, clipped at 0, divided by
     ``sum_k m_k * g * H_view`` (``H_view`` the view height in metres). Missing for
     action tasks. Unit: fraction of the potential energy across the view; lower is better."""
 
     name, unit, higher_is_better = "energy_gain", "fraction of m g H_view", False
     catches = ("gravity_reversed", "time_reversed")
-    margin = 0.005
+    margin = 0.03
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         out = np.full(len(tr.valid), np.nan)
@@ -407,8 +412,11 @@ class EnergyGain(PhysicsMetric):
                 continue
             k = tr.valid[b]
             m, g, ppm, fps = tr.mass[b, k], tr.gravity[b], tr.ppm[b], tr.fps[b]
-            pred = energy_rise(tr.pred_xy[b][:, k], tr.measured[b][:, k], m, g, ppm, fps)
-            true = energy_rise(tr.true_xy[b][:, k], np.ones_like(tr.measured[b][:, k]), m, g, ppm, fps)
+            pred_xy, ok, true_xy = tr.pred_xy[b][:, k], tr.measured[b][:, k], tr.true_xy[b][:, k]
+            everywhere = np.ones_like(ok)
+            skip = near_impacts(pred_xy, ok, g, ppm, fps) | near_impacts(true_xy, everywhere, g, ppm, fps)
+            pred = energy_rise(pred_xy, ok, skip, m, g, ppm, fps)
+            true = energy_rise(true_xy, everywhere, skip, m, g, ppm, fps)
             scale = m.sum() * g * tr.view[b] / ppm
             out[b] = max(0.0, pred - true) / scale if not np.isnan(pred) else np.nan
         return out
