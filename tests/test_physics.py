@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import inspect
 
 import numpy as np
@@ -132,10 +133,11 @@ def test_impacts_and_energy_on_synthetic_tracks():
     xy = np.stack([np.full_like(t, 64.0), (2.0 - y) * ppm], 1)
     ok = np.ones(len(t), bool)
     assert impact_steps(xy, ok, g, ppm, fps).tolist() == [9]
+    assert impact_steps(xy[:9] * np.array([1.0, -1.0]), ok[:9], g, ppm, fps).tolist() == []  # -g is no impact
     mass, skip = np.array([1.0]), near_impacts(xy[:, None], ok[:, None], g, ppm, fps)
     assert skip.tolist() == [i in (8, 9) for i in range(19)]
     assert energy_rise(xy[:, None], ok[:, None], skip, mass, g, ppm, fps) < 0.01 * g  # elastic: no rise
-    assert np.isnan(energy_rise(xy[:, None], ok[:, None], np.ones(19, bool), mass, g, ppm, fps))
+    assert np.isnan(energy_rise(xy[:, None], ok[:, None], np.arange(19) > 2, mass, g, ppm, fps))
     faster = xy.copy()
     faster[10:, 1] = xy[10:, 1] - np.arange(10) * 5.0  # speeds up upwards after the bounce
     assert energy_rise(faster[:, None], ok[:, None], skip, mass, g, ppm, fps) > 0.5 * g
@@ -145,3 +147,16 @@ def test_docstrings_name_the_formula_next_to_the_code():
     for cls in PHYSICS.values():
         source = inspect.getsource(cls)
         assert "Unit:" in cls.__doc__ and ("lower is better" in cls.__doc__) != cls.higher_is_better, source[:80]
+
+
+def test_runs_score_physics_on_drop_single(cli, tmp_path):
+    means = {}
+    for adapter in ("oracle", "copy_last"):
+        code, _, err = cli("run", "--adapter", adapter, "--tasks", "drop_single", "--limit", "2",
+                           "--out", tmp_path / adapter, "--no-progress")
+        assert code == 0, err
+        result = json.loads((tmp_path / adapter / "result.json").read_text())
+        means[adapter] = {k: v["mean"] for k, v in result["aggregates"]["drop_single"]["metrics"].items()}
+    assert means["oracle"]["trajectory_ade"] < 0.005 < 0.05 < means["copy_last"]["trajectory_ade"]
+    assert means["oracle"]["gravity_error"] < 0.1 and means["copy_last"]["gravity_error"] > 0.9  # frozen: a = 0
+    assert means["oracle"]["outcome_accuracy"] == 1.0 > means["copy_last"]["outcome_accuracy"]

@@ -168,7 +168,7 @@ def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectState
                         full_area=full, valid=valid, masks=masks)
 
 
-_CACHE: dict[int, tuple[weakref.ref, int, tuple[int, ...], ObjectStates]] = {}
+_CACHE: dict[int, tuple[weakref.ref, tuple[int, int], tuple[int, ...], ObjectStates]] = {}
 _CACHE_SIZE = 6
 
 
@@ -176,9 +176,11 @@ def cached_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectStates
     """:func:`extract_states`, remembered for the few most recent frame tensors.
 
     Several metrics score the same prediction; this extracts its states once. An entry
-    is reused only for the very same tensor (unchanged since) and the same episodes.
+    is reused only for the very same tensor (unchanged since, as far as torch tracks it:
+    inference-mode tensors have no version counter) and the same episodes.
     """
-    key, version, owners = id(frames), frames._version, tuple(id(e) for e in episodes)
+    version = (frames.data_ptr(), -1 if frames.is_inference() else frames._version)
+    key, owners = id(frames), tuple(id(e) for e in episodes)
     hit = _CACHE.get(key)
     if hit is not None and hit[0]() is frames and hit[1] == version and hit[2] == owners:
         return hit[3]

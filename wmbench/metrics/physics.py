@@ -23,8 +23,12 @@ from wmbench.worlds.render import SCENERY
 
 #: Scenery pixels: within this RGB distance (0-1 scale) of the scenery colour in a true frame.
 SCENERY_TOLERANCE = 0.05
-#: Velocity change beyond gravity's, in units of ``g / fps``, that marks an impact.
-IMPACT_THRESHOLD = 2.0
+#: Velocity change beyond gravity's, in units of ``g / fps``, that marks an impact ...
+IMPACT_THRESHOLD = 5.0
+#: ... and that is enough to match an impact on the other track (hysteresis against noise).
+WEAK_IMPACT_THRESHOLD = 2.5
+#: Energy is averaged over this many consecutive frame intervals before its rise is taken.
+SMOOTH_INTERVALS = 3
 #: True velocity change differing from free fall by less than this fraction of ``g / fps``.
 FREE_FALL_TOLERANCE = 0.01
 
@@ -284,8 +288,9 @@ class Rigidity(PhysicsMetric):
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         p, t = tr.pred, tr.true_frames
-        area = np.abs(np.log(_ratio(p.area, t.area)))
-        radii = np.abs(np.log(_ratio(p.radii, t.radii))).max(-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            area = np.abs(np.log(_ratio(p.area, t.area)))
+            radii = np.abs(np.log(_ratio(p.radii, t.radii))).max(-1)
         change = np.fmax(area, radii)
         mask = (tr.true_vis[:, LEAD:] >= FULL) & tr.measured[:, LEAD:] & ~np.isnan(change)
         return _nanmean(change, mask, axis=(1, 2))
@@ -367,11 +372,11 @@ class Continuity(PhysicsMetric):
 
 
 def near_impacts(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float) -> np.ndarray:
-    """``(T - 1,)`` bool: frame intervals that touch an impact frame of any object's track."""
+    """``(T - 1,)`` bool: frame intervals that touch an impact (even a weak one) of any object's track."""
     near = np.zeros(len(xy) - 1, bool)
     for k in range(xy.shape[1]):
-        for step in impact_steps(xy[:, k], ok[:, k], g, ppm, fps):
-            near[max(step - 1, 0) : step + 1] = True
+        for time in impact_steps(xy[:, k], ok[:, k], g, ppm, fps, WEAK_IMPACT_THRESHOLD):
+            near[max(int(np.floor(time)) - 1, 0) : int(np.ceil(time)) + 1] = True
     return near
 
 
@@ -381,14 +386,17 @@ def energy_rise(xy: np.ndarray, ok: np.ndarray, skip: np.ndarray, mass: np.ndarr
     (J) over the frame intervals of positions ``xy (T, N, 2)`` in pixels (y down): ``v``
     is the interval's mean velocity and ``y`` its mean height (exact for free fall up to a
     constant). Intervals where an object is not ``ok`` or that are ``skip``ped (impacts,
-    where the mean velocity misses the speed) are left out. NaN if fewer than two remain."""
+    where the mean velocity misses the speed) are left out; the rest are averaged over
+    ``SMOOTH_INTERVALS`` consecutive ones (measurement noise). NaN if fewer than
+    ``SMOOTH_INTERVALS + 1`` remain."""
     metres = xy / ppm * np.array([1.0, -1.0])
     v = np.diff(metres, axis=0) * fps
     height = (metres[1:, :, 1] + metres[:-1, :, 1]) / 2
     e = (mass * (g * height + 0.5 * (v**2).sum(-1))).sum(-1)
     e = e[(ok[1:] & ok[:-1]).all(1) & ~skip]
-    if len(e) < 2:
+    if len(e) < SMOOTH_INTERVALS + 1:
         return float("nan")
+    e = np.convolve(e, np.full(SMOOTH_INTERVALS, 1.0 / SMOOTH_INTERVALS), mode="valid")
     return float((e - np.minimum.accumulate(e)).max())
 
 
@@ -397,7 +405,8 @@ class EnergyGain(PhysicsMetric):
     """Energy must not increase in passive scenes: the largest rise of the objects'
     mechanical energy ``E = sum_k m_k (g y_k + |v_k|^2 / 2)`` over the track (the last
     context frames and the horizon; per frame interval, from the predicted centroids,
-    leaving out intervals at impacts of either track), minus the same rise on the true centres, clipped at 0, divided by
+    leaving out intervals at impacts of either track, averaged over 3 consecutive
+    intervals), minus the same rise on the true centres, clipped at 0, divided by
     ``sum_k m_k * g * H_view`` (``H_view`` the view height in metres). Missing for
     action tasks. Unit: fraction of the potential energy across the view; lower is better."""
 
@@ -422,28 +431,40 @@ class EnergyGain(PhysicsMetric):
         return out
 
 
-def impact_steps(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float) -> np.ndarray:
-    """Frames (track indices) where an impact starts, from a ``(T, 2)`` pixel track.
+def impact_steps(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float,
+                 threshold: float = IMPACT_THRESHOLD) -> np.ndarray:
+    """Times (fractional track indices) of the impacts in a ``(T, 2)`` pixel track.
 
     The velocity change at frame ``t`` is the second difference of the positions,
-    ``(c(t+1) - 2 c(t) + c(t-1)) * fps / ppm`` (m/s, y up); an impact is where it differs
-    from gravity's ``(0, -g / fps)`` by more than ``IMPACT_THRESHOLD * g / fps`` and did
-    not at ``t - 1``.
+    ``(c(t+1) - 2 c(t) + c(t-1)) * fps / ppm`` (m/s, y up); where it differs from
+    gravity's ``(0, -g / fps)`` by more than ``threshold * g / fps``, an impact is
+    under way. Each run of such frames is one impact, timed at the deviation-weighted
+    mean of its frames (an impact between two frames shows on both).
     """
     dv = (xy[2:] - 2 * xy[1:-1] + xy[:-2]) * np.array([1.0, -1.0]) * fps / ppm
     usable = ok[2:] & ok[1:-1] & ok[:-2]
-    hit = (np.linalg.norm(dv - np.array([0.0, -g / fps]), axis=-1) > IMPACT_THRESHOLD * g / fps) & usable
-    onset = hit & ~np.concatenate([[False], hit[:-1]])
-    return np.flatnonzero(onset) + 1
+    deviation = np.where(usable, np.linalg.norm(dv - np.array([0.0, -g / fps]), axis=-1), 0.0)
+    hit = np.nan_to_num(deviation) > threshold * g / fps
+    times, start = [], None
+    for i, on in enumerate(np.append(hit, False)):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            weights = deviation[start:i]
+            times.append(1 + float((np.arange(start, i) * weights).sum() / weights.sum()))
+            start = None
+    return np.array(times)
 
 
 @register
 class ContactTiming(PhysicsMetric):
-    """Contact events: impacts (velocity changes beyond gravity's by more than
-    ``2 g / fps``, from second differences of positions) found on the true centres and
+    """Contact events: impacts (runs of frames whose velocity change differs from
+    gravity's by more than ``5 g / fps``, from second differences of positions, each
+    timed at its deviation-weighted mean frame) found on the true centres and
     on the predicted centroids over the last context frames and the horizon, matched
     per object: ``mean`` over true and predicted impacts of the distance in frames to
-    the nearest impact of the same object on the other side (``T`` if there is none).
+    the nearest impact of the same object on the other side, where a weak impact
+    (beyond ``2.5 g / fps``) suffices as a match (``T`` if there is none).
     Missing without a true impact. Unit: frames; lower is better."""
 
     name, unit, higher_is_better = "contact_timing", "frames", False
@@ -457,16 +478,19 @@ class ContactTiming(PhysicsMetric):
             g, ppm, fps = tr.gravity[b], tr.ppm[b], tr.fps[b]
             gaps, any_true = [], False
             for k in np.flatnonzero(tr.valid[b]):
-                true = impact_steps(tr.true_xy[b, :, k], np.ones(len(tr.true_xy[b]), bool), g, ppm, fps)
-                pred = impact_steps(tr.pred_xy[b, :, k], tr.measured[b, :, k], g, ppm, fps)
+                tracks = (tr.true_xy[b, :, k], np.ones(len(tr.true_xy[b]), bool)), (tr.pred_xy[b, :, k],
+                                                                                     tr.measured[b, :, k])
+                (true, true_weak), (pred, pred_weak) = [
+                    (impact_steps(xy, ok, g, ppm, fps), impact_steps(xy, ok, g, ppm, fps, WEAK_IMPACT_THRESHOLD))
+                    for xy, ok in tracks]
                 any_true |= len(true) > 0
-                gaps += [_nearest(s, pred, t) for s in true] + [_nearest(s, true, t) for s in pred]
+                gaps += [_nearest(s, pred_weak, t) for s in true] + [_nearest(s, true_weak, t) for s in pred]
             if any_true:
                 out[b] = float(np.mean(gaps))
         return out
 
 
-def _nearest(step: int, others: np.ndarray, default: int) -> float:
+def _nearest(step: float, others: np.ndarray, default: int) -> float:
     return float(np.abs(others - step).min()) if len(others) else float(default)
 
 
