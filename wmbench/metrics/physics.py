@@ -371,6 +371,32 @@ class Continuity(PhysicsMetric):
         return np.where(mask.any(axis=(1, 2)), out, np.nan)
 
 
+def impact_steps(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float,
+                 threshold: float = IMPACT_THRESHOLD) -> np.ndarray:
+    """Times (track indices) of the impacts in a ``(T, 2)`` pixel track.
+
+    The velocity change at frame ``t`` is the second difference of the positions,
+    ``(c(t+1) - 2 c(t) + c(t-1)) * fps / ppm`` (m/s, y up). Each run of frames where it
+    differs from gravity's ``(0, -g / fps)`` by more than ``WEAK_IMPACT_THRESHOLD * g / fps``
+    whose largest deviation exceeds ``threshold * g / fps`` is one impact, timed at that
+    largest deviation's frame.
+    """
+    dv = (xy[2:] - 2 * xy[1:-1] + xy[:-2]) * np.array([1.0, -1.0]) * fps / ppm
+    usable = ok[2:] & ok[1:-1] & ok[:-2]
+    deviation = np.nan_to_num(np.where(usable, np.linalg.norm(dv - np.array([0.0, -g / fps]), axis=-1), 0.0))
+    hit = deviation > min(threshold, WEAK_IMPACT_THRESHOLD) * g / fps
+    times, start = [], None
+    for i, on in enumerate(np.append(hit, False)):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            peak = start + int(np.argmax(deviation[start:i]))
+            if deviation[peak] > threshold * g / fps:
+                times.append(1 + peak)
+            start = None
+    return np.array(times, dtype=float)
+
+
 def near_impacts(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float) -> np.ndarray:
     """``(T - 1,)`` bool: frame intervals that touch an impact (even a weak one) of any object's track."""
     near = np.zeros(len(xy) - 1, bool)
@@ -411,7 +437,7 @@ class EnergyGain(PhysicsMetric):
     action tasks. Unit: fraction of the potential energy across the view; lower is better."""
 
     name, unit, higher_is_better = "energy_gain", "fraction of m g H_view", False
-    catches = ("gravity_reversed", "time_reversed")
+    catches = ("gravity_reversed",)
     margin = 0.03
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
@@ -431,36 +457,11 @@ class EnergyGain(PhysicsMetric):
         return out
 
 
-def impact_steps(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float,
-                 threshold: float = IMPACT_THRESHOLD) -> np.ndarray:
-    """Times (fractional track indices) of the impacts in a ``(T, 2)`` pixel track.
-
-    The velocity change at frame ``t`` is the second difference of the positions,
-    ``(c(t+1) - 2 c(t) + c(t-1)) * fps / ppm`` (m/s, y up); where it differs from
-    gravity's ``(0, -g / fps)`` by more than ``threshold * g / fps``, an impact is
-    under way. Each run of such frames is one impact, timed at the deviation-weighted
-    mean of its frames (an impact between two frames shows on both).
-    """
-    dv = (xy[2:] - 2 * xy[1:-1] + xy[:-2]) * np.array([1.0, -1.0]) * fps / ppm
-    usable = ok[2:] & ok[1:-1] & ok[:-2]
-    deviation = np.where(usable, np.linalg.norm(dv - np.array([0.0, -g / fps]), axis=-1), 0.0)
-    hit = np.nan_to_num(deviation) > threshold * g / fps
-    times, start = [], None
-    for i, on in enumerate(np.append(hit, False)):
-        if on and start is None:
-            start = i
-        elif not on and start is not None:
-            weights = deviation[start:i]
-            times.append(1 + float((np.arange(start, i) * weights).sum() / weights.sum()))
-            start = None
-    return np.array(times)
-
-
 @register
 class ContactTiming(PhysicsMetric):
     """Contact events: impacts (runs of frames whose velocity change differs from
-    gravity's by more than ``5 g / fps``, from second differences of positions, each
-    timed at its deviation-weighted mean frame) found on the true centres and
+    gravity's by more than ``2.5 g / fps`` and somewhere by more than ``5 g / fps``, from
+    second differences of positions, each timed at its largest deviation) found on the true centres and
     on the predicted centroids over the last context frames and the horizon, matched
     per object: ``mean`` over true and predicted impacts of the distance in frames to
     the nearest impact of the same object on the other side, where a weak impact
@@ -468,7 +469,7 @@ class ContactTiming(PhysicsMetric):
     Missing without a true impact. Unit: frames; lower is better."""
 
     name, unit, higher_is_better = "contact_timing", "frames", False
-    catches = ("gravity_halved", "gravity_reversed", "frozen", "pass_through")
+    catches = ("frozen", "pass_through")
     margin = 0.5
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
