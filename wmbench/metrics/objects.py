@@ -9,8 +9,9 @@ and mark colour) and to an "other" class at distance :data:`OTHER_DISTANCE`:
     p_k(x) = softmax_k(-|x - c_k|^2 / TEMPERATURE)
 
 An object's mask is the sum of the probabilities of its colour and its mark colour.
-A global colour shift is compensated first: the mean residual of the pixels assigned
-to the background in a first pass is subtracted from the frame before the second.
+A global colour shift is compensated: the mean residual of the pixels assigned to the
+background in a first pass is, when it exceeds :data:`SHIFT_TOLERANCE` on a channel,
+subtracted from the frame before a second pass.
 From the mask ``m`` (pixel centres at integer coordinates, x right, y down):
 
 * ``area = sum m`` (pixels), ``fraction = area / full area`` (the object's known area
