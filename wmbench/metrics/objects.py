@@ -111,10 +111,13 @@ def _prototypes(episodes: list[Episode], device: torch.device) -> tuple[torch.Te
 def _assign(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
     """Soft assignment ``(B, t, K + 1, P)`` of pixels ``(B, t, 3, P)``; the last class is
     "other". ``|x|^2`` is common to all colour classes, so it only enters the "other" logit."""
-    logits = 2 * torch.matmul(colours[:, None], x) - colours.pow(2).sum(2)[:, None, :, None]
-    other = x.pow(2).sum(2, keepdim=True) - OTHER_DISTANCE**2
-    logits = torch.cat([logits, other], 2)
-    p = (logits - logits.amax(2, keepdim=True)).div_(TEMPERATURE).exp_()
+    b, t, _, n = x.shape
+    k = colours.shape[1]
+    logits = torch.empty(b, t, k + 1, n, dtype=x.dtype, device=x.device)
+    torch.matmul(colours[:, None], x, out=logits[:, :, :k])
+    logits[:, :, :k].mul_(2).sub_(colours.pow(2).sum(2)[:, None, :, None])
+    torch.sum(x * x, 2, out=logits[:, :, k]).sub_(OTHER_DISTANCE**2)
+    p = logits.sub_(logits.amax(2, keepdim=True)).div_(TEMPERATURE).exp_()
     return p.div_(p.sum(2, keepdim=True))
 
 

@@ -303,9 +303,13 @@ def _ratio(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
 
 def scenery_region(truth: Truth) -> torch.Tensor:
     """``(B, H, W)`` bool: pixels showing the scenery colour in any true frame."""
-    colour = torch.tensor(SCENERY, dtype=torch.float32, device=truth.frames.device).view(1, 1, 3, 1, 1) / 255.0
-    frames = torch.cat([truth.context, truth.frames], 1)
-    return ((frames.float() - colour).norm(dim=2) < SCENERY_TOLERANCE).any(1)
+    colour = [c / 255.0 for c in SCENERY]
+
+    def near(frames: torch.Tensor) -> torch.Tensor:
+        d2 = sum((frames[:, :, c].float() - colour[c]) ** 2 for c in range(3))
+        return (d2 < SCENERY_TOLERANCE**2).any(1)
+
+    return near(truth.context) | near(truth.frames)
 
 
 def lens_area(d: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
