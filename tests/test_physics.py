@@ -160,3 +160,20 @@ def test_runs_score_physics_on_drop_single(cli, tmp_path):
     assert means["oracle"]["trajectory_ade"] < 0.005 < 0.05 < means["copy_last"]["trajectory_ade"]
     assert means["oracle"]["gravity_error"] < 0.1 and means["copy_last"]["gravity_error"] > 0.9  # frozen: a = 0
     assert means["oracle"]["outcome_accuracy"] == 1.0 > means["copy_last"]["outcome_accuracy"]
+
+
+def test_overlapping_objects_interpenetrate():
+    from wmbench.metrics.selftest import _render, rebuild_world
+
+    task = task_from_dict(dict(RESTING, name="drop_two", scene={"type": "drop", "params": {"n_objects": 2}},
+                               context=4, horizon=6))
+    episode = generate_episode(task, "dev", 0)
+    world = rebuild_world(task, episode)
+    states = episode.truth.states[episode.context :].copy()
+    states[:, 1, :2] = states[:, 0, :2] + [world.objects[0].size[0], 0.0]  # object 2 sunk halfway into object 1
+    truth = truth_of([episode])
+    metric = PHYSICS["interpenetration"]()
+    overlapping = frames_of(_render(world, states)[0])
+    assert float(metric.score(truth.frames, truth)[0]) == 0.0
+    # the visible part of the covered object shifts its centroid away, so less than the true 20% shows
+    assert float(metric.score(overlapping, truth)[0]) > 2 * metric.margin

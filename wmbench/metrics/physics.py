@@ -339,7 +339,10 @@ class Interpenetration(PhysicsMetric):
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         region = scenery_region(truth).float()[:, None, None]
-        on_scenery = lambda masks: (masks * region).sum((3, 4)).double().cpu().numpy()  # noqa: E731
+
+        def on_scenery(masks: torch.Tensor) -> np.ndarray:
+            return (masks * region).sum((3, 4)).double().cpu().numpy()
+
         excess = np.nan_to_num(np.clip(on_scenery(tr.pred.masks) - on_scenery(tr.true_frames.masks), 0, None))
         total = excess.sum(axis=2)
         n = tr.valid.shape[1]
@@ -441,7 +444,7 @@ class EnergyGain(PhysicsMetric):
     action tasks. Unit: fraction of the potential energy across the view; lower is better."""
 
     name, unit, higher_is_better = "energy_gain", "fraction of m g H_view", False
-    catches = ("gravity_reversed",)
+    catches = ("gravity_reversed", "time_reversed")
     margin = 0.03
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
