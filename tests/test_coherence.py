@@ -170,9 +170,11 @@ def test_run_reports_coherence_metrics(cli, tmp_path, adapter):
 
     from .conftest import REPO
 
-    text = (REPO / "tasks" / "dropping_objects" / "drop_single.yaml").read_text()
+    import yaml
+
+    data = yaml.safe_load((REPO / "tasks" / "dropping_objects" / "drop_single.yaml").read_text())
     path = tmp_path / "drop_single.yaml"
-    path.write_text(text.replace("metrics: [mse, psnr, ssim]", f"metrics: [{', '.join(COHERENCE)}]"))
+    path.write_text(yaml.safe_dump(dict(data, metrics=COHERENCE)))
     code, _, _ = cli("run", "--adapter", adapter, "--tasks", path, "--limit", "2", "--out", tmp_path / "out",
                      "--no-progress")
     assert code == 0

@@ -114,7 +114,7 @@ def test_export_and_score_from_the_command_line(setup, tmp_path, cli):
     code, out, _ = cli("score", "--manifest", tmp_path / "export" / MANIFEST_FILE, "--predictions", predictions,
                        "--out", tmp_path / "result", "--adapter-name", "my-api-model", "--no-progress")
     assert code == 0 and "my-api-model on dev" in out
-    assert re.search(r"\| drop_single \|\s+2 \|\s+0 \|\s+0 \|\s+100 \|", out)  # episodes, failed, mse, psnr
+    assert re.search(r"\| drop_single \|\s+2 \|\s+0 \|\s+100 \|\s+100 \|", out)  # episodes, failed, indices
     result = load_result(tmp_path / "result")
     assert result.adapter == "my-api-model" and not result.privileged and len(result.rows) == 2
     assert result.record["tasks"][0]["resolution"] == 64

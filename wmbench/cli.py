@@ -218,18 +218,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result: dict[str, Any], out: Path) -> None:
-    """One table row per task: episodes, failures, metric means, throughput and latency."""
+    """One table row per task: episodes, failures, the normalised index of each area
+    (0 = frozen world, 100 = physical variance), throughput and latency."""
     import pandas as pd
 
     rows = []
     for task, entry in result["aggregates"].items():
         speed = result.get("speed", {}).get(task, {})
         row = {"task": task, "episodes": entry["episodes"], "failed": entry["failed"]}
-        row.update({m: s["mean"] for m, s in entry["metrics"].items()})
+        row.update(result["headline"]["task_areas"].get(task, {}))
         if speed.get("measured"):
             row.update({"frames/s": speed["throughput_frames_per_s"], "step p50 ms": speed["step_latency_ms"]["p50"]})
         rows.append(row)
-    print(f"\n{result['adapter']['name']} on {result['run']['split']}: {out / 'result.json'}")
+    print(f"\n{result['adapter']['name']} on {result['run']['split']} (area indices: 0 = frozen world, "
+          f"100 = physical variance; raw scores in {out / 'result.json'})")
     print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4g", missingval="missing"))
     failed = sum(r["failed"] for r in rows)
     if failed:
@@ -327,6 +329,45 @@ def cmd_physics_iq(args: argparse.Namespace) -> int:
         write_csv(per_view, args.csv)
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from wmbench.errors import UnknownNameError
+    from wmbench.metrics.selftest import VIOLATIONS, build_all_metrics, detection_table, run_selftest
+    from wmbench.tasks import get_task, split_seeds
+
+    violations = tuple(v for v in (args.violations or ",".join(VIOLATIONS)).split(",") if v)
+    for name in violations:
+        if name not in VIOLATIONS:
+            raise UnknownNameError("violation", name, list(VIOLATIONS))
+    metrics, missing = build_all_metrics()
+    if args.metrics:
+        wanted = [m for m in args.metrics.split(",") if m]
+        for name in wanted:
+            if name not in metrics and name not in missing:
+                raise UnknownNameError("metric", name, list(metrics) + list(missing))
+        metrics = {n: m for n, m in metrics.items() if n in wanted}
+    task = get_task(args.task)
+    cache = _cache(args)
+    episodes = [cache.get(task, args.split, s) for s in split_seeds(task, args.split, args.episodes, args.test_secret)]
+    rows = run_selftest(task, episodes, violations, metrics)
+    table = detection_table(rows)
+    failed = rows[rows["claimed"] & rows["scored"] & ~rows["detected"]]
+    if args.json:
+        print(json.dumps({"task": task.id, "split": args.split, "episodes": [e.key for e in episodes],
+                          "unavailable": missing, "table": json.loads(table.to_json(orient="index")),
+                          "rows": json.loads(rows.to_json(orient="records"))}, indent=2))
+    else:
+        print(f"self-test on {task.id} ({len(episodes)} {args.split} episodes): episodes where the violated "
+              "future scores worse than the truth by the metric's margin / episodes scored; "
+              "* = the metric claims to catch it, - = not scored\n")
+        print(table.to_markdown())
+        for name, reason in missing.items():
+            print(f"\n{name}: not run ({reason})")
+    for r in failed.itertuples():
+        print(f"missed: {r.metric} did not catch {r.violation} on {r.episode} "
+              f"(truth {r.truth:.4g}, violated {r.violated:.4g}, margin {r.margin:.4g})", file=sys.stderr)
+    return 1 if len(failed) else 0
 
 
 def cmd_adapters_list(args: argparse.Namespace) -> int:
@@ -470,6 +511,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mask-video", action="store_true", help="use the computed masks as they are instead of "
                    "passing them through an mp4v mask video as the official scripts do (faster; see docs/metrics.md)")
     p.add_argument("--csv", type=Path, help="also write the official per-scenario CSV (per-frame lists) here")
+
+    p = command("selftest", cmd_selftest,
+                "inject physics violations into true futures and show which metrics detect each "
+                "(exit 1 if a metric misses a violation it claims to catch)")
+    p.add_argument("--task", default="drop_single", help="task name or file (default: drop_single)")
+    p.add_argument("--episodes", type=int, default=3, help="episodes to test (default: 3)")
+    p.add_argument("--split", default="dev", choices=("train", "dev", "test"))
+    p.add_argument("--violations", help="comma-separated violations (default: all)")
+    p.add_argument("--metrics", help="comma-separated metrics (default: every registered metric)")
+    p.add_argument("--json", action="store_true", help="print JSON (table and per-episode scores)")
+    _add_cache_options(p)
 
     p = command("demo", cmd_demo, "the main job: evaluate the built-in baselines on a suite, build the leaderboard")
     p.add_argument("--suite", default="smoke")

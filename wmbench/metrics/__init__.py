@@ -1,6 +1,6 @@
 """Stage 5: metrics, each a torchmetrics ``Metric`` scored per episode."""
 
-from wmbench.metrics import coherence, control, motion, perceptual, pixel, surprise  # noqa: F401  (register the metrics)
+from wmbench.metrics import coherence, control, motion, perceptual, physics, pixel, surprise  # noqa: F401  (register the metrics)
 from wmbench.metrics.base import METRICS, EpisodeMetric, MetricUnavailable, Truth, build_metrics, register
 from wmbench.metrics.probes import Probes
 

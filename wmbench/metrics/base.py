@@ -53,6 +53,9 @@ class EpisodeMetric(Metric):
     #: ``(frozen, variance)`` anchors of the normalised scale for metrics that are not
     #: scored on predicted frames (e.g. ``(0.5, 1.0)`` for an AUROC); ``None``: measured.
     fixed_references: ClassVar[tuple[float, float] | None] = None
+    #: For laws a frozen world obeys (permanence, continuity, ...): the score taken as the
+    #: 0 of the normalised scale (a clear violation) instead of the frozen world's.
+    violation_anchor: ClassVar[float | None] = None
     full_state_update = False
 
     def __init__(self, **kwargs):

@@ -14,6 +14,8 @@ reason, never as a number.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import warnings
 
 import torch
@@ -32,8 +34,8 @@ def lpips_network(pretrained: bool = True) -> nn.Module:
     """
     import lpips
 
-    try:
-        with warnings.catch_warnings():
+    try:  # a download's progress goes to stderr, never into a command's JSON on stdout
+        with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
             warnings.filterwarnings("ignore", message=".*(pretrained|weight enum).*", category=UserWarning)
             net = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=not pretrained, verbose=False)
     except Exception as exc:  # offline (URLError), a corrupt or partial file, ...: any of them

@@ -7,7 +7,9 @@
   perfect model can expect given what the context frames cannot show.
 
 Metrics that are not scored on predicted frames (control, surprise) declare constant
-anchors instead (``EpisodeMetric.fixed_references``, e.g. chance and perfect).
+anchors instead (``EpisodeMetric.fixed_references``, e.g. chance and perfect). Laws
+that a frozen world obeys trivially (permanence, continuity, ...) take a clear
+violation as their 0 instead (``EpisodeMetric.violation_anchor``).
 """
 
 from __future__ import annotations
@@ -51,7 +53,10 @@ def reference_scores(metrics: dict[str, EpisodeMetric], truth: Truth) -> dict[st
             frozen[name] = torch.full((batch,), low, dtype=torch.float64)
             variance[name] = torch.full((batch,), high, dtype=torch.float64)
             continue
-        frozen[name] = metric.score(frozen_prediction(truth), truth).cpu()
+        if metric.violation_anchor is not None:
+            frozen[name] = torch.full((batch,), metric.violation_anchor, dtype=torch.float64)
+        else:
+            frozen[name] = metric.score(frozen_prediction(truth), truth).cpu()
         if members:
             scores = torch.stack([metric.score(m, truth).cpu() for m in members])
             variance[name] = scores.nanmean(0)

@@ -87,6 +87,7 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
     """
     rng = np.random.default_rng(SEED)
     per_task: dict[str, dict[str, Any]] = {}
+    task_areas: dict[str, dict[str, float]] = {}
     area_samples: dict[str, list[np.ndarray]] = defaultdict(list)
     family_samples: dict[str, list[np.ndarray]] = defaultdict(list)
     for task in tasks:
@@ -104,8 +105,10 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
                 point = np.concatenate([[entry["score"]], samples])  # index 0: the point estimate
                 by_area[area].append(point)
         everything = [p for points in by_area.values() for p in points]
-        for area, points in by_area.items():
+        task_areas[task["name"]] = {}
+        for area, points in sorted(by_area.items()):
             area_samples[area].append(np.mean(points, axis=0))
+            task_areas[task["name"]][area] = float(np.mean(points, axis=0)[0])
         if everything:
             family_samples[task["family"]].append(np.mean(everything, axis=0))
 
@@ -120,6 +123,7 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
         "method": {"formula": "100 * (model - frozen) / (variance - frozen), clipped to [0, 100]",
                    "bootstrap_samples": BOOTSTRAP_SAMPLES, "confidence": CONFIDENCE, "seed": SEED},
         "tasks": per_task,
+        "task_areas": task_areas,
         "areas": summarise(area_samples),
         "families": summarise(family_samples),
     }

@@ -1,0 +1,195 @@
+"""Object states from frames: each object's soft mask, centroid, area, shape and visibility.
+
+Every object has a known flat colour (its rotation mark is the same colour darkened
+by :data:`~wmbench.worlds.render.MARK_DARKEN`), so any predicted frame can be read
+back into object states. Each pixel ``x`` (RGB in ``[0, 1]``) is softly assigned to
+the prototype colours ``c_k`` (background, scenery, occluder, every object's colour
+and mark colour) and to an "other" class at distance :data:`OTHER_DISTANCE`:
+
+    p_k(x) = softmax_k(-|x - c_k|^2 / TEMPERATURE)
+
+An object's mask is the sum of the probabilities of its colour and its mark colour.
+A global colour shift is compensated: the mean residual of the pixels assigned to the
+background in a first pass is, when it exceeds :data:`SHIFT_TOLERANCE` on a channel,
+subtracted from the frame before a second pass.
+From the mask ``m`` (pixel centres at integer coordinates, x right, y down):
+
+* ``area = sum m`` (pixels), ``fraction = area / full area`` (the object's known area
+  in pixels, from its shape and the pixels per metre), ``visibility`` = ``fraction``
+  clipped to ``[0, 1]``;
+* ``centroid = sum m * (u, v) / area`` (pixels);
+* ``radii``: square roots of the eigenvalues (major, minor) of the mask's second
+  central moments (pixels); invariant under rotation, so constant for a rigid body.
+
+Everything is vectorised over batch, time, objects and pixels in torch, on the
+frames' device.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from wmbench.worlds.episode import Episode, ObjectSpec
+from wmbench.worlds.render import BACKGROUND, MARK_DARKEN, OCCLUDER, SCENERY
+
+#: Softmax temperature on squared RGB distances (0-1 scale).
+TEMPERATURE = 0.01
+#: A pixel farther than this (RGB, 0-1 scale) from every prototype is "other".
+OTHER_DISTANCE = 0.3
+#: Below this mask area (pixels) an object is not measured (no centroid or shape).
+MIN_AREA = 2.0
+#: Frames extracted at once (bounds memory for long or large clips).
+CHUNK_FRAMES = 16
+#: A global colour shift (per channel, 0-1 scale) below this is not compensated.
+SHIFT_TOLERANCE = 0.01
+#: Colour of padding prototypes (batches with different object counts): never the nearest.
+_PADDING = 100.0
+
+_SCENE_COLOURS = (BACKGROUND, SCENERY, OCCLUDER)
+
+
+@dataclass
+class ObjectStates:
+    """States read from frames ``(B, T, ...)`` for ``N`` object slots (padded per batch).
+
+    ``area``, ``fraction``, ``visibility``: ``(B, T, N)``; ``centroid``, ``radii``:
+    ``(B, T, N, 2)`` (NaN where ``area < MIN_AREA``); ``valid``: ``(B, N)``, False for
+    padding slots; ``full_area``: ``(B, N)`` pixels; ``masks``: ``(B, T, N, H, W)``.
+    """
+
+    area: torch.Tensor
+    fraction: torch.Tensor
+    centroid: torch.Tensor
+    radii: torch.Tensor
+    full_area: torch.Tensor
+    valid: torch.Tensor
+    masks: torch.Tensor
+
+    @property
+    def visibility(self) -> torch.Tensor:
+        return self.fraction.clamp(0.0, 1.0)
+
+
+def full_area_pixels(obj: ObjectSpec, ppm: float) -> float:
+    """An object's area in pixels when fully visible: ``pi r^2`` or the polygon's area, times ppm^2."""
+    if obj.shape == "circle":
+        return float(np.pi * (obj.size[0] * ppm) ** 2)
+    v = np.asarray(obj.vertices, dtype=np.float64)
+    area = 0.5 * abs(np.dot(v[:, 0], np.roll(v[:, 1], -1)) - np.dot(v[:, 1], np.roll(v[:, 0], -1)))
+    return float(area * ppm**2)
+
+
+def inradius_pixels(obj: ObjectSpec, ppm: float) -> float:
+    """Radius of the largest disc about the body origin inside the object, in pixels."""
+    if obj.shape == "circle":
+        return float(obj.size[0] * ppm)
+    v = np.asarray(obj.vertices, dtype=np.float64)
+    edges = np.roll(v, -1, axis=0) - v
+    cross = np.abs(v[:, 0] * edges[:, 1] - v[:, 1] * edges[:, 0])
+    return float((cross / np.linalg.norm(edges, axis=1)).min() * ppm)
+
+
+def _prototypes(episodes: list[Episode], device: torch.device) -> tuple[torch.Tensor, int]:
+    """Prototype colours ``(B, K, 3)`` and ``N``: the scene colours, then ``N`` object
+    colours, then ``N`` mark colours (padding slots far outside the colour cube)."""
+    n = max((len(e.objects) for e in episodes), default=0)
+    s = len(_SCENE_COLOURS)
+    colours = np.full((len(episodes), s + 2 * n, 3), _PADDING, np.float32)
+    colours[:, :s] = np.asarray(_SCENE_COLOURS, np.float32) / 255.0
+    for b, episode in enumerate(episodes):
+        for k, obj in enumerate(episode.objects):
+            colour = np.asarray(obj.colour, np.float32)
+            colours[b, s + k] = colour / 255.0
+            colours[b, s + n + k] = np.floor(colour * MARK_DARKEN) / 255.0
+    return torch.from_numpy(colours).to(device), n
+
+
+def _assign(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """Soft assignment ``(B, t, K + 1, P)`` of pixels ``(B, t, 3, P)``; the last class is
+    "other". ``|x|^2`` is common to all colour classes, so it only enters the "other" logit."""
+    b, t, _, n = x.shape
+    k = colours.shape[1]
+    logits = torch.empty(b, t, k + 1, n, dtype=x.dtype, device=x.device)
+    torch.matmul(colours[:, None], x, out=logits[:, :, :k])
+    logits[:, :, :k].mul_(2).sub_(colours.pow(2).sum(2)[:, None, :, None])
+    torch.sum(x * x, 2, out=logits[:, :, k]).sub_(OTHER_DISTANCE**2)
+    p = logits.sub_(logits.amax(2, keepdim=True)).div_(TEMPERATURE).exp_()
+    return p.div_(p.sum(2, keepdim=True))
+
+
+def object_masks(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
+    """Soft masks ``(B, T, N, H, W)`` in ``[0, 1]`` of every object in frames ``(B, T, 3, H, W)``."""
+    colours, n = _prototypes(episodes, frames.device)
+    s = len(_SCENE_COLOURS)
+    b, t, _, h, w = frames.shape
+    out = []
+    for start in range(0, t, CHUNK_FRAMES):
+        x = frames[:, start : start + CHUNK_FRAMES].float().flatten(3)
+        p = _assign(x, colours)
+        weight = p[:, :, :1]  # background probability
+        expected = torch.matmul(colours.transpose(1, 2)[:, None], p[:, :, :-1])
+        shift = ((x - expected) * weight).sum(3) / weight.sum(3).clamp_min(1.0)
+        if shift.abs().max() > SHIFT_TOLERANCE:
+            p = _assign(x - shift[..., None], colours)
+        out.append(p[:, :, s : s + n] + p[:, :, s + n : s + 2 * n])
+    return torch.cat(out, 1).view(b, t, n, h, w)
+
+
+def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectStates:
+    """Object states from frames ``(B, T, 3, H, W)`` in ``[0, 1]`` (see the module docstring)."""
+    b, t, _, h, w = frames.shape
+    masks = object_masks(frames, episodes)
+    n = masks.shape[2]
+    device = frames.device
+    full = torch.ones(b, n, dtype=torch.float32, device=device)
+    valid = torch.zeros(b, n, dtype=torch.bool, device=device)
+    for i, episode in enumerate(episodes):
+        for k, obj in enumerate(episode.objects):
+            full[i, k] = full_area_pixels(obj, episode.meta["ppm"] * w / episode.resolution[1])
+            valid[i, k] = True
+    u = torch.arange(w, device=device, dtype=torch.float32)
+    v = torch.arange(h, device=device, dtype=torch.float32)
+    cols, rows = masks.sum(3), masks.sum(4)  # marginals over rows (..., W) and columns (..., H)
+    area = cols.sum(-1)
+    safe = area.clamp_min(1e-6)
+    cu, cv = (cols @ u) / safe, (rows @ v) / safe
+    suu = (cols @ (u * u)) / safe - cu * cu
+    svv = (rows @ (v * v)) / safe - cv * cv
+    suv = ((masks @ u) @ v) / safe - cu * cv
+    half_trace, det = (suu + svv) / 2, suu * svv - suv * suv
+    root = (half_trace**2 - det).clamp_min(0).sqrt()
+    radii = torch.stack([(half_trace + root).clamp_min(0).sqrt(), (half_trace - root).clamp_min(0).sqrt()], -1)
+    measured = (area >= MIN_AREA) & valid[:, None]
+    nan = torch.tensor(float("nan"), device=device)
+    centroid = torch.where(measured[..., None], torch.stack([cu, cv], -1), nan)
+    radii = torch.where(measured[..., None], radii, nan)
+    area = torch.where(valid[:, None], area, nan)
+    return ObjectStates(area=area, fraction=area / full[:, None], centroid=centroid, radii=radii,
+                        full_area=full, valid=valid, masks=masks)
+
+
+_CACHE: dict[int, tuple[weakref.ref, tuple[int, int], tuple[int, ...], ObjectStates]] = {}
+_CACHE_SIZE = 6
+
+
+def cached_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectStates:
+    """:func:`extract_states`, remembered for the few most recent frame tensors.
+
+    Several metrics score the same prediction; this extracts its states once. An entry
+    is reused only for the very same tensor (unchanged since, as far as torch tracks it:
+    inference-mode tensors have no version counter) and the same episodes.
+    """
+    version = (frames.data_ptr(), -1 if frames.is_inference() else frames._version)
+    key, owners = id(frames), tuple(id(e) for e in episodes)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0]() is frames and hit[1] == version and hit[2] == owners:
+        return hit[3]
+    states = extract_states(frames, episodes)
+    while len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (weakref.ref(frames), version, owners, states)
+    return states

@@ -1,0 +1,553 @@
+"""Physical plausibility of predicted frames, scored on the object states read from them.
+
+Each metric reads object tracks (:mod:`wmbench.metrics.tracks`) from the predicted
+frames and compares them with the true states and with the laws. Distances are in
+pixels divided by the view width ``W`` (fraction of the view); times in frames.
+Every metric returns NaN (missing) for an episode where it cannot be computed, never 0.
+``catches`` names the self-test violations (:mod:`wmbench.metrics.selftest`) the metric
+must detect; ``margin`` is how much worse than the truth (in the metric's unit) a
+violated future must score to count as detected.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from wmbench.metrics.base import EpisodeMetric, Truth, register
+from wmbench.metrics.tracks import FULL, GONE, HIDDEN, LEAD, SEEN, Tracks, build_tracks
+from wmbench.worlds.render import SCENERY
+
+#: Scenery pixels: within this RGB distance (0-1 scale) of the scenery colour in a true frame.
+SCENERY_TOLERANCE = 0.05
+#: Velocity change beyond gravity's, in units of ``g / fps``, that marks an impact ...
+IMPACT_THRESHOLD = 5.0
+#: ... and that is enough to match an impact on the other track (hysteresis against noise).
+WEAK_IMPACT_THRESHOLD = 2.5
+#: Energy is averaged over this many consecutive frame intervals before its rise is taken.
+SMOOTH_INTERVALS = 3
+#: True velocity change differing from free fall by less than this fraction of ``g / fps``.
+FREE_FALL_TOLERANCE = 0.01
+
+
+class PhysicsMetric(EpisodeMetric):
+    """A metric on object tracks: subclasses implement :meth:`from_tracks`."""
+
+    area = "physics"
+    catches: ClassVar[tuple[str, ...]] = ()
+    margin: ClassVar[float]
+
+    def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+        return torch.as_tensor(self.from_tracks(build_tracks(pred, truth), truth), dtype=torch.float64)
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _nanmean(values: np.ndarray, mask: np.ndarray, axis=None) -> np.ndarray:
+    """Mean of ``values`` where ``mask``; NaN where nothing is selected."""
+    total = np.where(mask, values, 0.0).sum(axis=axis)
+    count = mask.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def displacement(tr: Tracks) -> tuple[np.ndarray, np.ndarray]:
+    """Per horizon step and object: ``(distance / W, scored)``, both ``(B, T, N)``.
+
+    Scored where the true object is fully visible; a predicted object that is gone
+    (visibility below ``GONE``) or unmeasurable counts as a distance of one view width.
+    """
+    pred, true = tr.pred_xy[:, LEAD:], tr.true_xy[:, LEAD:]
+    dist = np.linalg.norm(pred - true, axis=-1) / tr.view[:, None, None]
+    lost = (tr.pred_vis[:, LEAD:] < GONE) | np.isnan(dist)
+    dist = np.where(lost, 1.0, np.minimum(dist, 1.0))
+    scored = (tr.true_vis[:, LEAD:] >= FULL) & tr.valid[:, None]
+    return dist, scored
+
+
+@register
+class TrajectoryADE(PhysicsMetric):
+    """Average displacement error: ``mean_{t,k} min(|c_pred - c_true|, W) / W`` over horizon
+    steps and objects where the true object is fully visible; a lost predicted object
+    counts as ``W``. Unit: fraction of the view width; lower is better.
+    :meth:`curve` gives the same mean per horizon step."""
+
+    name, unit, higher_is_better = "trajectory_ade", "fraction of view width", False
+    catches = ("gravity_reversed", "teleport", "frozen", "time_reversed", "vanish", "pass_through")
+    margin = 0.01
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        dist, scored = displacement(tr)
+        return _nanmean(dist, scored, axis=(1, 2))
+
+    def curve(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+        """Per horizon step ``(B, T)``: mean displacement over objects (NaN where none is scored)."""
+        dist, scored = displacement(build_tracks(pred, truth))
+        return torch.as_tensor(_nanmean(dist, scored, axis=2), dtype=torch.float64)
+
+
+@register
+class TrajectoryFDE(PhysicsMetric):
+    """Final displacement error: per object, the displacement (as in ``trajectory_ade``)
+    at the last horizon step where the true object is fully visible; mean over objects.
+    Unit: fraction of the view width; lower is better."""
+
+    name, unit, higher_is_better = "trajectory_fde", "fraction of view width", False
+    catches = ("gravity_reversed", "teleport", "frozen", "vanish", "pass_through")
+    margin = 0.01
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        dist, scored = displacement(tr)
+        t = dist.shape[1]
+        last = t - 1 - np.argmax(scored[:, ::-1], axis=1)  # (B, N)
+        final = np.take_along_axis(dist, last[:, None], axis=1)[:, 0]
+        return _nanmean(final, scored.any(axis=1), axis=1)
+
+
+def free_fall_segments(states: np.ndarray, visible: np.ndarray, gravity: float, fps: float) -> list[np.ndarray]:
+    """Runs of consecutive frames (indices into a ``(T, 6)`` state track) in free fall.
+
+    A frame interval is free when the true velocity changes as gravity alone would
+    (``dvx = 0``, ``dvy = -g / fps``, within ``FREE_FALL_TOLERANCE * g / fps``), i.e.
+    nothing touches the object, and it is fully visible at both ends. (Spin is not
+    checked: a ball's rolling resistance slows its spin in the air too.)
+    """
+    dv = np.diff(states[:, 3:5], axis=0) - np.array([0.0, -gravity / fps])
+    free = (np.abs(dv).max(axis=1) < FREE_FALL_TOLERANCE * gravity / fps) & visible[:-1] & visible[1:]
+    runs, start = [], None
+    for i, ok in enumerate(np.append(free, False)):
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            runs.append(np.arange(start, i + 1))
+            start = None
+    return runs
+
+
+def fitted_acceleration(xy: np.ndarray, segments: list[np.ndarray]) -> np.ndarray | None:
+    """Least-squares acceleration ``(ax, ay)`` in pixels/frame^2 shared by all segments
+    (each with its own position and velocity) of a ``(T, 2)`` track; ``None`` if unfit."""
+    segments = [s for s in segments if len(s) >= 3 and not np.isnan(xy[s]).any()]
+    if not segments:
+        return None
+    rows = sum(len(s) for s in segments)
+    design = np.zeros((rows, 2 * len(segments) + 1))
+    target = np.zeros((rows, 2))
+    r = 0
+    for j, seg in enumerate(segments):
+        tau = (seg - seg[0]).astype(float)
+        design[r : r + len(seg), 2 * j] = 1.0
+        design[r : r + len(seg), 2 * j + 1] = tau
+        design[r : r + len(seg), -1] = 0.5 * tau**2
+        target[r : r + len(seg)] = xy[seg]
+        r += len(seg)
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    return coef[-1]
+
+
+@register
+class GravityError(PhysicsMetric):
+    """Gravity: on the horizon's free-fall segments of the true states (at least 3 frames,
+    the object fully visible), fit ``c(t) = c0 + v t + a t^2 / 2`` to the predicted
+    centroids (one ``a`` per episode, pooled over objects and segments) and report
+    ``|a * fps^2 / ppm - (0, g)| / g`` with ``g`` the task's gravity (image y points
+    down). Unit: fraction of g; lower is better. Missing without a free-fall segment
+    (or when the prediction loses the object on it)."""
+
+    name, unit, higher_is_better = "gravity_error", "fraction of g", False
+    catches = ("gravity_halved", "gravity_reversed", "frozen")
+    margin = 0.2
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        out = np.full(len(tr.valid), np.nan)
+        for b in range(len(out)):
+            rows = []
+            for k in np.flatnonzero(tr.valid[b]):
+                segs = free_fall_segments(tr.true_states[b, LEAD:, k], tr.true_vis[b, LEAD:, k] >= FULL,
+                                          tr.gravity[b], tr.fps[b])
+                xy = np.where(tr.measured[b, LEAD:, k, None], tr.pred_xy[b, LEAD:, k], np.nan)
+                rows += [(xy, s) for s in segs]
+            if rows:
+                out[b] = self._pooled(rows, tr.gravity[b], tr.fps[b], tr.ppm[b])
+        return out
+
+    @staticmethod
+    def _pooled(rows: list[tuple[np.ndarray, np.ndarray]], g: float, fps: float, ppm: float) -> float:
+        # Stack every (object, segment) as its own segment of one long track.
+        xy = np.concatenate([x[s] for x, s in rows])
+        offsets = np.cumsum([0] + [len(s) for _, s in rows])
+        segments = [np.arange(offsets[j], offsets[j + 1]) for j in range(len(rows))]
+        acc = fitted_acceleration(xy, segments)
+        if acc is None:
+            return float("nan")
+        return float(np.linalg.norm(acc * fps**2 / ppm - np.array([0.0, g])) / g)
+
+
+@register
+class Permanence(PhysicsMetric):
+    """Object permanence: the fraction of (horizon step, object) pairs where the
+    prediction loses an object the truth shows (true visibility >= 0.5, predicted
+    < 0.1) or shows one the truth hides (true < 0.05, predicted >= 0.5).
+    Unit: fraction of object-steps; lower is better."""
+
+    name, unit, higher_is_better = "permanence", "fraction of object-steps", False
+    catches = ("vanish", "occluded_vanish")
+    margin = 0.02
+    violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        true, pred = tr.true_vis[:, LEAD:], tr.pred_vis[:, LEAD:]
+        broken = ((true >= SEEN) & (pred < GONE)) | ((true < HIDDEN) & (pred >= SEEN))
+        return _nanmean(broken.astype(float), np.broadcast_to(tr.valid[:, None], broken.shape), axis=(1, 2))
+
+
+def reappearances(tr: Tracks, truth: Truth, b: int, k: int) -> list[tuple[int, int]]:
+    """``(first hidden horizon step, true reappearance step)`` for each time object ``k``
+    of episode ``b`` reappears in the horizon: its true visibility reaches 0.5 after
+    having been below 0.05 (in the horizon or the context) with nothing seen between."""
+    episode = truth.episodes[b]
+    vis = episode.truth.visibility[: episode.context + tr.horizon, k]
+    events, hidden_since = [], None
+    for i, v in enumerate(vis):
+        if v < HIDDEN and hidden_since is None:
+            hidden_since = i
+        elif v >= SEEN:
+            if hidden_since is not None and i >= episode.context:
+                events.append((max(hidden_since - episode.context, 0), i - episode.context))
+            hidden_since = None
+    return events
+
+
+class _Reappearance(PhysicsMetric):
+    """Shared by the reappearance metrics: per event ``(time error, place error)``."""
+
+    def events(self, tr: Tracks, truth: Truth) -> list[list[tuple[float, float]]]:
+        t = tr.horizon
+        seen = tr.pred_vis[:, LEAD:] >= SEEN
+        out = []
+        for b in range(len(tr.valid)):
+            errors = []
+            for k in np.flatnonzero(tr.valid[b]):
+                for hidden, true_step in reappearances(tr, truth, b, k):
+                    after = np.flatnonzero(seen[b, hidden:, k])
+                    pred_step = hidden + after[0] if len(after) else t
+                    check = [s for s in range(true_step, t)
+                             if tr.true_vis[b, LEAD + s, k] >= FULL and tr.measured[b, LEAD + s, k]]
+                    place = (min(1.0, np.linalg.norm(tr.pred_xy[b, LEAD + check[0], k]
+                                                     - tr.true_xy[b, LEAD + check[0], k]) / tr.view[b])
+                             if check else 1.0)
+                    errors.append((float(abs(pred_step - true_step)), place))
+            out.append(errors)
+        return out
+
+
+@register
+class ReappearanceTime(_Reappearance):
+    """Reappearance time: for each true reappearance in the horizon (true visibility
+    reaches 0.5 after being below 0.05), ``|t_pred - t_true|`` in frames, where
+    ``t_pred`` is the first step from the start of the hiding on which the predicted
+    visibility is >= 0.5 (the horizon length ``T`` if never). Mean over events; missing
+    without a reappearance. Unit: frames; lower is better."""
+
+    name, unit, higher_is_better = "reappearance_time", "frames", False
+    catches = ("occluded_vanish",)
+    margin = 1.0
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        return np.array([np.mean([e[0] for e in ev]) if ev else np.nan for ev in self.events(tr, truth)])
+
+
+@register
+class ReappearancePosition(_Reappearance):
+    """Reappearance position: for each true reappearance in the horizon, the predicted
+    centroid's distance from the true centre, divided by ``W`` (at most 1), on the first
+    step from the true reappearance where the true object is fully visible and the
+    predicted one is seen (1 if there is none). Mean over events; missing without a
+    reappearance. Unit: fraction of the view width; lower is better."""
+
+    name, unit, higher_is_better = "reappearance_position", "fraction of view width", False
+    catches = ("occluded_vanish",)
+    margin = 0.05
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        return np.array([np.mean([e[1] for e in ev]) if ev else np.nan for ev in self.events(tr, truth)])
+
+
+@register
+class Rigidity(PhysicsMetric):
+    """Rigidity: on (horizon step, object) pairs where the true object is fully visible
+    and the predicted one is seen, ``max(|ln(A_p / A_t)|, |ln(r1_p / r1_t)|, |ln(r2_p / r2_t)|)``
+    with ``A`` the mask area and ``r1 >= r2`` the principal radii of its second moments
+    (rotation-invariant), predicted vs read the same way from the true frame; mean over
+    pairs. Unit: log ratio (about a relative change); lower is better."""
+
+    name, unit, higher_is_better = "rigidity", "log ratio", False
+    catches = ("size_change",)
+    margin = 0.1
+    violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        p, t = tr.pred, tr.true_frames
+        with np.errstate(divide="ignore", invalid="ignore"):
+            area = np.abs(np.log(_ratio(p.area, t.area)))
+            radii = np.abs(np.log(_ratio(p.radii, t.radii))).max(-1)
+        change = np.fmax(area, radii)
+        mask = (tr.true_vis[:, LEAD:] >= FULL) & tr.measured[:, LEAD:] & ~np.isnan(change)
+        return _nanmean(change, mask, axis=(1, 2))
+
+
+def _ratio(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a.double() / b.double()).cpu().numpy()
+
+
+def scenery_region(truth: Truth) -> torch.Tensor:
+    """``(B, H, W)`` bool: pixels showing the scenery colour in any true frame."""
+    colour = [c / 255.0 for c in SCENERY]
+
+    def near(frames: torch.Tensor) -> torch.Tensor:
+        d2 = sum((frames[:, :, c].float() - colour[c]) ** 2 for c in range(3))
+        return (d2 < SCENERY_TOLERANCE**2).any(1)
+
+    return near(truth.context) | near(truth.frames)
+
+
+def lens_area(d: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
+    """Overlap area of two discs with radii ``r1``, ``r2`` whose centres are ``d`` apart."""
+    d = np.maximum(d, 1e-9)
+    with np.errstate(invalid="ignore"):
+        a = r1**2 * np.arccos(np.clip((d**2 + r1**2 - r2**2) / (2 * d * r1), -1, 1))
+        b = r2**2 * np.arccos(np.clip((d**2 + r2**2 - r1**2) / (2 * d * r2), -1, 1))
+        c = 0.5 * np.sqrt(np.clip((-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2), 0, None))
+    lens = a + b - c
+    lens = np.where(d >= r1 + r2, 0.0, lens)
+    return np.where(d <= np.abs(r1 - r2), np.pi * np.minimum(r1, r2) ** 2, lens)
+
+
+@register
+class Interpenetration(PhysicsMetric):
+    """Interpenetration of solids, beyond what the true frames show: per horizon step,
+    the objects' mask mass on static scenery pixels (pixels with the scenery colour in
+    any true frame) plus the overlap area of every pair of objects' inscribed discs
+    (placed at the predicted centroids), each minus the same quantity in the truth
+    (true frames, true centres) and clipped at 0; summed, divided by the objects' total
+    full area, and averaged over steps. Unit: fraction of the objects' area; lower is better."""
+
+    name, unit, higher_is_better = "interpenetration", "fraction of object area", False
+    catches = ("pass_through",)
+    margin = 0.02
+    violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        region = scenery_region(truth).float()[:, None, None]
+
+        def on_scenery(masks: torch.Tensor) -> np.ndarray:
+            return (masks * region).sum((3, 4)).double().cpu().numpy()
+
+        excess = np.nan_to_num(np.clip(on_scenery(tr.pred.masks) - on_scenery(tr.true_frames.masks), 0, None))
+        total = excess.sum(axis=2)
+        n = tr.valid.shape[1]
+        for i in range(n):
+            for j in range(i + 1, n):
+                both = tr.valid[:, i] & tr.valid[:, j]
+                r1, r2 = tr.inradius[:, None, i], tr.inradius[:, None, j]
+                pred = lens_area(np.linalg.norm(tr.pred_xy[:, LEAD:, i] - tr.pred_xy[:, LEAD:, j], axis=-1), r1, r2)
+                true = lens_area(np.linalg.norm(tr.true_xy[:, LEAD:, i] - tr.true_xy[:, LEAD:, j], axis=-1), r1, r2)
+                total += np.where(both[:, None], np.nan_to_num(np.clip(pred - true, 0, None)), 0.0)
+        full = tr.pred.full_area.masked_fill(~tr.pred.valid, 0).sum(1).double().cpu().numpy()
+        return np.where(full > 0, total.mean(axis=1) / np.maximum(full, 1e-9), np.nan)
+
+
+@register
+class Continuity(PhysicsMetric):
+    """Continuity (no teleporting): ``max_{t,k} max(0, |c_pred(t+1) - c_pred(t)| -
+    |c_true(t+1) - c_true(t)|) / W`` over frame intervals from the last context frame
+    through the horizon where the true object is fully visible and the predicted one
+    is seen at both ends. Unit: fraction of the view width; lower is better."""
+
+    name, unit, higher_is_better = "continuity", "fraction of view width", False
+    catches = ("teleport", "time_reversed")
+    margin = 0.02
+    violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        pred = np.linalg.norm(np.diff(tr.pred_xy[:, LEAD - 1 :], axis=1), axis=-1)
+        true = np.linalg.norm(np.diff(tr.true_xy[:, LEAD - 1 :], axis=1), axis=-1)
+        full, seen = tr.true_vis[:, LEAD - 1 :] >= FULL, tr.measured[:, LEAD - 1 :]
+        mask = full[:, 1:] & full[:, :-1] & seen[:, 1:] & seen[:, :-1] & tr.valid[:, None]
+        jump = np.clip(pred - true, 0, None) / tr.view[:, None, None]
+        out = np.where(mask, jump, -np.inf).max(axis=(1, 2))
+        return np.where(mask.any(axis=(1, 2)), out, np.nan)
+
+
+def impact_steps(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float,
+                 threshold: float = IMPACT_THRESHOLD) -> np.ndarray:
+    """Times (track indices) of the impacts in a ``(T, 2)`` pixel track.
+
+    The velocity change at frame ``t`` is the second difference of the positions,
+    ``(c(t+1) - 2 c(t) + c(t-1)) * fps / ppm`` (m/s, y up). Each run of frames where it
+    differs from gravity's ``(0, -g / fps)`` by more than ``WEAK_IMPACT_THRESHOLD * g / fps``
+    whose largest deviation exceeds ``threshold * g / fps`` is one impact, timed at that
+    largest deviation's frame.
+    """
+    dv = (xy[2:] - 2 * xy[1:-1] + xy[:-2]) * np.array([1.0, -1.0]) * fps / ppm
+    usable = ok[2:] & ok[1:-1] & ok[:-2]
+    deviation = np.nan_to_num(np.where(usable, np.linalg.norm(dv - np.array([0.0, -g / fps]), axis=-1), 0.0))
+    hit = deviation > min(threshold, WEAK_IMPACT_THRESHOLD) * g / fps
+    times, start = [], None
+    for i, on in enumerate(np.append(hit, False)):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            peak = start + int(np.argmax(deviation[start:i]))
+            if deviation[peak] > threshold * g / fps:
+                times.append(1 + peak)
+            start = None
+    return np.array(times, dtype=float)
+
+
+def near_impacts(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float) -> np.ndarray:
+    """``(T - 1,)`` bool: frame intervals that touch an impact (even a weak one) of any object's track."""
+    near = np.zeros(len(xy) - 1, bool)
+    for k in range(xy.shape[1]):
+        for time in impact_steps(xy[:, k], ok[:, k], g, ppm, fps, WEAK_IMPACT_THRESHOLD):
+            near[max(int(np.floor(time)) - 1, 0) : int(np.ceil(time)) + 1] = True
+    return near
+
+
+def energy_rise(xy: np.ndarray, ok: np.ndarray, skip: np.ndarray, mass: np.ndarray, g: float, ppm: float,
+                fps: float) -> float:
+    """Largest rise ``max_{s<t} E(t) - E(s)`` of ``E = sum_k m_k (g y_k + |v_k|^2 / 2)``
+    (J) over the frame intervals of positions ``xy (T, N, 2)`` in pixels (y down): ``v``
+    is the interval's mean velocity and ``y`` its mean height (exact for free fall up to a
+    constant). Intervals where an object is not ``ok`` or that are ``skip``ped (impacts,
+    where the mean velocity misses the speed) are left out; the rest are averaged over
+    ``SMOOTH_INTERVALS`` consecutive ones (measurement noise). NaN if fewer than
+    ``SMOOTH_INTERVALS + 1`` remain."""
+    metres = xy / ppm * np.array([1.0, -1.0])
+    v = np.diff(metres, axis=0) * fps
+    height = (metres[1:, :, 1] + metres[:-1, :, 1]) / 2
+    e = (mass * (g * height + 0.5 * (v**2).sum(-1))).sum(-1)
+    e = e[(ok[1:] & ok[:-1]).all(1) & ~skip]
+    if len(e) < SMOOTH_INTERVALS + 1:
+        return float("nan")
+    e = np.convolve(e, np.full(SMOOTH_INTERVALS, 1.0 / SMOOTH_INTERVALS), mode="valid")
+    return float((e - np.minimum.accumulate(e)).max())
+
+
+@register
+class EnergyGain(PhysicsMetric):
+    """Energy must not increase in passive scenes: the largest rise of the objects'
+    mechanical energy ``E = sum_k m_k (g y_k + |v_k|^2 / 2)`` over the track (the last
+    context frames and the horizon; per frame interval, from the predicted centroids,
+    leaving out intervals at impacts of either track, averaged over 3 consecutive
+    intervals), minus the same rise on the true centres, clipped at 0, divided by
+    ``sum_k m_k * g * H_view`` (``H_view`` the view height in metres). Missing for
+    action tasks. Unit: fraction of the potential energy across the view; lower is better."""
+
+    name, unit, higher_is_better = "energy_gain", "fraction of m g H_view", False
+    catches = ("gravity_reversed", "time_reversed")
+    margin = 0.03
+    violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        out = np.full(len(tr.valid), np.nan)
+        for b, episode in enumerate(truth.episodes):
+            if episode.truth.actions is not None:
+                continue
+            k = tr.valid[b]
+            m, g, ppm, fps = tr.mass[b, k], tr.gravity[b], tr.ppm[b], tr.fps[b]
+            pred_xy, ok, true_xy = tr.pred_xy[b][:, k], tr.measured[b][:, k], tr.true_xy[b][:, k]
+            everywhere = np.ones_like(ok)
+            skip = near_impacts(pred_xy, ok, g, ppm, fps) | near_impacts(true_xy, everywhere, g, ppm, fps)
+            pred = energy_rise(pred_xy, ok, skip, m, g, ppm, fps)
+            true = energy_rise(true_xy, everywhere, skip, m, g, ppm, fps)
+            scale = m.sum() * g * tr.view[b] / ppm
+            out[b] = max(0.0, pred - true) / scale if not np.isnan(pred) else np.nan
+        return out
+
+
+@register
+class ContactTiming(PhysicsMetric):
+    """Contact events: impacts (runs of frames whose velocity change differs from
+    gravity's by more than ``2.5 g / fps`` and somewhere by more than ``5 g / fps``, from
+    second differences of positions, each timed at its largest deviation) found on the true centres and
+    on the predicted centroids over the last context frames and the horizon, matched
+    per object: ``mean`` over true and predicted impacts of the distance in frames to
+    the nearest impact of the same object on the other side, where a weak impact
+    (beyond ``2.5 g / fps``) suffices as a match (``T`` if there is none).
+    Missing without a true impact. Unit: frames; lower is better."""
+
+    name, unit, higher_is_better = "contact_timing", "frames", False
+    catches = ("frozen", "pass_through")
+    margin = 0.5
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        out = np.full(len(tr.valid), np.nan)
+        t = tr.horizon
+        for b in range(len(out)):
+            g, ppm, fps = tr.gravity[b], tr.ppm[b], tr.fps[b]
+            gaps, any_true = [], False
+            for k in np.flatnonzero(tr.valid[b]):
+                tracks = (tr.true_xy[b, :, k], np.ones(len(tr.true_xy[b]), bool)), (tr.pred_xy[b, :, k],
+                                                                                     tr.measured[b, :, k])
+                (true, true_weak), (pred, pred_weak) = [
+                    (impact_steps(xy, ok, g, ppm, fps), impact_steps(xy, ok, g, ppm, fps, WEAK_IMPACT_THRESHOLD))
+                    for xy, ok in tracks]
+                any_true |= len(true) > 0
+                gaps += [_nearest(s, pred_weak, t) for s in true] + [_nearest(s, true_weak, t) for s in pred]
+            if any_true:
+                out[b] = float(np.mean(gaps))
+        return out
+
+
+def _nearest(step: float, others: np.ndarray, default: int) -> float:
+    return float(np.abs(others - step).min()) if len(others) else float(default)
+
+
+def touching(masks: torch.Tensor) -> torch.Tensor:
+    """``(B, N, N)`` bool: objects whose masks (> 0.5, ``(B, N, H, W)``) touch or overlap,
+    within one pixel."""
+    solid = (masks > 0.5).float()
+    grown = F.max_pool2d(solid, 3, stride=1, padding=1)
+    return torch.einsum("bihw,bjhw->bij", grown, solid) > 0
+
+
+@register
+class OutcomeAccuracy(PhysicsMetric):
+    """Discrete outcome at the last horizon step, as the fraction of facts the prediction
+    gets right. Facts: for each object, whether it ends seen (visibility >= 0.5); where
+    the true object ends more than its inradius left or right (up or down) of where it
+    was at the last context frame, the side it ends on (the prediction must have moved
+    it at least half its inradius that way); for each pair of objects seen at the end,
+    whether they touch (masks within one pixel). Unit: fraction of facts; higher is better."""
+
+    name, unit, higher_is_better = "outcome_accuracy", "fraction of facts", True
+    catches = ("gravity_reversed", "frozen", "vanish")
+    margin = 0.1
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        pred_touch = touching(tr.pred.masks[:, -1]).cpu().numpy()
+        true_touch = touching(tr.true_frames.masks[:, -1]).cpu().numpy()
+        out = np.full(len(tr.valid), np.nan)
+        for b in range(len(out)):
+            facts: list[bool] = []
+            objects = np.flatnonzero(tr.valid[b])
+            true_seen, pred_seen = tr.true_vis[b, -1] >= SEEN, tr.measured[b, -1]
+            for k in objects:
+                facts.append(bool(true_seen[k] == pred_seen[k]))
+                start = tr.true_xy[b, LEAD - 1, k]
+                moved, pred_moved = tr.true_xy[b, -1, k] - start, tr.pred_xy[b, -1, k] - start
+                for axis in (0, 1):
+                    if abs(moved[axis]) > tr.inradius[b, k]:
+                        facts.append(bool(pred_moved[axis] * np.sign(moved[axis]) > tr.inradius[b, k] / 2))
+            for i in objects:
+                for j in objects[objects > i]:
+                    if true_seen[i] and true_seen[j]:
+                        facts.append(bool(pred_touch[b, i, j] == true_touch[b, i, j]))
+            out[b] = np.mean(facts) if facts else np.nan
+        return out

@@ -1,0 +1,107 @@
+"""Predicted and true object tracks over the horizon, as host arrays for the physics metrics.
+
+A track covers the last :data:`LEAD` context frames and the ``T`` horizon frames
+(index ``LEAD + t`` is horizon step ``t``). The context part of the predicted track is
+read from the true context frames, so a jump from the context into the first
+predicted frame is seen. True positions are the episodes' ``truth.pixels``; true
+visibility is ``truth.visibility``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from wmbench.errors import WmbenchError
+from wmbench.metrics.base import Truth
+from wmbench.metrics.objects import ObjectStates, cached_states, inradius_pixels
+
+#: Context frames that lead each track.
+LEAD = 2
+#: True visibility at or above which an object counts as fully visible.
+FULL = 0.99
+#: Visibility (true or predicted) at or above which an object counts as seen.
+SEEN = 0.5
+#: Predicted visibility below which an object counts as gone.
+GONE = 0.1
+#: True visibility below which an object counts as hidden.
+HIDDEN = 0.05
+
+
+@dataclass
+class Tracks:
+    """``(B, LEAD + T, N, ...)`` arrays, NaN-padded to the batch's most objects.
+
+    ``pred_xy``/``true_xy``: pixels (x right, y down); ``pred_vis``/``true_vis``:
+    visible fraction; ``true_states``: the episodes' states (metres, y up); ``valid``
+    ``(B, N)``: real object slots; ``inradius``, ``mass`` ``(B, N)``; ``ppm``, ``fps``,
+    ``gravity``, ``view`` ``(B,)``: pixels per metre, frames per second, m/s^2 and the
+    view width in pixels. ``pred``/``true_frames``: the states read from the predicted
+    and the true horizon frames.
+    """
+
+    pred_xy: np.ndarray
+    pred_vis: np.ndarray
+    true_xy: np.ndarray
+    true_vis: np.ndarray
+    true_states: np.ndarray
+    valid: np.ndarray
+    inradius: np.ndarray
+    mass: np.ndarray
+    ppm: np.ndarray
+    fps: np.ndarray
+    gravity: np.ndarray
+    view: np.ndarray
+    pred: ObjectStates
+    true_frames: ObjectStates
+
+    @property
+    def horizon(self) -> int:
+        return self.pred_xy.shape[1] - LEAD
+
+    @property
+    def measured(self) -> np.ndarray:
+        """``(B, LEAD + T, N)``: the predicted object is seen and has a centroid."""
+        return (self.pred_vis >= SEEN) & ~np.isnan(self.pred_xy[..., 0])
+
+
+def _np(x: torch.Tensor) -> np.ndarray:
+    return x.detach().double().cpu().numpy()
+
+
+def build_tracks(pred: torch.Tensor, truth: Truth) -> Tracks:
+    """Tracks of a batch of predictions ``(B, T, 3, H, W)`` against the truth."""
+    episodes = truth.episodes
+    b, t = pred.shape[:2]
+    width = pred.shape[-1]
+    for episode in episodes:
+        if episode.resolution[1] != width or truth.context.shape[1] < LEAD:
+            raise WmbenchError(f"episode {episode.key}: physics metrics need frames at the episode's "
+                               f"resolution {episode.resolution[1]} px and at least {LEAD} context frames "
+                               f"(got {width} px, {truth.context.shape[1]} context frames)")
+    pred_states = cached_states(pred, episodes)
+    context_states = cached_states(truth.context, episodes)
+    true_frames = cached_states(truth.frames, episodes)
+    n = pred_states.area.shape[2]
+    shape = (b, LEAD + t, n)
+    true_xy, true_vis = np.full(shape + (2,), np.nan), np.full(shape, np.nan)
+    true_states = np.full(shape + (6,), np.nan)
+    inradius, mass = np.full((b, n), np.nan), np.full((b, n), np.nan)
+    for i, episode in enumerate(episodes):
+        k, start = len(episode.objects), episode.context - LEAD
+        true_xy[i, :, :k] = episode.truth.pixels[start : episode.context + t]
+        true_vis[i, :, :k] = episode.truth.visibility[start : episode.context + t]
+        true_states[i, :, :k] = episode.truth.states[start : episode.context + t]
+        inradius[i, :k] = [inradius_pixels(o, episode.meta["ppm"]) for o in episode.objects]
+        mass[i, :k] = [o.mass for o in episode.objects]
+    pred_xy = np.concatenate([_np(context_states.centroid[:, -LEAD:]), _np(pred_states.centroid)], 1)
+    pred_vis = np.concatenate([_np(context_states.visibility[:, -LEAD:]), _np(pred_states.visibility)], 1)
+    return Tracks(
+        pred_xy=pred_xy, pred_vis=pred_vis, true_xy=true_xy, true_vis=true_vis, true_states=true_states,
+        valid=pred_states.valid.cpu().numpy(), inradius=inradius, mass=mass,
+        ppm=np.array([e.meta["ppm"] for e in episodes], float), fps=np.array([e.fps for e in episodes], float),
+        gravity=np.array([e.meta["gravity"] for e in episodes], float), view=np.full(b, float(width)),
+        pred=pred_states, true_frames=true_frames,
+    )
