@@ -25,12 +25,13 @@ def _command(out) -> list:
 
 
 def _same(a, b) -> bool:
-    """Equal nested data, floats to 1e-12 relative: float reductions split over a
-    different number of threads per process may differ in the last bit."""
+    """Equal nested data, floats to 1e-5 relative or 1e-6 absolute: several metrics work
+    in float32 (SSIM, object masks), whose reductions, split over another number of
+    threads per process, may round differently."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+        return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-6)
     return a == b
 
 
@@ -62,7 +63,7 @@ def test_two_processes_equal_one_episode_by_episode(runs):
     assert len(ddp.rows) == LIMIT and len({r["seed"] for r in ddp.rows}) == LIMIT
     assert _same(_scored(ddp.rows), _scored(single.rows))
     for name, stats in single.record["aggregates"]["drop_single"]["metrics"].items():
-        assert ddp.record["aggregates"]["drop_single"]["metrics"][name] == pytest.approx(stats, rel=1e-12)
+        assert _same(ddp.record["aggregates"]["drop_single"]["metrics"][name], stats)
     assert ddp.record["execution"]["devices"] == 2 and ddp.record["execution"]["strategy"] == "ddp"
 
 

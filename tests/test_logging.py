@@ -27,9 +27,10 @@ def test_csv_log_and_summary_table(cli, tmp_path):
     assert float(logged["drop_single/psnr"]) == pytest.approx(mean, rel=1e-6)
     lines = stdout.strip().splitlines()
     header = [c.strip() for c in lines[1].strip("|").split("|")]
-    assert header == ["task", "episodes", "failed", "fidelity", "physics", "frames/s", "step p50 ms"]
+    assert header == ["task", "episodes", "failed", "coherence", "fidelity", "physics", "frames/s", "step p50 ms"]
     cells = [c.strip() for c in lines[3].strip("|").split("|")]
-    assert cells[:5] == ["drop_single", "2", "0", "0", "0"]  # copy_last: the frozen world
+    assert cells[:3] == ["drop_single", "2", "0"] and float(cells[4]) == 0  # copy_last: the frozen world
+    assert 0 < float(cells[3]) < 100 and 0 < float(cells[5]) < 100  # steady and lawful, but wrong
 
 
 @pytest.mark.skipif(TENSORBOARD, reason="tensorboard is installed")

@@ -15,6 +15,14 @@ from wmbench.metrics.perceptual import LPIPS
 from .conftest import REPO
 
 
+@pytest.fixture(autouse=True)
+def fresh_attempt(monkeypatch):
+    """Each test tries to load the weights anew (a process remembers a failure)."""
+    from wmbench.metrics import perceptual
+
+    monkeypatch.setattr(perceptual, "_unavailable", {})
+
+
 @pytest.fixture(scope="module")
 def random_lpips() -> LPIPS:
     torch.manual_seed(0)
@@ -65,6 +73,16 @@ def test_a_corrupt_cached_backbone_is_unavailable(tmp_path, monkeypatch):
     (checkpoints / "alexnet-owt-7be5be79.pth").write_bytes(b"not a checkpoint")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(MetricUnavailable, match="could not be loaded"):
+        LPIPS()
+
+
+def test_a_failure_is_remembered_for_the_process(offline, monkeypatch):
+    import lpips
+
+    with pytest.raises(MetricUnavailable):
+        LPIPS()
+    monkeypatch.setattr(lpips, "LPIPS", None)  # a second attempt would now fail differently
+    with pytest.raises(MetricUnavailable, match="no network"):
         LPIPS()
 
 

@@ -41,7 +41,11 @@ def test_oracle_scores_the_maximum_and_copy_last_lower(baseline_results):
     assert 0.5 < frozen["ssim"]["mean"] < 0.999
     assert oracle["motion_spatial_iou"]["mean"] == 1.0 and oracle["motion_mse"]["mean"] == 0.0
     assert frozen["motion_spatiotemporal_iou"]["mean"] < 1.0 and frozen["motion_mse"]["mean"] > 0
-    assert all(m["count"] == 4 and m["missing"] == 0 for m in (*oracle.values(), *frozen.values()))
+    pixel = ("mse", "psnr", "ssim", "motion_spatial_iou", "motion_mse", "trajectory_ade", "continuity")
+    assert all(m[name]["count"] == 4 and m[name]["missing"] == 0 for m in (oracle, frozen) for name in pixel)
+    unavailable = results["oracle"]["tasks"][0]["missing_metrics"]
+    assert set(unavailable) <= {"lpips"}  # no weights offline: missing with the reason, never a number
+    assert all(oracle[name]["mean"] is None and oracle[name]["count"] == 0 for name in unavailable)
 
 
 def test_headline_is_0_for_the_frozen_world_and_100_for_the_oracle(baseline_results):
@@ -49,12 +53,15 @@ def test_headline_is_0_for_the_frozen_world_and_100_for_the_oracle(baseline_resu
 
     _, results = baseline_results
     oracle, frozen = (results[a]["headline"] for a in ("oracle", "copy_last"))
-    assert all(e["score"] == 100.0 for e in oracle["tasks"]["drop_single"].values())
+    unavailable = results["oracle"]["tasks"][0]["missing_metrics"]
+    scored = {m: e for m, e in oracle["tasks"]["drop_single"].items() if m not in unavailable}
+    assert len(scored) >= 20 and all(e["score"] == 100.0 for e in scored.values())
     assert all(e["score"] == 100.0 for e in (*oracle["areas"].values(), *oracle["families"].values()))
     laws = {m for m in frozen["tasks"]["drop_single"] if METRICS[m].violation_anchor is not None}
-    assert laws == {"permanence", "rigidity", "interpenetration", "continuity", "energy_gain"}
+    assert laws == {"permanence", "rigidity", "interpenetration", "continuity", "energy_gain", "flicker"}
     for metric, entry in frozen["tasks"]["drop_single"].items():
-        assert entry["score"] == (100.0 if metric in laws else 0.0), metric  # a frozen world breaks no law
+        if metric not in unavailable:
+            assert entry["score"] == (100.0 if metric in laws else 0.0), metric  # a frozen world breaks no law
     assert frozen["areas"]["fidelity"]["score"] == 0.0
 
 

@@ -232,7 +232,8 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
         rows.append(row)
     print(f"\n{result['adapter']['name']} on {result['run']['split']} (area indices: 0 = frozen world, "
           f"100 = physical variance; raw scores in {out / 'result.json'})")
-    print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".4g", missingval="missing"))
+    table = pd.DataFrame(rows)
+    print(table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=".4g", missingval="–"))
     failed = sum(r["failed"] for r in rows)
     if failed:
         print(f"{failed} failed (errors and tracebacks: {out / 'episodes.jsonl'})")
@@ -275,9 +276,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         for result in results:
             print(f"verified {verify_result(result, cache)} episodes of {result.path}")
     paths = write_leaderboard(results, args.out)
-    print(paths["markdown"].read_text())
+    print(_headline_markdown(paths["markdown"]))
     print("\n".join(f"{kind}: {path}" for kind, path in paths.items()))
     return 0
+
+
+def _headline_markdown(path: Path) -> str:
+    """The leaderboard page without its (wide) raw-score table."""
+    return path.read_text().split("\n## Raw scores")[0]
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -312,7 +318,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print_summary(result, results_dir / f"{suite.name}-{adapter}")
     results = find_results([results_dir / f"{suite.name}-{a}" for a in DEMO_ADAPTERS])
     paths = write_leaderboard(results, args.out / "leaderboard")
-    print("\n" + paths["markdown"].read_text())
+    print("\n" + _headline_markdown(paths["markdown"]))
     print(f"\nresults: {results_dir}\n" + "\n".join(f"leaderboard ({k}): {p}" for k, p in paths.items()))
     return 0
 

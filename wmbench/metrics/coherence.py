@@ -92,6 +92,9 @@ def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
 class Flicker(EpisodeMetric):
     name, unit, higher_is_better = "flicker", "intensity (0-1 scale)", False
     area = "coherence"
+    #: A frozen world never flickers: the 0 of the normalised scale is a clearly visible
+    #: flicker instead, a mean change of 1% of the intensity range on static pixels.
+    violation_anchor = 0.01
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
         mask = static_mask(with_last_context(truth.frames.float(), truth.context))

@@ -26,22 +26,30 @@ from wmbench.metrics.base import EpisodeMetric, MetricUnavailable, Truth, regist
 ALEXNET_WEIGHTS = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
 
 
+#: Why the pretrained network could not be loaded in this process (tried once).
+_unavailable: dict[bool, str] = {}
+
+
 def lpips_network(pretrained: bool = True) -> nn.Module:
     """LPIPS v0.1 with the AlexNet backbone, frozen and in eval mode.
 
     ``pretrained=False`` keeps the package's linear layers but leaves the backbone
-    randomly initialised: for tests of the plumbing only, never for scores.
+    randomly initialised: for tests of the plumbing only, never for scores. A failure
+    to load is remembered, so a process tries (and reports) it once.
     """
     import lpips
 
+    if pretrained in _unavailable:
+        raise MetricUnavailable(_unavailable[pretrained])
     try:  # a download's progress goes to stderr, never into a command's JSON on stdout
         with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
             warnings.filterwarnings("ignore", message=".*(pretrained|weight enum).*", category=UserWarning)
             net = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=not pretrained, verbose=False)
     except Exception as exc:  # offline (URLError), a corrupt or partial file, ...: any of them
-        raise MetricUnavailable(
+        _unavailable[pretrained] = (
             f"LPIPS needs torchvision's ImageNet AlexNet weights ({ALEXNET_WEIGHTS}) in "
-            f"{torch.hub.get_dir()}/checkpoints; they could not be loaded: {type(exc).__name__}: {exc}") from exc
+            f"{torch.hub.get_dir()}/checkpoints; they could not be loaded: {type(exc).__name__}: {exc}")
+        raise MetricUnavailable(_unavailable[pretrained]) from exc
     return net.eval().requires_grad_(False)
 
 

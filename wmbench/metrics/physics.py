@@ -446,8 +446,10 @@ class EnergyGain(PhysicsMetric):
     context frames and the horizon; per frame interval, from the predicted centroids,
     leaving out intervals at impacts of either track, averaged over 3 consecutive
     intervals), minus the same rise on the true centres, clipped at 0, divided by
-    ``sum_k m_k * g * H_view`` (``H_view`` the view height in metres). Missing for
-    action tasks. Unit: fraction of the potential energy across the view; lower is better."""
+    ``sum_k m_k * g * H_view`` (``H_view`` the view height in metres; without gravity,
+    ``sum_k m_k * H_view^2 / 2`` in 1/s^2, the kinetic energy of crossing the view in one
+    second). Missing for action tasks. Unit: fraction of that reference energy;
+    lower is better."""
 
     name, unit, higher_is_better = "energy_gain", "fraction of m g H_view", False
     catches = ("gravity_reversed", "time_reversed")
@@ -466,7 +468,8 @@ class EnergyGain(PhysicsMetric):
             skip = near_impacts(pred_xy, ok, g, ppm, fps) | near_impacts(true_xy, everywhere, g, ppm, fps)
             pred = energy_rise(pred_xy, ok, skip, m, g, ppm, fps)
             true = energy_rise(true_xy, everywhere, skip, m, g, ppm, fps)
-            scale = m.sum() * g * tr.view[b] / ppm
+            height = tr.view[b] / ppm
+            scale = m.sum() * (g * height if g > 0 else 0.5 * height**2)
             out[b] = max(0.0, pred - true) / scale if not np.isnan(pred) else np.nan
         return out
 

@@ -97,7 +97,12 @@ class EvaluationModule(pl.LightningModule):
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:
-        """Log each metric's mean over every process's episodes (``compute`` gathers the
-        states across processes, so every process must call it)."""
+        """Log each metric's mean over every process's episodes: its summed states are
+        reduced across processes (the same collectives on every process, in the same
+        order, whatever each one scored; pooled states stay with ``compute()``)."""
+        reduce = self.trainer.strategy.reduce
         for name, metric in self.metrics.items():
-            self.log(f"{self.task.name}/{name}", metric.compute().float(), sync_dist=False, rank_zero_only=True)
+            total = reduce(metric.total.clone(), reduce_op="sum")
+            count = reduce(metric.count.clone(), reduce_op="sum")
+            mean = total / count if count > 0 else torch.tensor(float("nan"), dtype=torch.float64)
+            self.log(f"{self.task.name}/{name}", mean.float(), sync_dist=False, rank_zero_only=True)
