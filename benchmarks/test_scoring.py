@@ -36,16 +36,6 @@ EPISODES = 4
 WORKING = 64  # the official scripts' working resolution on 256x256 videos
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_core():
-    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-    yield
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(cv_threads)
-
-
 def _per_second(benchmark, frames: int, label: str) -> float:
     rate = frames / benchmark.stats.stats.mean
     benchmark.extra_info["frames_per_second_per_core"] = rate

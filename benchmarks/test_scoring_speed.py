@@ -8,7 +8,6 @@ round time (pytest-benchmark's ``ops`` times 48).
 
 from __future__ import annotations
 
-import cv2
 import pytest
 import torch
 
@@ -20,16 +19,6 @@ from tests.synthetic import CONTEXT, HORIZON, episode
 BATCH = 4
 COHERENCE = ("flicker", "warp_error", "coherent_horizon", "revisit_error")
 CONTROL = ("counterfactual_consistency", "action_sensitivity", "planning_rank_correlation")
-
-
-@pytest.fixture(autouse=True)
-def one_core():
-    threads, cv_threads = torch.get_num_threads(), cv2.getNumThreads()
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
-    yield
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(cv_threads)
 
 
 def batch(size: int) -> tuple[torch.Tensor, Truth]:

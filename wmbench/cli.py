@@ -49,6 +49,17 @@ def _add_workers_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=_positive, metavar="N", help="worker processes (default: every available core)")
 
 
+def _add_selection_options(p: argparse.ArgumentParser, out_help: str) -> None:
+    """Which episodes (a suite or tasks, split, limit, resolution) and where the output goes."""
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--suite", default="smoke", help="suite name or file (default: smoke)")
+    which.add_argument("--tasks", help="comma-separated task names or files")
+    p.add_argument("--split", choices=("train", "dev", "test"), help="default: the suite's, else dev")
+    p.add_argument("--limit", type=int, help="first N episodes per task")
+    p.add_argument("--resolution", type=int, help="override the tasks' resolution (pixels)")
+    p.add_argument("--out", type=Path, required=True, help=out_help)
+
+
 def _add_cache_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache", type=Path, help="episode cache directory (default: $WMBENCH_CACHE or ~/.cache/wmbench)")
     p.add_argument("--no-cache", action="store_true", help="generate episodes in memory only")
@@ -444,13 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("run", cmd_run, "evaluate an adapter on tasks and write a result (resumable)")
     p.add_argument("--adapter", required=True, help="short name, package.module:Class or path/to/file.py:Class")
     p.add_argument("--adapter-config", type=_json_arg, default={}, help="JSON object of constructor arguments")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--suite", default="smoke", help="suite name or file (default: smoke)")
-    which.add_argument("--tasks", help="comma-separated task names or files")
-    p.add_argument("--split", choices=("train", "dev", "test"), help="default: the suite's, else dev")
-    p.add_argument("--limit", type=int, help="first N episodes per task")
-    p.add_argument("--resolution", type=int, help="override the tasks' resolution (pixels)")
-    p.add_argument("--out", type=Path, required=True, help="result directory (rerun to resume)")
+    _add_selection_options(p, out_help="result directory (rerun to resume)")
     p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, ...")
     p.add_argument("--devices", type=_devices, default="auto", help="Lightning devices: auto, N, ...")
     p.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, ...")
@@ -469,13 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("export", cmd_export, "write a split's inputs (context video and PNG frames, actions) and a "
                 "manifest of the predictions expected, for models that run elsewhere")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--suite", default="smoke", help="suite name or file (default: smoke)")
-    which.add_argument("--tasks", help="comma-separated task names or files")
-    p.add_argument("--split", choices=("train", "dev", "test"), help="default: the suite's, else dev")
-    p.add_argument("--limit", type=int, help="first N episodes per task")
-    p.add_argument("--resolution", type=int, help="override the tasks' resolution (pixels)")
-    p.add_argument("--out", type=Path, required=True, help="export directory (must be empty or absent)")
+    _add_selection_options(p, out_help="export directory (must be empty or absent)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_cache_options(p)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from wmbench.errors import ResultError
-from wmbench.run.writer import RESULT_FILE, SCHEMA, SCHEMA_VERSION
+from wmbench.run.writer import RESULT_FILE, SCHEMA, SCHEMA_VERSION, read_json
 
 _REQUIRED = ("schema", "schema_version", "created", "wmbench", "run", "adapter", "tasks",
              "environment", "aggregates", "rows")
@@ -37,12 +37,7 @@ def load_result(path: Path | str) -> Result:
     schema version and the rows' SHA-256; any problem raises :class:`ResultError`."""
     path = Path(path)
     file = path / RESULT_FILE if path.is_dir() else path
-    try:
-        record = json.loads(file.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ResultError(f"{file}: cannot be read ({exc.strerror or exc})") from exc
-    except ValueError as exc:
-        raise ResultError(f"{file}: is not valid JSON ({exc})") from exc
+    record = read_json(file, ResultError)
     if not isinstance(record, dict):
         raise ResultError(f"{file}: expected a JSON object")
     missing = [k for k in _REQUIRED if k not in record]

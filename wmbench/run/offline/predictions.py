@@ -12,7 +12,6 @@ missing (``null`` with a reason), not 0.
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from wmbench.run.offline.export import (FORMAT, FORMAT_VERSION, MANIFEST_FILE, S
                                         episode_id)
 from wmbench.run.offline.media import (FRAME_NAME, VIDEO_SUFFIXES, UnreadableMedia, frame_number,
                                        read_frames, read_image, read_video)
-from wmbench.run.writer import RowWriter, prepare_directory
+from wmbench.run.writer import RowWriter, prepare_directory, read_json
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
 from wmbench.worlds.cache import EpisodeCache
@@ -59,12 +58,7 @@ def load_manifest(path: Path | str) -> dict[str, Any]:
     """Read and check an export's ``manifest.json`` (or the directory holding it)."""
     path = Path(path)
     path = path / MANIFEST_FILE if path.is_dir() else path
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    except ValueError as exc:
-        raise ManifestError(f"{path}: is not valid JSON ({exc})") from exc
+    manifest = read_json(path, ManifestError)
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ManifestError(f"{path}: field 'format' must be {FORMAT!r}; is this an export's manifest.json?")
     if manifest.get("format_version") != FORMAT_VERSION:

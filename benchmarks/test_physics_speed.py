@@ -1,6 +1,6 @@
 """Speed of object-state extraction and of the physics metrics, in scored frames per second.
 
-Run: ``python -m pytest benchmarks/bench_physics.py --benchmark-enable -q``; each result's
+Run: ``python -m pytest benchmarks/test_physics_speed.py --benchmark-enable -q``; each result's
 ``extra_info`` holds frames per second per core (torch threads) at the resolution.
 """
 
