@@ -8,7 +8,7 @@ import torch
 
 from wmbench.metrics import METRICS, Truth
 from wmbench.metrics.references import frozen_prediction, reference_scores
-from wmbench.results.headline import headline
+from wmbench.metrics.headline import headline
 
 TASK = {"name": "t", "family": "dropping_objects", "metrics": ["mse", "psnr"],
         "higher_is_better": {"mse": False, "psnr": True}, "metric_areas": {"mse": "fidelity", "psnr": "fidelity"}}

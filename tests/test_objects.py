@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from wmbench.metrics.objects import cached_states, extract_states, full_area_pixels, inradius_pixels
+from wmbench.metrics.objects import extract_states, full_area_pixels, inradius_pixels
 from wmbench.tasks import get_task, task_from_dict
 from wmbench.worlds import ObjectSpec, generate_episode
 
@@ -106,12 +106,19 @@ def test_batches_with_different_object_counts(episodes):
     assert torch.allclose(states.centroid[1], alone.centroid[0], atol=1e-4, equal_nan=True)
 
 
-def test_states_are_cached_per_tensor(episodes):
-    frames = frames_of(episodes[0].frames)
-    first = cached_states(frames, episodes[:1])
-    assert cached_states(frames, episodes[:1]) is first
-    frames.mul_(1.0)  # an in-place change invalidates the entry
-    assert cached_states(frames, episodes[:1]) is not first
+def test_states_are_extracted_once_per_tensor_and_batch(episodes, monkeypatch):
+    from wmbench.metrics import METRICS, Truth, tracks
+
+    calls = []
+    monkeypatch.setattr(tracks, "extract_states", lambda f, e: calls.append(f) or extract_states(f, e))
+    frames, c = frames_of(episodes[0].frames), episodes[0].context
+    truth = Truth(frames=frames[:, c:], context=frames[:, :c], episodes=episodes[:1])
+    pred = truth.frames.clone()
+    for name in ("trajectory_ade", "continuity", "rigidity"):
+        METRICS[name]().score(pred, truth)
+    assert [c is pred for c in calls].count(True) == 1 and len(calls) == 3  # prediction, context, truth
+    METRICS["continuity"]().score(pred.clone(), truth)  # another prediction: only its own states
+    assert len(calls) == 4
 
 
 def test_known_areas():

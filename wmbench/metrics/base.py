@@ -9,8 +9,8 @@ every episode of every process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
 
 import torch
 from torchmetrics import Metric
@@ -35,6 +35,21 @@ class Truth:
     context: torch.Tensor
     episodes: list[Episode]
     probes: Probes | None = None
+    _memo: dict[tuple[str, int], tuple[torch.Tensor, Any]] = field(default_factory=dict, repr=False,
+                                                                  compare=False)
+
+    def memo(self, key: str, frames: torch.Tensor, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per ``key`` and the very ``frames`` tensor (a prediction, or
+        this truth's own frames), for as long as this batch lives: metrics reading the
+        same derived quantity (object states, motion masks, warping error) share one
+        computation, and scoring the references against this truth reuses its side.
+        Metrics never modify their inputs, so a tensor's derived values stay valid."""
+        hit = self._memo.get((key, id(frames)))
+        if hit is not None and hit[0] is frames:
+            return hit[1]
+        value = compute()
+        self._memo[(key, id(frames))] = (frames, value)  # holding the tensor keeps its id unique
+        return value
 
 
 class MetricUnavailable(Exception):

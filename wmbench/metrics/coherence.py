@@ -131,10 +131,14 @@ class WarpError(EpisodeMetric):
     area = "coherence"
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        predicted = with_last_context(pred.float(), truth.context)
-        actual = with_last_context(truth.frames.float(), truth.context)
-        values = [abs(warping_error(_to_host(p)) - warping_error(_to_host(a))) for p, a in zip(predicted, actual)]
-        return torch.tensor(values, dtype=torch.float64)
+        return (self._errors(pred, truth) - truth.memo("warping_error", truth.frames,
+                                                       lambda: self._errors(truth.frames, truth))).abs()
+
+    @staticmethod
+    def _errors(frames: torch.Tensor, truth: Truth) -> torch.Tensor:
+        """The warping error ``E`` of each episode's sequence, ``float64 (B,)``."""
+        sequences = with_last_context(frames.float(), truth.context)
+        return torch.tensor([warping_error(_to_host(s)) for s in sequences], dtype=torch.float64)
 
 
 def psnr_per_step(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

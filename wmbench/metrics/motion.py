@@ -219,39 +219,38 @@ def frame_mse(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x.double() - y.double()).square().mean((-3, -2, -1))
 
 
-_last: tuple | None = None  # (pred, true frames, scores) of the latest call; metrics never modify inputs
-
-
 def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
     """The four motion scores per episode, ``float64 (B,)`` each, of predicted frames
     ``(B, T, 3, H, W)`` in ``[0, 1]`` against the true future.
 
     Both sequences, quantised to 8 bits, start from the last context frame (frame 0:
     it starts the background, its mask is empty, and it is not scored); the first
-    ``fps * 5`` predicted frames are scored. The result of the latest call is reused when the
-    same tensors come again (the four metrics share one computation).
+    ``fps * 5`` predicted frames are scored. The four metrics share one computation per
+    prediction, and the truth's masks are computed once per batch (:meth:`Truth.memo`).
     """
-    global _last
-    if _last is not None and _last[0] is pred and _last[1] is truth.frames:
-        return _last[2]
+    return truth.memo("motion", pred, lambda: _compare_motion(pred, truth))
+
+
+def _motion_of(frames: torch.Tensor, truth: Truth, count: int, size: tuple[int, int]) -> tuple:
+    """Working-resolution masks and frames of ``frames`` started from the last context frame."""
+    sequence = torch.cat([to_uint8(truth.context[:, -1:]), to_uint8(frames[:, :count])], 1)
+    return shrink_masks(motion_masks(sequence)[0], size)[:, 1:], shrink_frames(sequence, size)
+
+
+def _compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
     fps = truth.episodes[0].fps if truth.episodes else None
     count = pred.shape[1] if fps is None else min(pred.shape[1], round(fps * SECONDS_SCORED))
-    start = to_uint8(truth.context[:, -1:])
-    predicted = torch.cat([start, to_uint8(pred[:, :count])], 1)
-    true = torch.cat([start, to_uint8(truth.frames[:, :count])], 1)
     size = working_size(*pred.shape[-2:])
-    a = shrink_masks(motion_masks(predicted)[0], size)[:, 1:]
-    b = shrink_masks(motion_masks(true)[0], size)[:, 1:]
-    mse = frame_mse(shrink_frames(predicted, size), shrink_frames(true, size))[:, 1:].mean(-1) / 255**2
-    scores = {
+    a, predicted = _motion_of(pred, truth, count, size)
+    b, true = truth.memo(f"motion_truth/{count}", truth.frames,
+                         lambda: _motion_of(truth.frames, truth, count, size))
+    mse = frame_mse(predicted, true)[:, 1:].mean(-1) / 255**2
+    return {
         "motion_spatial_iou": spatial_iou(a, b),
         "motion_spatiotemporal_iou": spatiotemporal_iou(a, b).mean(-1),
         "motion_weighted_spatial_iou": weighted_spatial_iou(a, b),
         "motion_mse": mse,
     }
-    _last = (pred, truth.frames, scores)
-    return scores
-
 
 
 class _MotionMetric(EpisodeMetric):

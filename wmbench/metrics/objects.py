@@ -27,7 +27,6 @@ frames' device.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -170,26 +169,3 @@ def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectState
     area = torch.where(valid[:, None], area, nan)
     return ObjectStates(area=area, fraction=area / full[:, None], centroid=centroid, radii=radii,
                         full_area=full, valid=valid, masks=masks)
-
-
-_CACHE: dict[int, tuple[weakref.ref, tuple[int, int], tuple[int, ...], ObjectStates]] = {}
-_CACHE_SIZE = 6
-
-
-def cached_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectStates:
-    """:func:`extract_states`, remembered for the few most recent frame tensors.
-
-    Several metrics score the same prediction; this extracts its states once. An entry
-    is reused only for the very same tensor (unchanged since, as far as torch tracks it:
-    inference-mode tensors have no version counter) and the same episodes.
-    """
-    version = (frames.data_ptr(), -1 if frames.is_inference() else frames._version)
-    key, owners = id(frames), tuple(id(e) for e in episodes)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0]() is frames and hit[1] == version and hit[2] == owners:
-        return hit[3]
-    states = extract_states(frames, episodes)
-    while len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (weakref.ref(frames), version, owners, states)
-    return states

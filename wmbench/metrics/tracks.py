@@ -16,7 +16,7 @@ import torch
 
 from wmbench.errors import WmbenchError
 from wmbench.metrics.base import Truth
-from wmbench.metrics.objects import ObjectStates, cached_states, inradius_pixels
+from wmbench.metrics.objects import ObjectStates, extract_states, inradius_pixels
 
 #: Context frames that lead each track.
 LEAD = 2
@@ -81,9 +81,9 @@ def build_tracks(pred: torch.Tensor, truth: Truth) -> Tracks:
             raise WmbenchError(f"episode {episode.key}: physics metrics need frames at the episode's "
                                f"resolution {episode.resolution[1]} px and at least {LEAD} context frames "
                                f"(got {width} px, {truth.context.shape[1]} context frames)")
-    pred_states = cached_states(pred, episodes)
-    context_states = cached_states(truth.context, episodes)
-    true_frames = cached_states(truth.frames, episodes)
+    pred_states, context_states, true_frames = (
+        truth.memo("object_states", frames, lambda frames=frames: extract_states(frames, episodes))
+        for frames in (pred, truth.context, truth.frames))
     n = pred_states.area.shape[2]
     shape = (b, LEAD + t, n)
     true_xy, true_vis = np.full(shape + (2,), np.nan), np.full(shape, np.nan)

@@ -24,14 +24,15 @@ from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.adapters.registry import load_adapter
 from wmbench.errors import Interrupted, WmbenchError
 from wmbench.metrics import METRICS, build_metrics
-from wmbench.results.headline import headline
+from wmbench.metrics.headline import headline
 from wmbench.run import provenance
 from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_compatible, chunks
 from wmbench.run.data import EpisodeDataModule, collate
 from wmbench.run.module import EvaluationModule
 from wmbench.run.speed import harness_overhead, measure_speed
 from wmbench.run.writer import (RESULT_FILE, ROWS_FILE, RUN_FILE, SCHEMA, SCHEMA_VERSION, SPEED_DIR, RowWriter,
-                                completed, prepare_directory, read_rows, row_key, write_json, write_jsonl)
+                                completed, prepare_directory, read_json, read_rows, row_key, write_json,
+                                write_jsonl)
 from wmbench.tasks.catalog import get_task
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
@@ -75,10 +76,7 @@ def _check_same_run(out: Path, spec: RunSpec) -> None:
     path = out / RUN_FILE
     wanted = json.loads(json.dumps(asdict(spec)))
     if path.exists():
-        try:
-            before = json.loads(path.read_text())
-        except ValueError as exc:
-            raise WmbenchError(f"{path} is not valid JSON; remove the directory to start over") from exc
+        before = read_json(path, WmbenchError)
         if before != wanted:
             changed = sorted(k for k in wanted if before.get(k) != wanted[k])
             raise WmbenchError(f"{out} holds a different run (differs in: {', '.join(changed)}); "
