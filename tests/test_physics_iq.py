@@ -135,14 +135,15 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def scored(submission, tmp_path_factory):
-    """`wmbench physics-iq` run once on the fixture, with the CSV: (JSON printed, CSV path)."""
+    """`wmbench physics-iq` run once on the fixture in two worker processes, with the CSV:
+    (JSON printed, CSV path). The other tests score in this process."""
     from wmbench.cli import main
 
     csv = tmp_path_factory.mktemp("csv") / "result.csv"
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["physics-iq", str(submission["generated"]), "--real", str(submission["real"]),
-                     "--csv", str(csv), "--device", "cpu"])
+                     "--csv", str(csv), "--device", "cpu", "--workers", "2"])
     assert code == 0
     return json.loads(out.getvalue()), csv
 

@@ -47,7 +47,7 @@ import torch.nn.functional as F
 
 from wmbench.errors import WmbenchError
 from wmbench.metrics.base import EpisodeMetric, Truth, register
-from wmbench.metrics.pixel import MSE_FLOOR
+from wmbench.metrics.pixel import MSE_FLOOR, step_mse
 from wmbench.metrics.pooled import PooledEpisodeMetric
 from wmbench.worlds.episode import Episode
 
@@ -97,9 +97,13 @@ class Flicker(EpisodeMetric):
     violation_anchor = 0.01
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        mask = static_mask(with_last_context(truth.frames.float(), truth.context))
-        seq = with_last_context(pred.float(), truth.context)
-        change = (seq[:, 1:] - seq[:, :-1]).abs() * mask
+        mask = truth.memo("static_mask", truth.frames,
+                          lambda: static_mask(with_last_context(truth.frames.float(), truth.context)))
+        pred = pred.float()
+        change = torch.empty_like(pred)
+        torch.sub(pred[:, :1], truth.context[:, -1:], out=change[:, :1])
+        torch.sub(pred[:, 1:], pred[:, :-1], out=change[:, 1:])
+        change.abs_().mul_(mask)
         pixels = mask.flatten(1).sum(1) * pred.shape[2]
         return (change.flatten(1).sum(1, dtype=torch.float64) / pixels).where(pixels > 0, torch.nan)
 
@@ -141,11 +145,9 @@ class WarpError(EpisodeMetric):
         return torch.tensor([warping_error(_to_host(s)) for s in sequences], dtype=torch.float64)
 
 
-def psnr_per_step(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def psnr_per_step(pred: torch.Tensor, truth: Truth) -> torch.Tensor:
     """PSNR of each predicted frame, ``float64 (B, T)`` in dB (data range 1, at most 100)."""
-    squared = (pred.float() - target.float()).pow_(2).flatten(2)
-    mse = squared.sum(dim=2, dtype=torch.float64) / squared.shape[2]  # float64 accumulation
-    return 10 * torch.log10(1.0 / mse.clamp_min(MSE_FLOOR))
+    return 10 * torch.log10(1.0 / step_mse(pred, truth).clamp_min(MSE_FLOOR))
 
 
 def coherent_steps(curve: torch.Tensor, threshold: float = COHERENT_PSNR_DB) -> torch.Tensor:
@@ -162,7 +164,7 @@ class CoherentHorizon(PooledEpisodeMetric):
     pooled_states = ("curves",)
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        curve = psnr_per_step(pred, truth.frames)
+        curve = psnr_per_step(pred, truth)
         self._pool(curves=curve)
         return coherent_steps(curve)
 
@@ -179,7 +181,7 @@ class CoherentHorizonSeconds(EpisodeMetric):
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
         fps = torch.tensor([e.fps for e in truth.episodes], dtype=torch.float64, device=pred.device)
-        return coherent_steps(psnr_per_step(pred, truth.frames)) / fps
+        return coherent_steps(psnr_per_step(pred, truth)) / fps
 
 
 def revisits(episode: Episode) -> list[tuple[int, int]]:

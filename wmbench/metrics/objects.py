@@ -8,6 +8,9 @@ and mark colour) and to an "other" class at distance :data:`OTHER_DISTANCE`:
 
     p_k(x) = softmax_k(-|x - c_k|^2 / TEMPERATURE)
 
+(logits more than 80 below a pixel's largest are raised to that floor: it changes a
+probability by less than ``e^-80``).
+
 An object's mask is the sum of the probabilities of its colour and its mark colour.
 A global colour shift is compensated: the mean residual of the pixels assigned to the
 background in a first pass is, when it exceeds :data:`SHIFT_TOLERANCE` on a channel,
@@ -47,6 +50,8 @@ CHUNK_FRAMES = 16
 SHIFT_TOLERANCE = 0.01
 #: Colour of padding prototypes (batches with different object counts): never the nearest.
 _PADDING = 100.0
+#: Logits (relative to a pixel's largest) are clipped at minus this before ``exp``.
+_LOGIT_FLOOR = 80.0
 
 _SCENE_COLOURS = (BACKGROUND, SCENERY, OCCLUDER)
 
@@ -113,10 +118,11 @@ def _assign(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
     b, t, _, n = x.shape
     k = colours.shape[1]
     logits = torch.empty(b, t, k + 1, n, dtype=x.dtype, device=x.device)
-    torch.matmul(colours[:, None], x, out=logits[:, :, :k])
-    logits[:, :, :k].mul_(2).sub_(colours.pow(2).sum(2)[:, None, :, None])
-    torch.sum(x * x, 2, out=logits[:, :, k]).sub_(OTHER_DISTANCE**2)
-    p = logits.sub_(logits.amax(2, keepdim=True)).div_(TEMPERATURE).exp_()
+    torch.matmul(colours[:, None] * (2 / TEMPERATURE), x, out=logits[:, :, :k])
+    logits[:, :, :k].sub_((colours.pow(2).sum(2) / TEMPERATURE)[:, None, :, None])
+    torch.sum(x * x, 2, out=logits[:, :, k]).sub_(OTHER_DISTANCE**2).div_(TEMPERATURE)
+    # below exp(-80) a probability is 0 for every purpose, and exp is slow on underflow
+    p = logits.sub_(logits.amax(2, keepdim=True)).clamp_(min=-_LOGIT_FLOOR).exp_()
     return p.div_(p.sum(2, keepdim=True))
 
 
@@ -129,9 +135,10 @@ def object_masks(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
     for start in range(0, t, CHUNK_FRAMES):
         x = frames[:, start : start + CHUNK_FRAMES].float().flatten(3)
         p = _assign(x, colours)
-        weight = p[:, :, :1]  # background probability
-        expected = torch.matmul(colours.transpose(1, 2)[:, None], p[:, :, :-1])
-        shift = ((x - expected) * weight).sum(3) / weight.sum(3).clamp_min(1.0)
+        # sum_P w (x - C^T p) with w the background probability, as two matrix-vector products
+        weight = p[:, :, :1].transpose(2, 3)
+        residual = (x @ weight).squeeze(3) - torch.einsum("btk,bkc->btc", (p[:, :, :-1] @ weight).squeeze(3), colours)
+        shift = residual / weight.sum(2).clamp_min(1.0)
         if shift.abs().max() > SHIFT_TOLERANCE:
             p = _assign(x - shift[..., None], colours)
         out.append(p[:, :, s : s + n] + p[:, :, s + n : s + 2 * n])

@@ -26,6 +26,7 @@ import re
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -36,6 +37,7 @@ import torch
 from wmbench.errors import WmbenchError
 from wmbench.metrics.motion import (SECONDS_SCORED, frame_mse, motion_masks, shrink_masks, spatial_iou,
                                     spatiotemporal_iou, weighted_spatial_iou)
+from wmbench.workers import map_in_workers
 
 VIEWS = ("perspective-left", "perspective-center", "perspective-right")
 REAL_NAME = re.compile(r"^(?P<id>\d{4})_testing-videos_(?P<fps>\d+)FPS_(?P<view>perspective-[a-z]+)"
@@ -319,15 +321,15 @@ def submission_fps(generated: list[Path]) -> float:
 
 def score_submission(generated_dir: Path, real_dir: Path | None = None, masks_dir: Path | None = None,
                      fps: float | None = None, device: str | torch.device = "cpu", mask_video: bool = True,
-                     progress: bool = False) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, Any]]]:
+                     progress: bool = False, workers: int = 1
+                     ) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, Any]]]:
     """Score a submission: ``(summary, per-view metrics with per-frame lists)``.
 
     ``fps``: default the generated videos' frame rate. ``mask_video=False`` uses the
     computed masks directly instead of passing them through an mp4v video (faster; a
     deliberate deviation from the official numbers, documented in docs/metrics.md).
+    ``workers``: views scored in that many processes, one core each (same numbers).
     """
-    from tqdm import tqdm
-
     real_dir = real_dir or generated_dir
     if fps is None:
         if not generated_dir.is_dir():
@@ -339,8 +341,9 @@ def score_submission(generated_dir: Path, real_dir: Path | None = None, masks_di
         fps = submission_fps(candidates)
     views = find_views(generated_dir, real_dir, masks_dir, int(fps))
     device = torch.device(device)
-    per_view = {(v.scenario, v.view): score_view(v, fps, device, mask_video)
-                for v in tqdm(views, desc="physics-iq", disable=not progress)}
+    scores = map_in_workers(partial(score_view, fps=fps, device=device, mask_video=mask_video), views, workers,
+                            progress, "physics-iq", "view")
+    per_view = {(v.scenario, v.view): score for v, score in zip(views, scores)}
     height, width = _frame_size(views[0].takes[0])
     summary = {
         "fps": fps, "frames": math.ceil(fps * SECONDS_SCORED), "working_resolution": [width // 4, height // 4],

@@ -92,10 +92,20 @@ def _ssim(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor:
     return numerator.div_(denominator).reshape(n, -1).mean(1)
 
 
+def frame_errors(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-frame MSE ``float64 (B, T)``: float32 differences, squares summed in float64."""
+    squares = (pred.float() - target.float()).square_().flatten(2)
+    return squares.sum(2, dtype=torch.float64) / squares.shape[2]
+
+
+def step_mse(pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+    """:func:`frame_errors` of a prediction against the true future, once per batch."""
+    return truth.memo("step_mse", pred, lambda: frame_errors(pred, truth.frames))
+
+
 def episode_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-episode MSE: float32 differences, squares summed in float64."""
-    squares = (pred.float() - target.float()).square_().flatten(1)
-    return squares.sum(1, dtype=torch.float64) / squares.shape[1]
+    """Per-episode MSE ``float64 (B,)``: the mean of :func:`frame_errors` (frames are the same size)."""
+    return frame_errors(pred, target).mean(1)
 
 
 @register
@@ -103,7 +113,7 @@ class MSE(EpisodeMetric):
     name, unit, higher_is_better = "mse", "intensity^2 (0-1 scale)", False
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        return episode_mse(pred, truth.frames)
+        return step_mse(pred, truth).mean(1)
 
 
 @register
@@ -111,7 +121,7 @@ class PSNR(EpisodeMetric):
     name, unit, higher_is_better = "psnr", "dB", True
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        return 10 * torch.log10(1.0 / episode_mse(pred, truth.frames).clamp_min(MSE_FLOOR))
+        return 10 * torch.log10(1.0 / step_mse(pred, truth).mean(1).clamp_min(MSE_FLOOR))
 
 
 @register

@@ -1,0 +1,72 @@
+"""Independent jobs in worker processes, one core each, with a progress bar.
+
+Workers are started with the ``spawn`` method, so nothing of the parent's state
+(threads, open files, a CUDA context) leaks into them, and each runs torch and OpenCV
+on one thread: ``N`` workers use ``N`` cores. Results come back in the jobs' order,
+so they do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Callable, Sequence, TypeVar
+
+from tqdm import tqdm
+
+from wmbench.errors import WmbenchError
+
+Job = TypeVar("Job")
+Result = TypeVar("Result")
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _one_thread() -> None:
+    import cv2
+    import torch
+
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+
+
+def map_in_workers(function: Callable[[Job], Result], jobs: Sequence[Job], workers: int = 1,
+                   progress: bool = True, desc: str = "work", unit: str = "job") -> list[Result]:
+    """``[function(job) for job in jobs]``, in ``workers`` processes when more than one.
+
+    ``function`` must be importable by name (a module-level function or a
+    :func:`functools.partial` of one). A worker that dies (killed, out of memory)
+    raises a :class:`~wmbench.errors.WmbenchError` naming ``desc``; an exception raised
+    by ``function`` is raised here as it is.
+    """
+    bar = tqdm(total=len(jobs), desc=desc, unit=unit, disable=not progress)
+    try:
+        if workers <= 1 or len(jobs) <= 1:
+            results = []
+            for job in jobs:
+                results.append(function(job))
+                bar.update()
+            return results
+        context = multiprocessing.get_context("spawn")
+        done: dict[int, Result] = {}
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+                                 initializer=_one_thread) as pool:
+            futures = {pool.submit(function, job): i for i, job in enumerate(jobs)}
+            try:
+                for future in as_completed(futures):
+                    done[futures[future]] = future.result()
+                    bar.update()
+            except BrokenProcessPool as exc:
+                raise WmbenchError(f"a worker process died (killed, or out of memory?) during {desc} of "
+                                   f"{len(jobs)} {unit}s; rerun with fewer --workers") from exc
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+        return [done[i] for i in range(len(jobs))]
+    finally:
+        bar.close()
