@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -63,6 +64,22 @@ def test_headline_is_0_for_the_frozen_world_and_100_for_the_oracle(baseline_resu
         if metric not in unavailable:
             assert entry["score"] == (100.0 if metric in laws else 0.0), metric  # a frozen world breaks no law
     assert frozen["areas"]["fidelity"]["score"] == 0.0
+
+
+def test_result_pools_the_per_step_psnr_curve_from_the_rows(baseline_results):
+    out, results = baseline_results
+    horizon = get_task("drop_single").horizon
+    oracle = results["oracle"]["aggregates"]["drop_single"]["pooled"]["coherent_horizon"]
+    assert oracle == {"mean_psnr_db_per_step": [100.0] * horizon, "episodes": 4}
+    rows = [json.loads(line) for line in (out / "copy_last" / "episodes.jsonl").read_text().splitlines()]
+    curves = np.array([r["pooled"]["coherent_horizon"]["curves"][0] for r in rows])
+    assert curves.shape == (4, horizon) and curves[:, -1].mean() < curves[:, 0].mean()  # a frozen world decays
+    for row, curve in zip(rows, curves):  # the per-episode horizon reads the same curve
+        below = np.flatnonzero(curve < 30.0)
+        assert row["metrics"]["coherent_horizon"] == (below[0] if below.size else horizon)
+    pooled = results["copy_last"]["aggregates"]["drop_single"]["pooled"]["coherent_horizon"]
+    assert pooled["episodes"] == 4
+    assert pooled["mean_psnr_db_per_step"] == pytest.approx(curves.mean(0).tolist(), abs=1e-12)
 
 
 def test_result_carries_provenance(baseline_results):

@@ -13,6 +13,7 @@ import torch
 from wmbench import Adapter, ContextBatch, load_adapter
 from wmbench.errors import AdapterError, WmbenchError
 from wmbench.metrics import METRICS, Probes, Truth, build_metrics
+from wmbench.metrics.per_episode import pooled_summaries, score_episodes
 from wmbench.run.data import collate
 from wmbench.run.module import EvaluationModule
 
@@ -136,6 +137,13 @@ def test_auroc_pools_updates_and_processes():
     ranks[0].merge_state(ranks[1])
     assert float(ranks[0].compute()) == pytest.approx(expected, abs=1e-12)
     assert 0 < expected < 1 and float(ranks[1].compute()) != pytest.approx(expected)
+
+    # a result computes the same pooled AUROC from its rows (which may come from resumed runs)
+    rows = []
+    for _, truth in batches:
+        rows += score_episodes({"voe_auroc": METRICS["voe_auroc"]()}, truth.frames, truth)
+    summary = pooled_summaries(rows, ("voe_auroc", "voe_pairwise_accuracy"))
+    assert summary == {"voe_auroc": {"auroc": pytest.approx(expected, abs=1e-12), "clips": len(scores)}}
 
 
 def test_missing_without_impossible_clips_or_surprise():

@@ -24,7 +24,8 @@ Intensities are on a 0-1 scale at the task's resolution.
   30 dB, i.e. the 0-based index of the first step under the threshold; ``T`` when it
   never does (a lower bound). Frames; higher is better. ``coherent_horizon_s`` is the
   same divided by the episode's fps: seconds of scene time. The per-step PSNR curve
-  of every episode is pooled: :meth:`CoherentHorizon.mean_curve`.
+  of every episode is pooled: :meth:`CoherentHorizon.mean_curve` (a result stores the
+  mean curve per task, from its rows' curves).
 * ``revisit_error``: revisit consistency on episodes whose ``meta["revisit"]`` holds
   ``leave_frame: a`` and ``return_frame: b`` (0 = first context frame): the camera
   shows a view at frame ``a``, leaves, and is back at the same view at frame ``b``.
@@ -39,6 +40,7 @@ Intensities are on a 0-1 scale at the task's resolution.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
@@ -165,13 +167,19 @@ class CoherentHorizon(PooledEpisodeMetric):
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
         curve = psnr_per_step(pred, truth)
-        self._pool(curves=curve)
+        self._pool(curves=list(curve[:, None]))
         return coherent_steps(curve)
+
+    @classmethod
+    def summarise(cls, items: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """``{"mean_psnr_db_per_step": the mean curve, "episodes": their number}``."""
+        curves = items["curves"]
+        return {"mean_psnr_db_per_step": curves.double().mean(0).tolist(), "episodes": len(curves)}
 
     def mean_curve(self) -> torch.Tensor | None:
         """Mean per-step PSNR over every episode scored (all processes), ``(T,)`` dB."""
-        curves = self.pooled("curves")
-        return None if curves is None else curves.mean(dim=0)
+        summary = self.pooled_summary()
+        return None if summary is None else torch.tensor(summary["mean_psnr_db_per_step"], dtype=torch.float64)
 
 
 @register

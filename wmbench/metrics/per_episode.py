@@ -11,7 +11,8 @@ from typing import Any, Mapping
 
 import torch
 
-from wmbench.metrics.base import EpisodeMetric, Truth
+from wmbench.metrics.base import METRICS, EpisodeMetric, Truth
+from wmbench.metrics.pooled import PooledEpisodeMetric
 from wmbench.metrics.references import reference_scores
 
 
@@ -29,14 +30,33 @@ def score_episodes(metrics: Mapping[str, EpisodeMetric], pred: torch.Tensor, tru
     every metric and accumulate the values in each metric's state (its ``update``).
 
     Returns per episode ``{"metrics": {name: value}, "references": {"frozen": {...},
-    "variance": {...}}}``, ``None`` where a value is missing.
+    "variance": {...}}, "pooled": {name: items}}``, ``None`` where a value is missing;
+    ``pooled`` holds the episode's items of every :class:`PooledEpisodeMetric` that has some.
     """
     scores = {}
+    pooled: list[dict[str, Any]] = [{} for _ in range(pred.shape[0])]
     for name, metric in metrics.items():
         values = metric.score(pred, truth)
+        if isinstance(metric, PooledEpisodeMetric):
+            for i, row in enumerate(pooled):
+                items = metric.episode_items(i)
+                if items is not None:
+                    row[name] = items
         metric.update(values)
         scores[name] = values
     references = reference_scores(dict(metrics), truth)
     return [{"metrics": _per_episode(scores, i),
-             "references": {kind: _per_episode(values, i) for kind, values in references.items()}}
+             "references": {kind: _per_episode(values, i) for kind, values in references.items()},
+             "pooled": pooled[i]}
             for i in range(pred.shape[0])]
+
+
+def pooled_summaries(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
+    """Per pooled metric among ``names``: its summary over the items of ``rows``
+    (:meth:`PooledEpisodeMetric.summarise_rows`), ``None`` when no row has any."""
+    out = {}
+    for name in names:
+        cls = METRICS.get(name)
+        if cls is not None and issubclass(cls, PooledEpisodeMetric):
+            out[name] = cls.summarise_rows([r["pooled"][name] for r in rows if name in r.get("pooled", {})])
+    return out

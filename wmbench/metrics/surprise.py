@@ -21,7 +21,8 @@ frames from the window's first frame to the end of the clip.
   that a random impossible clip is more surprising than a random possible one, ties
   counting one half (Mann-Whitney). The episode's value is the AUROC over its own
   clips; :meth:`VoeAUROC.compute` is the AUROC over every clip of every episode scored,
-  pooled across processes. Fraction; higher is better; 0.5 is chance.
+  pooled across processes (a result stores it per task, from its rows' clip scores).
+  Fraction; higher is better; 0.5 is chance.
 
 Both are missing on episodes without impossible alternatives or without surprise (a
 privileged reference adapter that does not rate surprise, or scoring from files).
@@ -30,6 +31,7 @@ privileged reference adapter that does not rate surprise, or scoring from files)
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -117,29 +119,34 @@ class VoeAUROC(SurpriseMetric, PooledEpisodeMetric):
     pooled_states = ("clip_scores", "clip_labels")
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        values, all_scores, all_labels = [], [], []
+        values, clip_scores, clip_labels = [], [], []
         for i in range(len(truth.episodes)):
             found = self.clips(truth, i)
             if found is None:
                 values.append(math.nan)
+                clip_scores.append(None)
+                clip_labels.append(None)
                 continue
             surprise, onsets = found
             earliest = min(o for o in onsets if o is not None)
             starts = [earliest] + [earliest if o is None else o for o in onsets]
-            scores = np.array([window_max(s, start) for s, start in zip(surprise, starts)])
-            labels = np.array([0] + [int(o is not None) for o in onsets])
-            values.append(auroc(scores, labels))
-            all_scores.append(scores)
-            all_labels.append(labels)
-        if all_scores:
-            self._pool(clip_scores=torch.from_numpy(np.concatenate(all_scores)),
-                       clip_labels=torch.from_numpy(np.concatenate(all_labels)))
+            scores = torch.tensor([window_max(s, start) for s, start in zip(surprise, starts)], dtype=torch.float64)
+            labels = torch.tensor([0] + [int(o is not None) for o in onsets], dtype=torch.float64)
+            values.append(auroc(scores.numpy(), labels.numpy()))
+            clip_scores.append(scores)
+            clip_labels.append(labels)
+        self._pool(clip_scores=clip_scores, clip_labels=clip_labels)
         return torch.tensor(values, dtype=torch.float64)
+
+    @classmethod
+    def summarise(cls, items: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """``{"auroc": AUROC over every clip, "clips": their number}``."""
+        labels = items["clip_labels"].cpu().numpy()
+        value = auroc(items["clip_scores"].cpu().numpy(), labels)
+        return {"auroc": None if math.isnan(value) else value, "clips": int(labels.size)}
 
     def compute(self) -> torch.Tensor:
         """AUROC over every clip scored so far, pooled across processes."""
-        scores = self.pooled("clip_scores")
-        if scores is None:
-            return torch.tensor(math.nan, dtype=torch.float64)
-        return torch.tensor(auroc(scores.cpu().numpy(), self.pooled("clip_labels").cpu().numpy()),
-                            dtype=torch.float64)
+        summary = self.pooled_summary()
+        value = math.nan if summary is None or summary["auroc"] is None else summary["auroc"]
+        return torch.tensor(value, dtype=torch.float64)

@@ -25,6 +25,7 @@ from wmbench.adapters.registry import load_adapter
 from wmbench.errors import Interrupted, WmbenchError
 from wmbench.metrics import METRICS, build_metrics
 from wmbench.metrics.headline import headline
+from wmbench.metrics.per_episode import pooled_summaries
 from wmbench.run import provenance
 from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_compatible, chunks
 from wmbench.run.data import EpisodeDataModule, collate
@@ -210,7 +211,8 @@ def _summary(values: list[float]) -> dict[str, float | int | None]:
 
 def aggregate(rows: list[dict[str, Any]], metric_names: dict[str, tuple[str, ...]]) -> dict[str, Any]:
     """Per task: each metric's mean, std and count over episodes that have a value, and
-    how many episodes lack it (missing values are never counted as 0)."""
+    how many episodes lack it (missing values are never counted as 0); the pooled
+    metrics' summaries over every episode's items (``pooled``)."""
     result: dict[str, Any] = {}
     for task, names in metric_names.items():
         ok = [r for r in rows if r["task"] == task and r["status"] == "ok"]
@@ -219,6 +221,7 @@ def aggregate(rows: list[dict[str, Any]], metric_names: dict[str, tuple[str, ...
         for name in names:
             values = [r["metrics"][name] for r in ok if r["metrics"].get(name) is not None]
             entry["metrics"][name] = dict(_summary(values), missing=len(ok) - len(values))
+        entry["pooled"] = pooled_summaries(ok, names)
         latencies = [r["latency_ms"] / r["batch_size"] for r in ok if r["latency_ms"] is not None]
         entry["latency_ms_per_episode"] = {"p50": float(np.percentile(latencies, 50)) if latencies else None}
         result[task] = entry
