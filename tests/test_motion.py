@@ -10,7 +10,7 @@ import torch
 from wmbench.metrics import build_metrics
 from wmbench.metrics.base import Truth
 from wmbench.metrics.motion import (_opencv_masks, _torch_masks, compare_motion, grey_levels, motion_masks,
-                                    shrink_masks, spatial_iou, spatiotemporal_iou, weighted_spatial_iou)
+                                    shrink_frames, shrink_masks, spatial_iou, spatiotemporal_iou, weighted_spatial_iou)
 
 IMPLEMENTATIONS = {"torch": _torch_masks, "opencv": _opencv_masks}
 
@@ -100,6 +100,16 @@ def test_shrunk_masks_equal_opencv_resize_and_threshold(size):
     mask = np.maximum(mask, (rng.random((h, w)) < 0.05) * 255).astype(np.uint8)
     expected = cv2.resize(cv2.merge([mask, mask, mask]), (w // 4, h // 4))[..., 0] > 127
     assert np.array_equal(shrink_masks(torch.from_numpy(mask > 0), (h // 4, w // 4)).numpy(), expected)
+
+
+@pytest.mark.parametrize("size", [(64, 96), (67, 93)])
+def test_shrunk_frames_equal_bilinear_interpolation(size):
+    """At exactly a quarter the four taps are summed directly; bit for bit the same."""
+    h, w = size
+    frames = torch.from_numpy(np.random.default_rng(w).integers(0, 256, (2, 5, 3, h, w), dtype=np.uint8))
+    expected = torch.nn.functional.interpolate(frames.flatten(0, 1).float(), size=(h // 4, w // 4),
+                                               mode="bilinear", align_corners=False)
+    assert torch.equal(shrink_frames(frames, (h // 4, w // 4)), expected.view(2, 5, 3, h // 4, w // 4))
 
 
 def test_iou_scores_equal_the_reference_definitions():

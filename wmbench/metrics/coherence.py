@@ -51,6 +51,7 @@ from wmbench.errors import WmbenchError
 from wmbench.metrics.base import EpisodeMetric, Truth, register
 from wmbench.metrics.pixel import MSE_FLOOR, step_mse
 from wmbench.metrics.pooled import PooledEpisodeMetric
+from wmbench.metrics.sums import float64_sum
 from wmbench.worlds.episode import Episode
 
 #: A true pixel changing by at most this much between two frames is unchanged.
@@ -107,7 +108,7 @@ class Flicker(EpisodeMetric):
         torch.sub(pred[:, 1:], pred[:, :-1], out=change[:, 1:])
         change.abs_().mul_(mask)
         pixels = mask.flatten(1).sum(1) * pred.shape[2]
-        return (change.flatten(1).sum(1, dtype=torch.float64) / pixels).where(pixels > 0, torch.nan)
+        return (float64_sum(change, keep=1) / pixels).where(pixels > 0, torch.nan)
 
 
 def _to_host(frames: torch.Tensor) -> np.ndarray:
@@ -209,23 +210,28 @@ def revisits(episode: Episode) -> list[tuple[int, int]]:
     return [(leave, back)]
 
 
+def _frame(context: torch.Tensor, future: torch.Tensor, t: int) -> torch.Tensor:
+    """Frame ``t`` (0 = the first context frame) of ``context`` followed by ``future``, float64."""
+    return (context[t] if t < len(context) else future[t - len(context)]).double()
+
+
 @register
 class RevisitError(EpisodeMetric):
     name, unit, higher_is_better = "revisit_error", "intensity (0-1 scale)", False
     area = "coherence"
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+        context = truth.context.shape[1]
         values = []
         for i, episode in enumerate(truth.episodes):
-            seen = torch.cat([truth.context[i], pred[i]]).double()
-            actual = torch.cat([truth.context[i], truth.frames[i]]).double()
             errors = []
             for leave, back in revisits(episode):
-                if not truth.context.shape[1] <= back < seen.shape[0]:
+                if not context <= back < context + pred.shape[1]:
                     continue
-                same = unchanged(actual[leave], actual[back])
+                same = unchanged(_frame(truth.context[i], truth.frames[i], leave),
+                                 _frame(truth.context[i], truth.frames[i], back))
                 if same.any():
-                    diff = (seen[back] - seen[leave]).abs() * same
-                    errors.append(float(diff.sum() / (same.sum() * seen.shape[1])))
+                    diff = (_frame(truth.context[i], pred[i], back) - _frame(truth.context[i], pred[i], leave)).abs()
+                    errors.append(float((diff * same).sum() / (same.sum() * pred.shape[2])))
             values.append(float(np.mean(errors)) if errors else math.nan)
         return torch.tensor(values, dtype=torch.float64)

@@ -175,8 +175,21 @@ def working_size(height: int, width: int) -> tuple[int, int]:
     return max(height // 4, 1), max(width // 4, 1)
 
 
+def _quarter_taps(x: torch.Tensor, size: tuple[int, int]) -> list[torch.Tensor] | None:
+    """The four pixels that bilinear interpolation (no antialiasing, ``align_corners``
+    False) averages with equal weights when ``size`` is exactly a quarter of ``x``'s
+    ``(..., H, W)``: rows and columns ``4i + 1`` and ``4i + 2``. ``None`` otherwise."""
+    (h, w), (height, width) = size, x.shape[-2:]
+    if (height, width) != (4 * h, 4 * w):
+        return None
+    return [x[..., r::4, c::4] for r in (1, 2) for c in (1, 2)]
+
+
 def shrink_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``bool (..., H, W)`` masks to ``size`` (bilinear, kept where >= 1/2)."""
+    taps = _quarter_taps(masks, size)
+    if taps is not None:  # the same masks, without interpolating: at least two of the four taps
+        return sum(t.to(torch.uint8) for t in taps) >= 2
     lead, (h, w) = masks.shape[:-2], masks.shape[-2:]
     x = masks.reshape(-1, 1, h, w).float()
     x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
@@ -186,6 +199,9 @@ def shrink_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def shrink_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``(B, T, 3, H, W)`` frames to float32 at ``size`` with bilinear interpolation
     (no antialiasing), values on the input's scale."""
+    taps = _quarter_taps(frames, size)
+    if taps is not None and not frames.is_floating_point():  # integer levels: the same sums, exactly
+        return sum(t.float() for t in taps).mul_(0.25)
     b, t = frames.shape[:2]
     x = F.interpolate(frames.flatten(0, 1).float(), size=size, mode="bilinear", align_corners=False)
     return x.view(b, t, *x.shape[1:])

@@ -44,8 +44,9 @@ TEMPERATURE = 0.01
 OTHER_DISTANCE = 0.3
 #: Below this mask area (pixels) an object is not measured (no centroid or shape).
 MIN_AREA = 2.0
-#: Frames extracted at once (bounds memory for long or large clips).
-CHUNK_FRAMES = 16
+#: Pixels (over the batch) assigned at once, at least one frame of each episode: the class
+#: probabilities of a chunk stay in the CPU's cache and memory stays bounded.
+CHUNK_PIXELS = 1 << 16
 #: A global colour shift (per channel, 0-1 scale) below this is not compensated.
 SHIFT_TOLERANCE = 0.01
 #: Colour of padding prototypes (batches with different object counts): never the nearest.
@@ -131,9 +132,9 @@ def object_masks(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
     colours, n = _prototypes(episodes, frames.device)
     s = len(_SCENE_COLOURS)
     b, t, _, h, w = frames.shape
-    out = []
-    for start in range(0, t, CHUNK_FRAMES):
-        x = frames[:, start : start + CHUNK_FRAMES].float().flatten(3)
+    step, out = max(1, CHUNK_PIXELS // (b * h * w)), []
+    for start in range(0, t, step):
+        x = frames[:, start : start + step].float().flatten(3)
         p = _assign(x, colours)
         # sum_P w (x - C^T p) with w the background probability, as two matrix-vector products
         weight = p[:, :, :1].transpose(2, 3)

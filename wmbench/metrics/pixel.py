@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from wmbench.metrics.base import EpisodeMetric, Truth, register
+from wmbench.metrics.sums import float64_sum
 
 MSE_FLOOR = 1e-10
 SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
@@ -93,9 +94,9 @@ def _ssim(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor:
 
 
 def frame_errors(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-frame MSE ``float64 (B, T)``: float32 differences, squares summed in float64."""
-    squares = (pred.float() - target.float()).square_().flatten(2)
-    return squares.sum(2, dtype=torch.float64) / squares.shape[2]
+    """Per-frame MSE ``float64 (B, T)``: float32 differences, squares summed as :func:`float64_sum`."""
+    squares = (pred.float() - target.float()).square_()
+    return float64_sum(squares, keep=2) / squares[0, 0].numel()
 
 
 def step_mse(pred: torch.Tensor, truth: Truth) -> torch.Tensor:
