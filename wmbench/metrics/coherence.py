@@ -111,24 +111,20 @@ class Flicker(EpisodeMetric):
         return (float64_sum(change, keep=1) / pixels).where(pixels > 0, torch.nan)
 
 
-def _to_host(frames: torch.Tensor) -> np.ndarray:
-    """``(T, 3, H, W)`` in [0, 1] -> float32 ``(T, H, W, 3)`` on the host."""
-    return frames.detach().float().permute(0, 2, 3, 1).contiguous().cpu().numpy()
-
-
 def warping_error(frames: np.ndarray) -> float:
     """Mean over consecutive pairs of ``mean |frame_t - warp(frame_{t-1})|`` for float32
-    ``(T, H, W, 3)`` frames in [0, 1] (see the module docstring)."""
+    ``(T, 3, H, W)`` frames in [0, 1] (see the module docstring)."""
     flow_estimator = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    gray = [cv2.cvtColor(np.rint(f * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY) for f in frames]
+    rgb = [cv2.merge(list(f)) for f in frames]  # (H, W, 3) for OpenCV
+    gray = [cv2.cvtColor(np.rint(f * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY) for f in rgb]
     h, w = gray[0].shape
     grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     errors = []
     for t in range(1, len(frames)):
         flow = flow_estimator.calc(gray[t], gray[t - 1], None)
-        warped = cv2.remap(frames[t - 1], grid_x + flow[..., 0], grid_y + flow[..., 1],
+        warped = cv2.remap(rgb[t - 1], grid_x + flow[..., 0], grid_y + flow[..., 1],
                            cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        errors.append(float(np.abs(warped - frames[t]).mean()))
+        errors.append(float(np.abs(warped - rgb[t]).mean()))
     return float(np.mean(errors))
 
 
@@ -145,7 +141,7 @@ class WarpError(EpisodeMetric):
     def _errors(frames: torch.Tensor, truth: Truth) -> torch.Tensor:
         """The warping error ``E`` of each episode's sequence, ``float64 (B,)``."""
         sequences = with_last_context(frames.float(), truth.context)
-        return torch.tensor([warping_error(_to_host(s)) for s in sequences], dtype=torch.float64)
+        return torch.tensor([warping_error(s.detach().cpu().numpy()) for s in sequences], dtype=torch.float64)
 
 
 def psnr_per_step(pred: torch.Tensor, truth: Truth) -> torch.Tensor:

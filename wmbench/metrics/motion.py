@@ -52,8 +52,13 @@ _SPLIT = 134217729.0  # 2^27 + 1: Veltkamp splitting of a float64
 
 
 def to_uint8(frames: torch.Tensor) -> torch.Tensor:
-    """Frames in ``[0, 1]`` to ``uint8`` grey levels (rounded, clipped)."""
-    return frames.mul(255).round_().clamp_(0, 255).to(torch.uint8)
+    """Frames ``(..., 3, H, W)`` in ``[0, 1]`` to ``uint8`` levels (rounded, clipped), one
+    frame at a time so that the temporaries stay small."""
+    flat = frames.reshape(-1, *frames.shape[-3:])
+    out = torch.empty(flat.shape, dtype=torch.uint8, device=frames.device)
+    for i, frame in enumerate(flat):
+        out[i] = frame.mul(255).round_().clamp_(0, 255)
+    return out.view(frames.shape)
 
 
 def grey_levels(frames: torch.Tensor) -> torch.Tensor:
@@ -137,13 +142,13 @@ def _torch_masks(frames: torch.Tensor, background: torch.Tensor | None) -> tuple
 def _opencv_masks(frames: torch.Tensor, background: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The procedure frame by frame with the OpenCV calls it is defined by (CPU)."""
     b, t, _, h, w = frames.shape
-    rgb = frames.permute(0, 1, 3, 4, 2).contiguous().numpy()
+    planes = frames.numpy()
     kernel = np.ones((MORPH_SIZE, MORPH_SIZE), np.uint8)
     moving = np.zeros((b, t, h, w), bool)
     state = np.empty((b, h, w)) if background is None else background.numpy().astype(np.float64, copy=True)
     for j in range(b):
         for i in range(t):
-            grey = cv2.GaussianBlur(cv2.cvtColor(rgb[j, i], cv2.COLOR_RGB2GRAY), (5, 5), 0)
+            grey = cv2.GaussianBlur(cv2.cvtColor(cv2.merge(list(planes[j, i])), cv2.COLOR_RGB2GRAY), (5, 5), 0)
             if background is None and i == 0:
                 state[j] = grey
                 continue
@@ -175,21 +180,23 @@ def working_size(height: int, width: int) -> tuple[int, int]:
     return max(height // 4, 1), max(width // 4, 1)
 
 
-def _quarter_taps(x: torch.Tensor, size: tuple[int, int]) -> list[torch.Tensor] | None:
-    """The four pixels that bilinear interpolation (no antialiasing, ``align_corners``
-    False) averages with equal weights when ``size`` is exactly a quarter of ``x``'s
-    ``(..., H, W)``: rows and columns ``4i + 1`` and ``4i + 2``. ``None`` otherwise."""
+def _quarter_sum(x: torch.Tensor, size: tuple[int, int], dtype: torch.dtype) -> torch.Tensor | None:
+    """The sum, in ``dtype``, of the four pixels that bilinear interpolation (no
+    antialiasing, ``align_corners`` False) averages with equal weights when ``size`` is
+    exactly a quarter of ``x``'s ``(..., H, W)``: rows and columns ``4i + 1`` and
+    ``4i + 2``. ``None`` for any other size."""
     (h, w), (height, width) = size, x.shape[-2:]
     if (height, width) != (4 * h, 4 * w):
         return None
-    return [x[..., r::4, c::4] for r in (1, 2) for c in (1, 2)]
+    rows = x[..., 1::4, :].to(dtype) + x[..., 2::4, :]
+    return rows[..., 1::4] + rows[..., 2::4]
 
 
 def shrink_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``bool (..., H, W)`` masks to ``size`` (bilinear, kept where >= 1/2)."""
-    taps = _quarter_taps(masks, size)
+    taps = _quarter_sum(masks, size, torch.uint8)
     if taps is not None:  # the same masks, without interpolating: at least two of the four taps
-        return sum(t.to(torch.uint8) for t in taps) >= 2
+        return taps >= 2
     lead, (h, w) = masks.shape[:-2], masks.shape[-2:]
     x = masks.reshape(-1, 1, h, w).float()
     x = F.interpolate(x, size=size, mode="bilinear", align_corners=False)
@@ -199,9 +206,10 @@ def shrink_masks(masks: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 def shrink_frames(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``(B, T, 3, H, W)`` frames to float32 at ``size`` with bilinear interpolation
     (no antialiasing), values on the input's scale."""
-    taps = _quarter_taps(frames, size)
-    if taps is not None and not frames.is_floating_point():  # integer levels: the same sums, exactly
-        return sum(t.float() for t in taps).mul_(0.25)
+    if frames.dtype == torch.uint8:
+        taps = _quarter_sum(frames, size, torch.int16)
+        if taps is not None:  # integer levels: the same values, exactly
+            return taps.float().mul_(0.25)
     b, t = frames.shape[:2]
     x = F.interpolate(frames.flatten(0, 1).float(), size=size, mode="bilinear", align_corners=False)
     return x.view(b, t, *x.shape[1:])
