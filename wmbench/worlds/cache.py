@@ -67,7 +67,7 @@ class EpisodeCache:
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            raise self._unwritable(exc) from exc
+            raise _unwritable(self.root, exc) from exc
 
     def get(self, task: Task, split: str, seed: int) -> Episode:
         """The cached episode, generating (and storing) it when absent or unusable."""
@@ -94,18 +94,27 @@ class EpisodeCache:
         return None
 
     def _write(self, path: Path, data: bytes) -> None:
-        tmp = None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except OSError as exc:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
-            raise self._unwritable(exc) from exc
+        write_atomically(path, data, self.root)
 
-    def _unwritable(self, exc: OSError) -> CacheError:
-        return CacheError(f"cache directory {self.root} is not writable ({exc.strerror or exc}); "
-                          "choose another with --cache or $WMBENCH_CACHE")
+
+def _unwritable(root: Path, exc: OSError) -> CacheError:
+    """The error for a cache directory ``root`` that cannot be written."""
+    return CacheError(f"cache directory {root} is not writable ({exc.strerror or exc}); "
+                      "choose another with --cache or $WMBENCH_CACHE")
+
+
+def write_atomically(path: Path, data: bytes, root: Path) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a
+    rename: readers, in any process, see the old file or the new one, never part of one.
+    Raises :class:`CacheError` naming the cache directory ``root`` if it cannot."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise _unwritable(root, exc) from exc
