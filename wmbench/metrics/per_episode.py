@@ -13,6 +13,7 @@ import torch
 
 from wmbench.metrics.base import METRICS, EpisodeMetric, Truth
 from wmbench.metrics.pooled import PooledEpisodeMetric
+from wmbench.metrics.reference_cache import ReferenceCache
 from wmbench.metrics.references import reference_scores
 
 
@@ -25,9 +26,11 @@ def _per_episode(values: Mapping[str, torch.Tensor], index: int) -> dict[str, fl
     return out
 
 
-def score_episodes(metrics: Mapping[str, EpisodeMetric], pred: torch.Tensor, truth: Truth) -> list[dict[str, Any]]:
+def score_episodes(metrics: Mapping[str, EpisodeMetric], pred: torch.Tensor, truth: Truth,
+                   references: ReferenceCache | None = None) -> list[dict[str, Any]]:
     """Score predictions ``float32 (B, T, 3, H, W)`` in ``[0, 1]`` against ``truth`` with
-    every metric and accumulate the values in each metric's state (its ``update``).
+    every metric and accumulate the values in each metric's state (its ``update``). The
+    measured references are read from (and added to) the cache ``references`` if given.
 
     Returns per episode ``{"metrics": {name: value}, "references": {"frozen": {...},
     "variance": {...}}, "pooled": {name: items}}``, ``None`` where a value is missing;
@@ -44,9 +47,9 @@ def score_episodes(metrics: Mapping[str, EpisodeMetric], pred: torch.Tensor, tru
                     row[name] = items
         metric.update(values)
         scores[name] = values
-    references = reference_scores(dict(metrics), truth)
+    anchors = reference_scores(dict(metrics), truth, references)
     return [{"metrics": _per_episode(scores, i),
-             "references": {kind: _per_episode(values, i) for kind, values in references.items()},
+             "references": {kind: _per_episode(values, i) for kind, values in anchors.items()},
              "pooled": pooled[i]}
             for i in range(pred.shape[0])]
 

@@ -14,10 +14,15 @@ violation as their 0 instead (``EpisodeMetric.violation_anchor``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from wmbench.metrics.base import EpisodeMetric, Truth
+
+if TYPE_CHECKING:
+    from wmbench.metrics.reference_cache import ReferenceCache
 
 REFERENCES = ("frozen", "variance")
 
@@ -41,12 +46,34 @@ def ensemble_predictions(truth: Truth) -> list[torch.Tensor]:
     return predictions
 
 
-def reference_scores(metrics: dict[str, EpisodeMetric], truth: Truth) -> dict[str, dict[str, torch.Tensor]]:
-    """``{"frozen": {metric: (B,)}, "variance": {metric: (B,)}}``; NaN where a reference
-    cannot be had (no ensemble, or the metric is missing on every member)."""
+def measured_references(metrics: dict[str, EpisodeMetric], truth: Truth) -> dict[str, dict[str, torch.Tensor]]:
+    """The references that are measured, of metrics without ``fixed_references``:
+    ``{"frozen": {metric: (B,)}, "variance": {metric: (B,)}}``, the frozen score only of
+    metrics without a ``violation_anchor``; NaN where a reference cannot be had (no
+    ensemble, or the metric is missing on every member)."""
     batch = truth.frames.shape[0]
     frozen, variance = {}, {}
-    members = ensemble_predictions(truth)
+    members = ensemble_predictions(truth) if metrics else []
+    for name, metric in metrics.items():
+        if metric.violation_anchor is None:
+            frozen[name] = metric.score(frozen_prediction(truth), truth).cpu()
+        if members:
+            scores = torch.stack([metric.score(m, truth).cpu() for m in members])
+            variance[name] = scores.nanmean(0)
+        else:
+            variance[name] = torch.full((batch,), float("nan"), dtype=torch.float64)
+    return {"frozen": frozen, "variance": variance}
+
+
+def reference_scores(metrics: dict[str, EpisodeMetric], truth: Truth,
+                     cache: ReferenceCache | None = None) -> dict[str, dict[str, torch.Tensor]]:
+    """``{"frozen": {metric: (B,)}, "variance": {metric: (B,)}}`` for every metric: its
+    fixed references, its violation anchor, or the measured ones, read from ``cache``
+    where it holds them (``None``: measured every time)."""
+    batch = truth.frames.shape[0]
+    measure = {name: m for name, m in metrics.items() if m.fixed_references is None}
+    measured = measured_references(measure, truth) if cache is None else cache.references(measure, truth)
+    frozen, variance = {}, {}
     for name, metric in metrics.items():
         if metric.fixed_references is not None:
             low, high = metric.fixed_references
@@ -56,10 +83,6 @@ def reference_scores(metrics: dict[str, EpisodeMetric], truth: Truth) -> dict[st
         if metric.violation_anchor is not None:
             frozen[name] = torch.full((batch,), metric.violation_anchor, dtype=torch.float64)
         else:
-            frozen[name] = metric.score(frozen_prediction(truth), truth).cpu()
-        if members:
-            scores = torch.stack([metric.score(m, truth).cpu() for m in members])
-            variance[name] = scores.nanmean(0)
-        else:
-            variance[name] = torch.full((batch,), float("nan"), dtype=torch.float64)
+            frozen[name] = measured["frozen"][name]
+        variance[name] = measured["variance"][name]
     return {"frozen": frozen, "variance": variance}
