@@ -99,6 +99,18 @@ def test_copy_last_made_from_the_export_scores_the_in_process_copy_last(setup, t
     assert all(0 < m["mse"] < 0.1 for m in offline.values())
 
 
+def test_offline_scoring_reads_the_references_the_in_process_runs_cached(setup, tmp_path, monkeypatch):
+    from wmbench.metrics import reference_cache, references
+
+    measured, measure = [], references.measured_references
+    for module in (references, reference_cache):  # measured with or without a cache
+        monkeypatch.setattr(module, "measured_references", lambda m, t: measured.append(m) or measure(m, t))
+    _score(setup, _oracle_predictions(setup, tmp_path / "oracle"), tmp_path / "result")
+    assert measured == []
+    offline = {r["seed"]: r["references"] for r in load_result(tmp_path / "result").rows}
+    assert offline == {r["seed"]: r["references"] for r in load_result(setup["root"] / "oracle").rows}
+
+
 def test_export_and_score_from_the_command_line(setup, tmp_path, cli):
     code, out, _ = cli("export", "--tasks", "drop_single", "--limit", "2", "--resolution", "64",
                        "--out", tmp_path / "export", "--no-progress")

@@ -15,9 +15,10 @@ import pytest
 import torch
 
 from wmbench.errors import CacheError
-from wmbench.metrics import METRICS, Truth, reference_cache
+from wmbench.metrics import METRICS, Truth, reference_cache, references
 from wmbench.metrics.per_episode import score_episodes
 from wmbench.metrics.reference_cache import ReferenceCache, fingerprint, scoring_context
+from wmbench.results import load_result
 from wmbench.run.data import collate
 from wmbench.tasks import get_task, split_seeds
 from wmbench.worlds import EpisodeCache
@@ -206,3 +207,26 @@ def test_unwritable_cache_is_a_clear_error(tmp_path, episodes):
     assert ReferenceCache.alongside(EpisodeCache(None)) is None
     assert ReferenceCache.alongside(EpisodeCache(tmp_path)).root == tmp_path
 
+
+def test_a_rerun_of_another_adapter_reuses_the_references(cli, tmp_path, monkeypatch):
+    measured, measure = [], references.measured_references
+    for module in (references, reference_cache):  # measured with or without a cache
+        monkeypatch.setattr(module, "measured_references", lambda m, t: measured.append(set(m)) or measure(m, t))
+    selection = ("--tasks", "drop_single", "--limit", 3, "--resolution", 32, "--batch-size", 2, "--no-progress",
+                 "--logger", "none")
+    cache = tmp_path / "cache"
+
+    def run(adapter, out, *where):
+        code, _, err = cli("run", "--adapter", adapter, *selection, "--out", tmp_path / out, *where)
+        assert code == 0, err
+        return {r["seed"]: r["references"] for r in load_result(tmp_path / out).rows}
+
+    first = run("copy_last", "first", "--cache", cache)
+    assert len(measured) == 2 and "mse" in measured[0]  # two batches
+    assert len(list((cache / "references").rglob("*.json"))) == 3
+    measured.clear()
+    again = run("oracle", "again", "--cache", cache)
+    assert measured == []
+    assert again == first == run("oracle", "uncached", "--no-cache")
+    assert len(measured) == 2  # without a cache: measured again
+    assert len(first) == 3 and all(r["variance"]["mse"] > 0 for r in first.values())

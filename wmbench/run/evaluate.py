@@ -26,6 +26,7 @@ from wmbench.errors import Interrupted, WmbenchError
 from wmbench.metrics import METRICS, build_metrics
 from wmbench.metrics.headline import headline
 from wmbench.metrics.per_episode import pooled_summaries
+from wmbench.metrics.reference_cache import ReferenceCache
 from wmbench.run import provenance
 from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_compatible, chunks
 from wmbench.run.data import EpisodeDataModule, collate
@@ -175,7 +176,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     seeds = {t.name: split_seeds(t, spec.split, spec.limit, test_secret) for t in tasks}
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
-    rank, missing_metrics = 0, {}
+    rank, missing_metrics, references = 0, {}, ReferenceCache.alongside(cache)
     with _interrupts(progress):
         for task in tasks:
             done = completed(out)
@@ -189,7 +190,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
             check_compatible(adapter, task, has_actions=sample[0].truth.actions is not None)
             trainer = _trainer(execution, out, task)
             rank = trainer.global_rank
-            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error)
+            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references)
             data = EpisodeDataModule(task, spec.split, pending, cache, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():

@@ -14,6 +14,7 @@ from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.errors import AdapterError
 from wmbench.metrics.base import EpisodeMetric, Truth
 from wmbench.metrics.per_episode import score_episodes
+from wmbench.metrics.reference_cache import ReferenceCache
 from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_prediction, chunks, resize
 from wmbench.run.data import EpisodeBatch
 from wmbench.run.probes import probe_adapter
@@ -31,13 +32,15 @@ class EvaluationModule(pl.LightningModule):
     ``"skip"`` records the failure with its traceback and goes on. Each row carries the
     model's time for its batch (``latency_ms``) and the harness's (``overhead_ms``:
     ``data`` from the end of the previous batch to the start of this one, ``scoring``
-    for the rest of the step).
+    for the rest of the step). ``references``: where the episodes' reference scores are
+    cached across runs (``None``: measured every time).
     """
 
     def __init__(self, adapter: Adapter, task: Task, metrics: dict[str, EpisodeMetric],
-                 sink: RowSink, on_error: str = "stop"):
+                 sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None):
         super().__init__()
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
+        self.references = references
         self.metrics = nn.ModuleDict(metrics)
         self.label = adapter.display_name()
         self._batch_end = self._data_seconds = 0.0
@@ -90,7 +93,7 @@ class EvaluationModule(pl.LightningModule):
                 raise error from exc
             return
         truth = Truth(frames=as_float(batch.future), context=context, episodes=batch.episodes, probes=probes)
-        scored = score_episodes(self.metrics, pred, truth)
+        scored = score_episodes(self.metrics, pred, truth, self.references)
         overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
         for row, values in zip(rows, scored):
             row.update(status="ok", latency_ms=1e3 * latency, overhead_ms=overhead, **values)

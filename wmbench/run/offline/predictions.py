@@ -25,6 +25,7 @@ from wmbench.errors import ManifestError, PredictionsError
 from wmbench.metrics import build_metrics
 from wmbench.metrics.base import Truth
 from wmbench.metrics.per_episode import score_episodes
+from wmbench.metrics.reference_cache import ReferenceCache
 from wmbench.run.data import collate
 from wmbench.run.evaluate import RunSpec, finalise
 from wmbench.run.offline.export import (FORMAT, FORMAT_VERSION, MANIFEST_FILE, Selection, empty_directory,
@@ -255,9 +256,11 @@ def _sha256(path: Path) -> str:
 
 
 def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], hashes: dict[str, str],
-                sink: RowWriter, batch_size: int, device: torch.device, progress: bool) -> dict[str, str]:
+                sink: RowWriter, batch_size: int, device: torch.device, progress: bool,
+                references: ReferenceCache | None) -> dict[str, str]:
     """Score one task's predictions batch by batch, handing the rows to ``sink``; returns
-    the metrics that are missing here, with the reason. ``hashes``: content hash by id."""
+    the metrics that are missing here, with the reason. ``hashes``: content hash by id;
+    ``references``: the reference cache, if any."""
     metrics, missing = build_metrics(task.metrics, task.source)
     for metric in metrics.values():
         metric.to(device)
@@ -272,7 +275,7 @@ def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], h
             raise PredictionsError(files[chunk[0]].parent, [f"{', '.join(chunk)}: corrupt ({exc})"]) from exc
         truth = Truth(frames=batch.future.float().div_(255.0).to(device),
                       context=batch.context.float().div_(255.0).to(device), episodes=episodes)
-        values = score_episodes(metrics, pred.to(device), truth)
+        values = score_episodes(metrics, pred.to(device), truth, references)
         sink([{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed, "episode_hash": h,
                "batch_size": None, "latency_ms": None, "status": "ok", **v}
               for e, h, v in zip(episodes, [hashes[eid] for eid in chunk], values)])
@@ -291,10 +294,10 @@ def score_predictions(manifest_path: Path | str, predictions: Path | str, out: P
     files = check_predictions(manifest, predictions)
     tasks, episodes = episodes_of(manifest, manifest_path, cache, test_secret)
     out = prepare_directory(empty_directory(out, "result"))
-    sink, target = RowWriter(out), torch.device(device)
+    sink, target, references = RowWriter(out), torch.device(device), ReferenceCache.alongside(cache)
     hashes = {e["id"]: e["content_hash"] for e in manifest["episodes"]}  # checked against the episodes
-    missing = {t.name: _score_task(t, episodes[t.name], files, hashes, sink, batch_size, target, progress)
-               for t in tasks}
+    missing = {t.name: _score_task(t, episodes[t.name], files, hashes, sink, batch_size, target, progress,
+                                   references) for t in tasks}
     seeds = {t.name: [e.seed for e in episodes[t.name].values()] for t in tasks}
     selection = selection_of(manifest)
     name = adapter_name or predictions.resolve().name
