@@ -74,6 +74,28 @@ def test_full_metric_set(benchmark, resolution):
     _per_second(benchmark, pred.shape[0] * pred.shape[1], f"{len(metrics)} metrics at {resolution}x{resolution}")
 
 
+@pytest.mark.parametrize("references", ["measured", "cached"])
+def test_batch_with_references(benchmark, tmp_path, references):
+    """What a run does per batch: every metric of ``drop_single`` (but LPIPS) on the
+    prediction and its references (the frozen world and 8 ensemble members), measured,
+    or read from a warm reference cache. Rates count the model's predicted frames."""
+    from wmbench.metrics.per_episode import score_episodes
+    from wmbench.metrics.reference_cache import ReferenceCache
+
+    task = get_task("drop_single")
+    batch = collate([generate_episode(task, "dev", s) for s in split_seeds(task, "dev", EPISODES)])
+    context, future = batch.context.float() / 255, batch.future.float() / 255
+    metrics = {n: METRICS[n]() for n in task.metrics if n != "lpips"}
+    cache = ReferenceCache(tmp_path) if references == "cached" else None
+    truth = lambda: Truth(frames=future, context=context, episodes=batch.episodes)  # noqa: E731
+    pred = torch.roll(future, 2, dims=-1)
+    if cache is not None:
+        score_episodes(metrics, pred, truth(), cache)  # warm the cache
+    benchmark.pedantic(score_episodes, setup=lambda: ((metrics, pred.clone(), truth(), cache), {}),
+                       rounds=3, warmup_rounds=1)
+    _per_second(benchmark, pred.shape[0] * pred.shape[1], f"batch with references {references}, 128x128")
+
+
 def test_motion_metrics_in_memory(benchmark):
     """The four Physics-IQ motion metrics on frames in memory, 256x256 (64x64 working
     resolution), the true future's masks computed afresh each round: the work the

@@ -51,6 +51,10 @@ class Truth:
         self._memo[(key, id(frames))] = (frames, value)  # holding the tensor keeps its id unique
         return value
 
+    def episode_hashes(self) -> list[str]:
+        """The episodes' content hashes (:meth:`Episode.content_hash`), computed once per batch."""
+        return self.memo("episode_hashes", self.frames, lambda: [e.content_hash() for e in self.episodes])
+
 
 class MetricUnavailable(Exception):
     """Raised by a metric's constructor when it cannot run here (e.g. missing weights)."""

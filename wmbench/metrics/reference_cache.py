@@ -121,8 +121,8 @@ class ReferenceCache:
             return {kind: {} for kind in REFERENCES}
         _, horizon, _, height, width = truth.frames.shape
         shape, digest = (horizon, height, width), fingerprint(scoring_context(truth.frames.device))
-        identities = [{"episode_hash": e.content_hash(), "fingerprint": digest, "shape": list(shape)}
-                      for e in truth.episodes]
+        identities = [{"episode_hash": h, "fingerprint": digest, "shape": list(shape)}
+                      for h in truth.episode_hashes()]
         paths = [self.path(digest, i["episode_hash"], shape) for i in identities]
         entries = [self._read(path, i) for path, i in zip(paths, identities)]
         missing = {n: m for n, m in metrics.items() if not all(_holds(e, n, m) for e in entries)}

@@ -77,9 +77,10 @@ class EvaluationModule(pl.LightningModule):
         if not batch.episodes:
             return  # a process without episodes of its own still joins the metric sync
         step_start = time.perf_counter()
-        rows = [{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed,
-                 "episode_hash": e.content_hash(), "batch_size": len(batch.episodes)} for e in batch.episodes]
         context = as_float(batch.context)
+        truth = Truth(frames=as_float(batch.future), context=context, episodes=batch.episodes)
+        rows = [{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed, "episode_hash": h,
+                 "batch_size": len(batch.episodes)} for e, h in zip(batch.episodes, truth.episode_hashes())]
         try:
             pred, latency = self._predict(batch, context)
             probes = probe_adapter(self.adapter, self.task, self.metrics.values(), batch.episodes, context, self.label)
@@ -92,7 +93,7 @@ class EvaluationModule(pl.LightningModule):
             if self.on_error == "stop":
                 raise error from exc
             return
-        truth = Truth(frames=as_float(batch.future), context=context, episodes=batch.episodes, probes=probes)
+        truth.probes = probes
         scored = score_episodes(self.metrics, pred, truth, self.references)
         overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
         for row, values in zip(rows, scored):
