@@ -342,7 +342,7 @@ def cmd_physics_iq(args: argparse.Namespace) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     summary, per_view = score_submission(args.generated, args.real, args.masks, args.fps, device,
                                          mask_video=not args.no_mask_video, progress=sys.stderr.isatty(),
-                                         workers=args.workers)
+                                         workers=_workers(args))
     if args.csv:
         write_csv(per_view, args.csv)
     print(json.dumps(summary, indent=2))
@@ -517,9 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mask-video", action="store_true", help="use the computed masks as they are instead of "
                    "passing them through an mp4v mask video as the official scripts do (faster; see docs/metrics.md)")
     p.add_argument("--csv", type=Path, help="also write the official per-scenario CSV (per-frame lists) here")
-    p.add_argument("--workers", type=_positive, default=1, metavar="N",
-                   help="processes scoring views in parallel, one core each; each takes a few seconds to start, "
-                   "so this pays off on whole submissions (default: 1)")
+    p.add_argument("--workers", type=_positive, metavar="N", help="processes scoring views in parallel, one core "
+                   "each (default: every available core; each takes a few seconds to start)")
 
     p = command("selftest", cmd_selftest,
                 "inject physics violations into true futures and show which metrics detect each "
