@@ -230,3 +230,35 @@ def test_a_rerun_of_another_adapter_reuses_the_references(cli, tmp_path, monkeyp
     assert again == first == run("oracle", "uncached", "--no-cache")
     assert len(measured) == 2  # without a cache: measured again
     assert len(first) == 3 and all(r["variance"]["mse"] > 0 for r in first.values())
+
+
+def test_references_measured_ahead_by_generate_are_read_by_runs(cli, tmp_path, monkeypatch):
+    """`wmbench generate --references` measures each episode alone; a run then measures
+    nothing, and its references equal an uncached run's (to float32 batching effects)."""
+    measured, measure = [], references.measured_references
+    monkeypatch.setattr(reference_cache, "measured_references", lambda m, t: measured.append(len(t.episodes))
+                        or measure(m, t))
+    cache = tmp_path / "cache"
+    code, _, err = cli("generate", "drop_single", "--limit", 3, "--resolution", 32, "--references", "--workers", 1,
+                       "--cache", cache, "--no-progress")
+    assert code == 0, err
+    assert measured == [1, 1, 1] and len(list((cache / "references").rglob("*.json"))) == 3
+    selection = ("--tasks", "drop_single", "--limit", 3, "--resolution", 32, "--no-progress", "--logger", "none")
+    code, _, err = cli("run", "--adapter", "copy_last", *selection, "--cache", cache, "--out", tmp_path / "ahead")
+    assert code == 0, err
+    assert measured == [1, 1, 1]  # the run measured nothing
+    code, _, err = cli("run", "--adapter", "copy_last", *selection, "--no-cache", "--out", tmp_path / "inline")
+    assert code == 0, err
+    ahead, inline = (load_result(tmp_path / d).rows for d in ("ahead", "inline"))
+    for a, b in zip(ahead, inline):
+        for kind in ("frozen", "variance"):
+            assert a["references"][kind].keys() == b["references"][kind].keys()
+            for name, value in b["references"][kind].items():
+                assert (a["references"][kind][name] is None) == (value is None)
+                if value is not None:
+                    assert a["references"][kind][name] == pytest.approx(value, rel=1e-6, abs=1e-12), name
+
+
+def test_measuring_ahead_needs_a_cache(cli):
+    code, _, err = cli("generate", "drop_single", "--limit", 1, "--references", "--no-cache", "--no-progress")
+    assert code == 2 and "cannot be measured ahead with --no-cache" in err

@@ -137,7 +137,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     jobs = _generation_jobs(args, tasks, split, limit)
     if not jobs:
         raise WmbenchError(f"no {split} episodes to generate for {', '.join(tasks)}")
-    done = generate_all(jobs, cache, _workers(args), progress=not args.no_progress and sys.stderr.isatty())
+    progress = not args.no_progress and sys.stderr.isatty()
+    done = generate_all(jobs, cache, _workers(args), progress=progress)
+    if args.references:
+        from wmbench.run.prepare import measure_references
+
+        measure_references(jobs, cache, _workers(args), progress=progress)
     entries: dict[str, dict[str, Any]] = {}
     for job, result in zip(jobs, done):
         entry = entries.setdefault(job.task.id, {"task": job.task.id, "split": split, "resolution":
@@ -428,6 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="first N episodes per task")
     _add_render_options(p)
     _add_workers_option(p)
+    p.add_argument("--references", action="store_true", help="also measure each episode's reference scores "
+                   "(frozen world, physical variance) into the cache, for runs on the CPU")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_cache_options(p)
 
