@@ -26,7 +26,7 @@ from wmbench.metrics.sums import float64_sum
 MSE_FLOOR = 1e-10
 SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
 SSIM_PAD = (SSIM_WINDOW - 1) // 2
-SSIM_CHUNK_VALUES = 1 << 16  # input values per chunk: five filtered maps of them stay in cache
+SSIM_CHUNK_VALUES = 1 << 16  # input values per chunk: four filtered maps of them stay in cache
 
 
 def gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
@@ -67,29 +67,28 @@ def ssim_per_image(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) ->
 
 
 def _ssim(x: torch.Tensor, y: torch.Tensor, data_range: float) -> torch.Tensor:
-    """Variances and the covariance are computed from values centred on each image's
-    mean (they do not depend on the centre), which keeps float32 cancellation on flat
-    regions below 1e-6. Where rounding leaves a variance at or below 0 the covariance is
-    0 too (Cauchy-Schwarz), so identical images score exactly 1."""
+    """Four filtered maps, ``x``, ``y``, ``x^2 + y^2`` and ``xy``: the denominator needs
+    only the sum of the variances. Values are centred on each image's mean first (the
+    variances do not depend on the centre), which keeps float32 cancellation on flat
+    regions below 1e-6. Where rounding leaves the summed variance at or below 0 both
+    variances vanish, and so does the covariance (Cauchy-Schwarz); for identical images
+    every step is the same on both sides (doubling is exact), so they score exactly 1."""
     n, c, h, w = x.shape
     # contiguous: the per-image means below must be reduced in the same order for both
     x, y = x.float().reshape(n * c, h, w).contiguous(), y.float().reshape(n * c, h, w).contiguous()
     mean_x, mean_y = x.mean((1, 2), keepdim=True), y.mean((1, 2), keepdim=True)
     x, y = x - mean_x, y - mean_y
+    maps = torch.cat([x, y, x * x + y * y, x * y])
     kernel = gaussian_window()
-    if x.device.type == "cpu":
-        blurred = _blur_opencv(torch.cat([x, y, x * x, y * y, x * y]), kernel)
-    else:
-        blurred = _blur_torch(torch.cat([x, y, x * x, y * y, x * y]), kernel.to(x.device))
-    dx, dy, e_xx, e_yy, e_xy = blurred.chunk(5)
+    blurred = _blur_opencv(maps, kernel) if x.device.type == "cpu" else _blur_torch(maps, kernel.to(x.device))
+    dx, dy, e_sum, e_xy = blurred.chunk(4)
     c1, c2 = (SSIM_K1 * data_range) ** 2, (SSIM_K2 * data_range) ** 2
-    var_x, var_y = e_xx - dx * dx, e_yy - dy * dy
-    flat = (var_x <= 0) | (var_y <= 0)  # rounding made a variance vanish: so does the covariance
-    var_x.clamp_min_(0), var_y.clamp_min_(0)
+    variances = e_sum.sub_(dx * dx + dy * dy)
+    flat = variances <= 0
     cov = e_xy.sub_(dx * dy).masked_fill_(flat, 0.0)
     mu_x, mu_y = dx.add_(mean_x), dy.add_(mean_y)
     numerator = (cov.mul_(2).add_(c2)).mul_(mu_x * mu_y * 2 + c1)
-    denominator = (var_x.add_(var_y).add_(c2)).mul_(mu_x.square_().add_(mu_y.square_()).add_(c1))
+    denominator = (variances.clamp_min_(0).add_(c2)).mul_(mu_x.square_().add_(mu_y.square_()).add_(c1))
     return numerator.div_(denominator).reshape(n, -1).mean(1)
 
 
