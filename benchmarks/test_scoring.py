@@ -158,6 +158,24 @@ def scenario(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def real_masks(scenario, tmp_path_factory) -> Path:
+    """The real takes' mask videos, as the benchmark distributes them."""
+    folder = tmp_path_factory.mktemp("physics-iq-masks")
+    for take in scenario.glob("*_testing-videos_*.mp4"):
+        masks = ref.masks_per_frame(ref.read_frames(take, 10**9))
+        ref.write_video(folder / take.name.replace("testing-videos", "video-masks"), masks, 30, is_color=False)
+    return folder
+
+
+def test_physics_iq_command_with_real_masks(benchmark, scenario, real_masks):
+    """The usual case: the real takes' masks are given, only the generated video's are computed."""
+    from wmbench.metrics.physics_iq import score_submission
+
+    benchmark.pedantic(lambda: score_submission(scenario, masks_dir=real_masks), rounds=2, warmup_rounds=1)
+    _per_second(benchmark, 3 * 150, "physics-iq with the real masks given (generated frames)")
+
+
 @pytest.mark.parametrize("mask_video", [True, False], ids=["mask-video", "no-mask-video"])
 def test_physics_iq_command(benchmark, scenario, mask_video):
     from wmbench.metrics.physics_iq import score_submission
