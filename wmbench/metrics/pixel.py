@@ -103,11 +103,6 @@ def step_mse(pred: torch.Tensor, truth: Truth) -> torch.Tensor:
     return truth.memo("step_mse", pred, lambda: frame_errors(pred, truth.frames))
 
 
-def episode_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per-episode MSE ``float64 (B,)``: the mean of :func:`frame_errors` (frames are the same size)."""
-    return frame_errors(pred, target).mean(1)
-
-
 @register
 class MSE(EpisodeMetric):
     name, unit, higher_is_better = "mse", "intensity^2 (0-1 scale)", False

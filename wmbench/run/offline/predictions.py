@@ -26,6 +26,7 @@ from wmbench.metrics import build_metrics
 from wmbench.metrics.base import Truth
 from wmbench.metrics.per_episode import score_episodes
 from wmbench.metrics.reference_cache import ReferenceCache
+from wmbench.run.checks import as_float
 from wmbench.run.data import collate
 from wmbench.run.evaluate import RunSpec, finalise
 from wmbench.run.offline.export import (FORMAT, FORMAT_VERSION, MANIFEST_FILE, Selection, empty_directory,
@@ -273,8 +274,8 @@ def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], h
             pred = torch.stack([_unit_float(read_prediction(files[eid])) for eid in chunk])
         except UnreadableMedia as exc:  # changed since it was checked
             raise PredictionsError(files[chunk[0]].parent, [f"{', '.join(chunk)}: corrupt ({exc})"]) from exc
-        truth = Truth(frames=batch.future.float().div_(255.0).to(device),
-                      context=batch.context.float().div_(255.0).to(device), episodes=episodes)
+        truth = Truth(frames=as_float(batch.future).to(device), context=as_float(batch.context).to(device),
+                      episodes=episodes)
         values = score_episodes(metrics, pred.to(device), truth, references)
         sink([{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed, "episode_hash": h,
                "batch_size": None, "latency_ms": None, "status": "ok", **v}
