@@ -4,8 +4,7 @@ The public API, stage by stage: tasks -> worlds -> adapters -> run -> metrics ->
 results -> leaderboard.
 """
 
-__version__ = "0.1.0"
-
+from wmbench._version import __version__
 from wmbench.adapters import Adapter, ContextBatch, ReferenceAdapter, Requirements, load_adapter
 from wmbench.errors import WmbenchError
 from wmbench.tasks import Task, get_suite, get_task, load_task

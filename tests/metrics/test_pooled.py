@@ -10,8 +10,8 @@ import torch.multiprocessing as mp
 
 from wmbench.metrics import METRICS
 
-from ..synthetic import HORIZON, truth_of
 from ..metrics.test_surprise import T, voe_episode
+from ..synthetic import HORIZON, truth_of
 
 pytestmark = pytest.mark.slow
 EPISODES = 12

@@ -9,8 +9,8 @@ from wmbench import ContextBatch, get_task
 from wmbench.frames import as_float
 from wmbench.run.data import collate
 
-from ..fakes.snoop import Snoop, findings
 from ..conftest import run_and_record
+from ..fakes.snoop import Snoop, findings
 
 LIMIT = 3
 

@@ -10,8 +10,8 @@ from wmbench.results.record import harness_overhead
 from wmbench.run.harness import Harness
 from wmbench.run.speed import FRAME_DEFINITION, SpeedProtocol, measure_speed
 
-from ..fakes.slow import Sleeper
 from ..conftest import run_and_record
+from ..fakes.slow import Sleeper
 
 PREDICT_S, STEP_S = 0.02, 0.004
 

@@ -11,7 +11,7 @@ violated future must score to count as detected.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import torch
@@ -47,7 +47,7 @@ class PhysicsMetric(EpisodeMetric):
         raise NotImplementedError
 
 
-def _nanmean(values: np.ndarray, mask: np.ndarray, axis=None) -> np.ndarray:
+def _nanmean(values: np.ndarray, mask: np.ndarray | np.bool_, axis: int | tuple[int, ...] | None = None) -> np.ndarray:
     """Mean of ``values`` where ``mask``; NaN where nothing is selected."""
     total = np.where(mask, values, 0.0).sum(axis=axis)
     count = mask.sum(axis=axis)
@@ -232,7 +232,7 @@ class _Reappearance(PhysicsMetric):
         for b in range(len(tr.valid)):
             errors = []
             for k in np.flatnonzero(tr.valid[b]):
-                for hidden, true_step in reappearances(tr, truth, b, k):
+                for hidden, true_step in reappearances(tr, truth, b, int(k)):
                     after = np.flatnonzero(seen[b, hidden:, k])
                     pred_step = hidden + after[0] if len(after) else t
                     check = [s for s in range(true_step, t)
@@ -310,7 +310,7 @@ def scenery_region(truth: Truth) -> torch.Tensor:
     colour = [c / 255.0 for c in SCENERY]
 
     def near(frames: torch.Tensor) -> torch.Tensor:
-        d2 = sum((frames[:, :, c].float() - colour[c]) ** 2 for c in range(3))
+        d2 = cast(torch.Tensor, sum((frames[:, :, c].float() - colour[c]) ** 2 for c in range(3)))
         return (d2 < SCENERY_TOLERANCE**2).any(1)
 
     return near(truth.context) | near(truth.frames)

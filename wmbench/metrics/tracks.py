@@ -10,6 +10,7 @@ visibility is ``truth.visibility``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -82,7 +83,7 @@ def build_tracks(pred: torch.Tensor, truth: Truth) -> Tracks:
                                f"resolution {episode.resolution[1]} px and at least {LEAD} context frames "
                                f"(got {width} px, {truth.context.shape[1]} context frames)")
     pred_states, context_states, true_frames = (
-        truth.memo("object_states", frames, lambda frames=frames: extract_states(frames, episodes))
+        truth.memo("object_states", frames, partial(extract_states, frames, episodes))
         for frames in (pred, truth.context, truth.frames))
     n = pred_states.area.shape[2]
     shape = (b, LEAD + t, n)

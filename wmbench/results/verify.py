@@ -1,15 +1,18 @@
 """Verifying a submitted result against this wmbench: tasks and episodes must match.
 
-A leaderboard maintainer checks that a result was scored on the current task
-definitions and on the exact episodes they define: every task's definition hash must
-equal the local task's, and every episode's content hash must equal the hash of the
-episode regenerated (or read from the cache) from the task version and seed.
+A leaderboard maintainer checks that a result follows the published schema
+(:mod:`wmbench.results.schema`), record and rows, and that it was scored on the
+current task definitions and on the exact episodes they define: every task's
+definition hash must equal the local task's, and every episode's content hash must
+equal the hash of the episode regenerated (or read from the cache) from the task
+version and seed.
 """
 
 from __future__ import annotations
 
 from wmbench.errors import ResultError
 from wmbench.results.io import Result
+from wmbench.results.schema import check_schema
 from wmbench.tasks.catalog import get_task
 from wmbench.worlds.cache import EpisodeCache
 
@@ -17,6 +20,10 @@ from wmbench.worlds.cache import EpisodeCache
 def verify_result(result: Result, cache: EpisodeCache) -> int:
     """Check ``result`` against the local tasks and episodes; returns the number of
     episodes verified, or raises :class:`ResultError` naming the first mismatch."""
+    check_schema(result.record, str(result.path))
+    rows_file = result.path.parent / result.record["rows"]["file"]
+    for number, row in enumerate(result.rows, start=1):
+        check_schema(row, f"{rows_file}: line {number}", "row")
     checked = 0
     split = result.record["run"]["split"]
     for entry in result.record["tasks"]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
 from wmbench.errors import TaskFileError
 
-Scalar = Union[int, float, bool, str]
+Scalar = int | float | bool | str
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Choice:
         return self.options[0], self.options[-1]
 
 
-ParamRange = Union[Fixed, Uniform, IntRange, Choice]
+ParamRange = Fixed | Uniform | IntRange | Choice
 
 
 def _is_number(x: Any) -> bool:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pymunk
-import cv2
 
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode, Rollout
