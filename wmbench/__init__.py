@@ -1,7 +1,8 @@
 """wmbench: a benchmark suite for world models.
 
-The public API, stage by stage: tasks -> worlds -> adapters -> run -> metrics ->
-results -> leaderboard.
+The public API. Each stage is a package that imports only the stages before it:
+tasks < worlds < {adapters, metrics} < run < results < leaderboard < cli (the contract
+import-linter checks in CI, in pyproject.toml).
 """
 
 from wmbench._version import __version__

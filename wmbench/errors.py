@@ -40,6 +40,11 @@ class RegistryError(WmbenchError):
     """A class registered under a name already taken, or not of the registry's base class."""
 
 
+class MetricUnavailable(WmbenchError):
+    """Raised by a metric's constructor when it cannot run here (e.g. missing weights);
+    runs report the metric as missing, with this reason."""
+
+
 class MissingSecretError(WmbenchError):
     """The test split's seeds were asked for without the secret they are derived from."""
 

@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from wmbench.metrics import METRICS, Truth
-from wmbench.metrics.physics import (
-    PhysicsMetric,
+from wmbench.metrics.kinematics import (
     energy_rise,
     fitted_acceleration,
     free_fall_segments,
@@ -20,6 +19,7 @@ from wmbench.metrics.physics import (
     lens_area,
     near_impacts,
 )
+from wmbench.metrics.physics import PhysicsMetric
 from wmbench.metrics.selftest import VIOLATIONS
 from wmbench.tasks import get_task, task_from_dict
 from wmbench.worlds import generate_episode

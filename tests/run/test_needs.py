@@ -77,9 +77,22 @@ def test_a_new_need_is_gathered_and_scored_by_the_run(registered, cli, tmp_path,
         "from tests.run.test_needs import KnowsItsErrors\n\nclass Knows(KnowsItsErrors):\n    pass\n"
     )
     KnowsItsErrors.calls.clear()
-    code, _, err = cli("run", "--adapter", f"{tmp_path / 'knows.py'}:Knows", "--tasks",
-                       tmp_path / "drop_confidence.yaml", "--limit", 2, "--resolution", 32, "--out", tmp_path / "out",
-                       "--no-progress", "--logger", "none")
+    code, _, err = cli(
+        "run",
+        "--adapter",
+        f"{tmp_path / 'knows.py'}:Knows",
+        "--tasks",
+        tmp_path / "drop_confidence.yaml",
+        "--limit",
+        2,
+        "--resolution",
+        32,
+        "--out",
+        tmp_path / "out",
+        "--no-progress",
+        "--logger",
+        "none",
+    )
     assert code == 0, err
     assert KnowsItsErrors.calls == [(1, task["context"] + 8, 3, 32, 32)] * 2  # one clip per episode
 

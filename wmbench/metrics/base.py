@@ -22,7 +22,7 @@ from typing import Any, Callable, ClassVar
 import torch
 from torchmetrics import Metric
 
-from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.errors import MetricUnavailable, TaskFileError, UnknownNameError
 from wmbench.registry import Registry
 from wmbench.worlds.episode import Episode
 
@@ -66,10 +66,6 @@ class Truth:
     def episode_hashes(self) -> list[str]:
         """The episodes' content hashes (:meth:`Episode.content_hash`), computed once per batch."""
         return self.memo("episode_hashes", self.frames, lambda: [e.content_hash() for e in self.episodes])
-
-
-class MetricUnavailable(Exception):
-    """Raised by a metric's constructor when it cannot run here (e.g. missing weights)."""
 
 
 class EpisodeMetric(Metric):
