@@ -34,10 +34,10 @@ def scored(shard: range) -> tuple[float, torch.Tensor, float]:
     return float(auroc.compute()), horizon.mean_curve(), float(horizon.compute())
 
 
-def worker(rank: int, init_file: str, expected: tuple[float, torch.Tensor, float]) -> None:
+def worker(rank: int, init_file: str, expected: tuple[float, torch.Tensor, float], shards: list[range]) -> None:
     dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=2)
     try:
-        auroc, curve, horizon = scored(range(rank, EPISODES, 2))
+        auroc, curve, horizon = scored(shards[rank])
         assert auroc == pytest.approx(expected[0], abs=1e-12)
         assert horizon == pytest.approx(expected[2], abs=1e-12)
         assert torch.allclose(curve, expected[1], atol=1e-9)
@@ -49,4 +49,12 @@ def test_two_processes_pool_like_one(tmp_path):
     expected = scored(range(EPISODES))
     alone = scored(range(0, EPISODES, 2))
     assert alone[0] != pytest.approx(expected[0]) and not torch.allclose(alone[1], expected[1])
-    mp.spawn(worker, args=(str(tmp_path / "init"), expected), nprocs=2, join=True)
+    shards = [range(0, EPISODES, 2), range(1, EPISODES, 2)]
+    mp.spawn(worker, args=(str(tmp_path / "init"), expected, shards), nprocs=2, join=True)
+
+
+def test_a_process_without_items_still_pools(tmp_path):
+    """A process whose shard is empty (a resumed run) joins the gather with no items."""
+    expected = scored(range(EPISODES))
+    shards = [range(EPISODES), range(0)]
+    mp.spawn(worker, args=(str(tmp_path / "init"), expected, shards), nprocs=2, join=True)

@@ -14,6 +14,7 @@ each episode's items. They reach two places:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -67,6 +68,28 @@ class PooledEpisodeMetric(EpisodeMetric):
             if present:
                 getattr(self, name).append(torch.cat(present).to(self.total.device))
 
+    def sync(
+        self,
+        dist_sync_fn: Callable | None = None,
+        process_group: Any | None = None,
+        should_sync: bool = True,
+        distributed_available: Callable | None = None,
+    ) -> None:
+        """Gather the states of every process. A process without items of a state sends an
+        empty tensor of the items' dtype and shape, which the processes agree on first
+        (torchmetrics would send a 1-D tensor of its default dtype, which does not match)."""
+        distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+        if should_sync and distributed and not self._is_synced:
+            for name in self.pooled_states:
+                state = getattr(self, name)
+                local = (state[0].dtype, tuple(state[0].shape[1:])) if state else None
+                layouts: list[Any] = [None] * torch.distributed.get_world_size(process_group)
+                torch.distributed.all_gather_object(layouts, local, group=process_group)
+                layout = next((x for x in layouts if x is not None), None)
+                if not state and layout is not None:
+                    state.append(torch.empty((0, *layout[1]), dtype=layout[0], device=self.device))
+        super().sync(dist_sync_fn, process_group, should_sync, distributed_available)
+
     def pooled(self, name: str) -> torch.Tensor | None:
         """All items of state ``name`` so far, gathered from every process (a collective
         call when distributed: every process must make it), or ``None`` if there are none."""
@@ -75,7 +98,8 @@ class PooledEpisodeMetric(EpisodeMetric):
             state = getattr(self, name)
             if isinstance(state, list) and not state:
                 return None
-            return dim_zero_cat(state).clone()
+            items = dim_zero_cat(state)
+            return items.clone() if items.numel() else None
 
     def pooled_summary(self) -> dict[str, Any] | None:
         """:meth:`summarise` of every item scored so far on every process, or ``None``."""

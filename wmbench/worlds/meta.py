@@ -18,6 +18,15 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Scale:
+    """How the scene maps to pixels and how it falls: ``ppm`` pixels per metre at the
+    episode's resolution, ``gravity`` in m/s^2 (acting along -y)."""
+
+    ppm: float
+    gravity: float
+
+
+@dataclass(frozen=True)
 class Alternative:
     """What one alternative rollout is: ``kind`` ``"actions"`` (another action sequence)
     or ``"impossible"`` (a violation-of-expectation twin, with its ``violation`` and
@@ -38,6 +47,14 @@ class Revisit:
 
     leave_frame: int
     return_frame: int
+
+
+def scale_of(episode: Episode) -> Scale:
+    """``meta["ppm"]`` and ``meta["gravity"]``, written for every episode."""
+    try:
+        return Scale(float(episode.meta["ppm"]), float(episode.meta["gravity"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WmbenchError(f"episode {episode.key}: meta needs numbers 'ppm' and 'gravity' ({exc})") from exc
 
 
 def revisit_of(episode: Episode) -> Revisit | None:
