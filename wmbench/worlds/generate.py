@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 import pymunk
@@ -22,6 +24,11 @@ def engine_versions() -> dict[str, str]:
             "opencv": cv2.__version__, "numpy": np.__version__}
 
 
+def build_world(task: Task, params: dict[str, Any], seed: int) -> World:
+    """The world of an episode with parameters ``params`` and ``seed`` at its first frame."""
+    return scene_for(task).build(params, np.random.default_rng([seed, 1]))
+
+
 def generate_episode(task: Task, split: str, seed: int) -> Episode:
     """Simulate and render one episode with its physical-variance ensemble (which replays
     the true actions, if any) and the scene's alternatives."""
@@ -29,7 +36,7 @@ def generate_episode(task: Task, split: str, seed: int) -> Episode:
     params = scene.sample(np.random.default_rng([seed, 0]))
 
     def simulate(control: Control | None, member: int = 0) -> tuple[World, Rollout]:
-        built = scene.build(params, np.random.default_rng([seed, 1]))
+        built = build_world(task, params, seed)
         if member:
             built.perturb(np.random.default_rng([seed, 2, member]), PERTURB_POSITION_PX,
                           PERTURB_VELOCITY_PX_PER_FRAME, task.fps)

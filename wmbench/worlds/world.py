@@ -115,6 +115,9 @@ class World:
     meta: dict[str, Any] = field(default_factory=dict)
     #: Kinematic body whose velocity the agent follows (see :meth:`add_agent`), if any.
     agent: pymunk.Body | None = None
+    #: Joints that hold objects with Coulomb friction against a table seen from above
+    #: (see :meth:`add_table_friction`): their force limits are the friction.
+    table_friction: list[pymunk.Constraint] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.space.gravity = (0.0, -self.gravity)
@@ -199,6 +202,19 @@ class World:
             joint.max_bias, joint.max_force = 0.0, limit
         self.space.add(self.agent, drive, steady)
         return spec
+
+    def add_table_friction(self, index: int, mu: float, size: float, pressure: float) -> None:
+        """Coulomb friction of object ``index`` (0-based) against a table under it: a
+        force of at most ``mu m pressure`` against sliding and a torque of at most
+        ``mu m pressure size / 2`` against spinning (``pressure``: m/s^2 pressing it down)."""
+        body = self.bodies[index]
+        slide = pymunk.PivotJoint(self.space.static_body, body, (0.0, 0.0), (0.0, 0.0))
+        spin = pymunk.GearJoint(self.space.static_body, body, 0.0, 1.0)
+        force = mu * body.mass * pressure
+        for joint, limit in ((slide, force), (spin, force * size / 2)):
+            joint.max_bias, joint.max_force = 0.0, limit
+        self.space.add(slide, spin)
+        self.table_friction += [slide, spin]
 
     def act(self, action: np.ndarray) -> None:
         """Apply an action until the next frame: the agent's target velocity ``(vx, vy)``, m/s."""
@@ -286,20 +302,27 @@ class World:
                        visibility=visibility, actions=recorded, camera=track)
 
 
-def redraw(episode: "Episode", t: int, poses: np.ndarray, rollout: Rollout | None = None
+def redraw(episode: "Episode", t: int, poses: np.ndarray, rollout: Rollout | None = None,
+           objects: Sequence[ObjectSpec | None] | None = None, occluders: Sequence[np.ndarray] = ()
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Render ``poses`` (``(N, >=3)``: ``x, y, angle``) into frame ``t`` of an episode.
 
     The scenery, occluders (at frame ``t``'s time), backdrop and tethers come from
     ``episode.meta["stage"]`` and the camera from ``rollout.camera[t]`` (default: the
     truth's), so redrawing the true states gives the episode's own frame, bit for bit.
+    ``objects`` draws other shapes in the objects' places (``None`` for one leaves it and
+    its tether out; ids and visibility then cover the objects drawn, in order);
+    ``occluders`` adds static world-space polygons in front of everything.
     """
     rollout = rollout or episode.truth
     if rollout.camera is None:
         raise ValueError(f"{episode.key}: the rollout records no camera")
+    drawn = list(episode.objects) if objects is None else list(objects)
+    keep = [k for k, obj in enumerate(drawn) if obj is not None]
     stage = episode.meta["stage"]
     camera = Camera(*rollout.camera[t], resolution=episode.resolution[0])
-    occluders = [Occluder.from_meta(o).polygon(t / episode.fps) for o in stage["occluders"]]
+    occluders = [Occluder.from_meta(o).polygon(t / episode.fps) for o in stage["occluders"]] + list(occluders)
     background = Backdrop(**stage["backdrop"]).image(camera) if stage["backdrop"] else None
-    return render(episode.objects, poses, camera, [np.asarray(p, np.float64) for p in stage["scenery"]],
-                  occluders, background, tethers=[(tuple(a), int(i)) for a, i in stage["tethers"]])
+    tethers = [(tuple(a), keep.index(int(i))) for a, i in stage["tethers"] if int(i) in keep]
+    return render([drawn[k] for k in keep], np.asarray(poses)[keep], camera,
+                  [np.asarray(p, np.float64) for p in stage["scenery"]], occluders, background, tethers=tethers)

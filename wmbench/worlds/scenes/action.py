@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
-import pymunk
 
 from wmbench.worlds.episode import ObjectSpec, Rollout
 from wmbench.worlds.scenes.base import Bound, Scene, Simulate
@@ -221,7 +220,7 @@ class TablePush(PushScene):
                 spec = world.add_circle(x, y, size, p["mass"], 0.3, 0.5)
             else:
                 spec = world.add_box(x, y, 2 * size, 2 * size, p["mass"], rng.uniform(0, np.pi / 2), 0.3, 0.5)
-            self._table_friction(world, world.bodies[spec.id - 1], p["friction"], size)
+            world.add_table_friction(spec.id - 1, p["friction"], size, TABLE_G)
         return world
 
     def _free_spot(self, rng: np.random.Generator, reach: float, placed: list[tuple[np.ndarray, float]],
@@ -236,17 +235,6 @@ class TablePush(PushScene):
                 break
         placed.append((xy, reach))
         return float(xy[0]), float(xy[1])
-
-    @staticmethod
-    def _table_friction(world: World, body: pymunk.Body, mu: float, size: float) -> None:
-        """Coulomb friction against the table: force ``mu m g`` and torque ``mu m g size / 2``."""
-        static = world.space.static_body
-        slide = pymunk.PivotJoint(static, body, (0.0, 0.0), (0.0, 0.0))
-        spin = pymunk.GearJoint(static, body, 0.0, 1.0)
-        force = mu * body.mass * TABLE_G
-        for joint, limit in ((slide, force), (spin, force * size / 2)):
-            joint.max_bias, joint.max_force = 0.0, limit
-        world.space.add(slide, spin)
 
     def goal(self, p: dict[str, Any]) -> np.ndarray:
         return np.array([p["goal_x"], p["goal_y"]])
