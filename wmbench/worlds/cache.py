@@ -79,7 +79,7 @@ class EpisodeCache:
             if episode is not None:
                 return episode
         episode = generate_episode(task, split, seed)
-        write_atomically(path, episode.to_bytes(), self.root)
+        self._write(path, episode.to_bytes())
         return episode
 
     def _read(self, path: Path, task: Task, split: str, seed: int) -> Episode | None:
@@ -92,6 +92,9 @@ class EpisodeCache:
             return episode
         warnings.warn(f"cache entry {path} {problem}; regenerating", CacheWarning, stacklevel=3)
         return None
+
+    def _write(self, path: Path, data: bytes) -> None:
+        write_atomically(path, data, self.root)
 
 
 def _unwritable(root: Path, exc: OSError) -> CacheError:
