@@ -19,8 +19,8 @@ from wmbench.worlds.resimulate import (
 
 @pytest.fixture(scope="module")
 def episodes():
-    return {name: (get_task(name), generate_episode(get_task(name), "dev", 3))
-            for name in ("drop_single", "push_single", "revisit_gap", "collide_elastic")}
+    seeds = {"drop_single": 3, "push_single": 3, "revisit_gap": 3, "collide_elastic": 2}  # 2: a collision in the horizon
+    return {name: (get_task(name), generate_episode(get_task(name), "dev", seed)) for name, seed in seeds.items()}
 
 
 @pytest.mark.parametrize("name", ["drop_single", "push_single", "revisit_gap"])

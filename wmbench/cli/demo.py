@@ -22,7 +22,14 @@ def demo(args: argparse.Namespace) -> int:
     suite = get_suite(args.suite)
     results_dir = args.out / "results"
     for adapter in DEMO_ADAPTERS:
-        spec = RunSpec(adapter=adapter, tasks=suite.tasks, split=suite.split, limit=suite.episodes, suite=suite.name)
+        spec = RunSpec(
+            adapter=adapter,
+            tasks=suite.tasks,
+            split=suite.split,
+            limit=suite.episodes,
+            suite=suite.name,
+            suite_version=suite.version,
+        )
         out = results_dir / f"{suite.name}-{adapter}"
         log = evaluate(spec, out, cache_of(args), Execution(progress=sys.stderr.isatty()), args.test_secret)
         if log is not None:

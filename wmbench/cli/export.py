@@ -13,7 +13,7 @@ def export(args: argparse.Namespace) -> int:
     from wmbench.run.offline import MANIFEST_FILE, Selection, export_split
 
     tasks, suite, split, limit = selection_of(args)
-    selection = Selection(tasks=tasks, split=split, limit=limit, suite=suite, resolution=args.resolution)
+    selection = Selection(tasks=tasks, split=split, limit=limit, suite=suite and suite.name, resolution=args.resolution)
     manifest = export_split(selection, args.out, cache_of(args), args.test_secret, progress=not args.no_progress)
     for task in manifest["tasks"]:
         print(

@@ -15,10 +15,15 @@ def leaderboard(args: argparse.Namespace) -> int:
     results = find_results(args.results)
     if args.verify:
         from wmbench.results import verify_result
+        from wmbench.results.verify import release_for
+        from wmbench.worlds.release import load_manifest
 
         cache = cache_of(args)
+        given = load_manifest(args.release) if args.release else None
         for result in results:
-            print(f"verified {verify_result(result, cache)} episodes of {result.path}")
+            release = given or release_for(result)
+            against = f"the release {release['release']}" if release else "regenerated episodes"
+            print(f"verified {verify_result(result, cache, release)} episodes of {result.path} against {against}")
     paths = write_leaderboard(results, args.out)
     print(headline_markdown(results))
     print("\n".join(f"{kind}: {path}" for kind, path in paths.items()))
@@ -38,6 +43,12 @@ def add(commands: Any) -> None:
     p.add_argument(
         "--verify",
         action="store_true",
-        help="check each result against the published schema and the "
-        "task definitions, and regenerate every episode to compare content hashes",
+        help="check each result against the published schema, and its task definitions and episode content "
+        "hashes against the release of its suite version (episodes no release lists are regenerated)",
+    )
+    p.add_argument(
+        "--release",
+        type=Path,
+        help="with --verify: the release (directory or manifest.json) to check against (default: the published "
+        "release of each result's suite version and split)",
     )

@@ -89,14 +89,14 @@ def workers_of(args: argparse.Namespace) -> int:
     return args.workers if args.workers is not None else available_cores()
 
 
-def selection_of(args: argparse.Namespace) -> tuple[tuple[str, ...], str | None, str, int | None]:
-    """``(tasks, suite name or None, split, limit)`` from :data:`SELECTION`'s options."""
+def selection_of(args: argparse.Namespace) -> tuple[tuple[str, ...], Any, str, int | None]:
+    """``(tasks, suite or None, split, limit)`` from :data:`SELECTION`'s options."""
     from wmbench.tasks import get_suite
 
     if args.tasks:
         return tuple(t for t in args.tasks.split(",") if t), None, args.split or "dev", args.limit
     suite = get_suite(args.suite)
-    return suite.tasks, suite.name, args.split or suite.split, args.limit or suite.episodes
+    return suite.tasks, suite, args.split or suite.split, args.limit or suite.episodes
 
 
 def from_args(cls: type[T], args: argparse.Namespace, **given: Any) -> T:

@@ -28,6 +28,14 @@ def run(args: argparse.Namespace) -> int:
     from wmbench.results import write_result
     from wmbench.run import Execution, RunSpec, evaluate
 
+    execution = from_args(Execution, args, progress=not args.no_progress)
+    if args.data:
+        release, chosen = _release_run(args)
+        spec = from_args(RunSpec, args, **chosen)
+        log = evaluate(spec, args.out, cache_of(args), execution, release=release)
+        if log is not None:
+            print_summary(write_result(log), args.out)
+        return 0
     tasks, suite, split, limit = selection_of(args)
     if args.prefetch_workers:
         from wmbench.worlds.parallel import generate_all
@@ -41,12 +49,43 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress and sys.stderr.isatty(),
             desc="prefetch",
         )
-    spec = from_args(RunSpec, args, tasks=tasks, split=split, limit=limit, suite=suite)
-    execution = from_args(Execution, args, progress=not args.no_progress)
+    spec = from_args(
+        RunSpec,
+        args,
+        tasks=tasks,
+        split=split,
+        limit=limit,
+        suite=suite and suite.name,
+        suite_version=suite and suite.version,
+        data=None,
+    )
     log = evaluate(spec, args.out, cache_of(args), execution, args.test_secret)
     if log is not None:
         print_summary(write_result(log), args.out)
     return 0
+
+
+def _release_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The release ``--data`` names and the run spec's fields that come from it."""
+    from wmbench.worlds.release import Release
+
+    if args.tasks or args.resolution or args.split or args.prefetch_workers:
+        raise WmbenchError(
+            "--data evaluates a release as it is: --tasks, --split, --resolution and "
+            "--prefetch-workers cannot be combined with it"
+        )
+    release = Release(args.data)
+    suite = release.manifest["suite"] or {}
+    fields = {
+        "tasks": tuple(t.name for t in release.tasks),
+        "split": release.split,
+        "limit": args.limit,
+        "suite": suite.get("name"),
+        "suite_version": suite.get("version"),
+        "resolution": None,
+        "data": release.manifest["release"],
+    }
+    return release, fields
 
 
 def add(commands: Any) -> None:
@@ -84,4 +123,10 @@ def add(commands: Any) -> None:
         choices=("csv", "tensorboard", "none"),
         default="csv",
         help="Lightning logger for per-task metrics under OUT/logs (tensorboard needs the package)",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="RELEASE",
+        help="evaluate on a released dataset's exact episodes (its tasks, split and episodes; nothing is generated)",
     )

@@ -39,9 +39,13 @@ def list_tasks(args: argparse.Namespace) -> int:
 
 
 def show_task(args: argparse.Namespace) -> int:
+    from wmbench.metrics.base import check_metric_names
     from wmbench.tasks import get_task
+    from wmbench.worlds import check_task
 
     task = get_task(args.task)
+    check_task(task)
+    check_metric_names(task.metrics, task.source)
     print(f"# {task.source}\n" + Path(task.source).read_text() if task.source else task)
     return 0
 

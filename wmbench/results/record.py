@@ -23,7 +23,7 @@ from wmbench.run import provenance
 from wmbench.run.evaluate import RunLog
 from wmbench.run.writer import read_rows, row_key
 from wmbench.tasks.schema import Task
-from wmbench.worlds.generate import engine_versions
+from wmbench.worlds.stack import engine_versions
 
 
 def _summary(values: list[float]) -> dict[str, float | int | None]:

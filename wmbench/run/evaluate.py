@@ -24,6 +24,7 @@ from wmbench.errors import Interrupted, WmbenchError
 from wmbench.files import read_json, write_json
 from wmbench.frames import as_float
 from wmbench.metrics import build_metrics
+from wmbench.metrics.base import check_metric_names
 from wmbench.metrics.references import ReferenceCache
 from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule, collate
@@ -34,7 +35,9 @@ from wmbench.run.writer import RUN_FILE, SPEED_DIR, RowWriter, completed, prepar
 from wmbench.tasks.catalog import get_task
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
-from wmbench.worlds.cache import EpisodeCache
+from wmbench.worlds.cache import EpisodeCache, EpisodeSource
+from wmbench.worlds.release import Release
+from wmbench.worlds.scenes import check_task
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,9 @@ class RunSpec:
     adapter_config: dict[str, Any] = field(default_factory=dict)
     suite: str | None = None
     resolution: int | None = None
+    suite_version: int | None = None
+    #: The release whose episodes are evaluated (its id), instead of generated ones.
+    data: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,17 +197,30 @@ def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list) -> dic
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
-             test_secret: str | None = None) -> RunLog | None:
+             test_secret: str | None = None, release: Release | None = None) -> RunLog | None:
     """Run ``spec`` into ``out``, resuming whatever is already there. Returns what ran on
     the main process (``None`` on the others), for :func:`wmbench.results.write_result`.
     Each task's speed is measured once, on the main process, after its episodes (see
-    :mod:`wmbench.run.speed`)."""
+    :mod:`wmbench.run.speed`).
+
+    With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
+    evaluated; nothing is generated. ``cache`` still keeps the reference scores."""
     _check_logger(execution.logger)
     out = prepare_directory(Path(out))
     adapter = load_adapter(spec.adapter, spec.adapter_config)
-    tasks = [get_task(name).with_overrides(resolution=spec.resolution) for name in spec.tasks]
+    if release is not None:
+        tasks = [t for t in release.tasks if t.name in spec.tasks]
+        seeds = {t.name: release.seeds(t)[: spec.limit] for t in tasks}
+        episodes: EpisodeSource = release
+    else:
+        tasks = [get_task(name).with_overrides(resolution=spec.resolution) for name in spec.tasks]
+        for task in tasks:
+            check_task(task)
+        seeds = {t.name: split_seeds(t, spec.split, spec.limit, test_secret) for t in tasks}
+        episodes = cache
+    for task in tasks:
+        check_metric_names(task.metrics, task.source)
     _check_same_run(out, spec)
-    seeds = {t.name: split_seeds(t, spec.split, spec.limit, test_secret) for t in tasks}
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
     rank, missing_metrics, references = 0, {}, ReferenceCache.alongside(cache)
@@ -214,12 +233,12 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
             speed_path = _speed_path(out, task)
             if not pending and speed_path.exists():
                 continue
-            sample = [cache.get(task, spec.split, s) for s in seeds[task.name][: execution.batch_size]]
+            sample = [episodes.get(task, spec.split, s) for s in seeds[task.name][: execution.batch_size]]
             check_compatible(adapter, task, has_actions=sample[0].truth.actions is not None)
             trainer = _trainer(execution, out, task)
             rank = trainer.global_rank
             module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references)
-            data = EpisodeDataModule(task, spec.split, pending, cache, execution.batch_size, execution.num_workers)
+            data = EpisodeDataModule(task, spec.split, pending, episodes, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():
                 write_json(speed_path, _measure_speed(trainer, module.harness, sample))
