@@ -1,7 +1,7 @@
 """wmbench: a benchmark suite for world models.
 
 The public API. Each stage is a package that imports only the stages before it:
-tasks < worlds < {adapters, metrics} < run < results < leaderboard < cli (the contract
+tasks < worlds < {adapters, metrics} < run < results < {leaderboard, validation} < cli (the contract
 import-linter checks in CI, in pyproject.toml).
 """
 

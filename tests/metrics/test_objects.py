@@ -79,21 +79,23 @@ def test_colour_shift_is_compensated(episodes, shift):
 
 
 def test_hidden_objects_are_reported_missing(episodes):
-    from wmbench.metrics.selftest import _render, rebuild_world
+    from wmbench.worlds import redraw
 
     episode = episodes[0]
-    world = rebuild_world(get_task("drop_single"), episode)
     state = episode.truth.states[:1]
+
+    def drawn(occluder):  # the first frame with an occluder added: frames, ids, visibility, (1, ...)
+        return tuple(a[None] for a in redraw(episode, 0, state[0], occluders=[occluder]))
+
     x, y = state[0, 0, :2]
     cover = np.array([[x - 1, y - 1], [x + 1, y - 1], [x + 1, y + 1], [x - 1, y + 1]])
     half = np.array([[x, y - 1], [x + 1, y - 1], [x + 1, y + 1], [x, y + 1]])  # covers the right half
     for occluder, expected in ((cover, 0.0), (half, 0.5)):
-        frames, _, visibility = _render(world, state, occluders=[occluder])
+        frames, _, visibility = drawn(occluder)
         states = extract_states(frames_of(frames), [episode])
         assert float(visibility[0, 0]) == pytest.approx(expected, abs=0.05)
         assert float(states.visibility[0, 0, 0]) == pytest.approx(expected, abs=0.1)
-    assert bool(torch.isnan(extract_states(frames_of(_render(world, state, occluders=[cover])[0]),
-                                           [episode]).centroid).all())
+    assert bool(torch.isnan(extract_states(frames_of(drawn(cover)[0]), [episode]).centroid).all())
 
 
 def test_batches_with_different_object_counts(episodes):

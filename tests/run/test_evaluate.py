@@ -59,11 +59,15 @@ def test_headline_is_0_for_the_frozen_world_and_100_for_the_oracle(baseline_resu
     assert len(scored) >= 20 and all(e["score"] == 100.0 for e in scored.values())
     assert all(e["score"] == 100.0 for e in (*oracle["areas"].values(), *oracle["families"].values()))
     laws = {m for m in frozen["tasks"]["drop_single"] if METRICS[m].violation_anchor is not None}
-    assert laws == {"permanence", "rigidity", "interpenetration", "continuity", "energy_gain", "flicker"}
+    assert laws == {"permanence", "rigidity", "interpenetration", "continuity", "inertia", "energy_gain",
+                    "flicker", "drift", "warp_error"}
+    roles = results["copy_last"]["tasks"][0]["metric_roles"]
+    assert {m for m, role in roles.items() if role == "law"} == laws
     for metric, entry in frozen["tasks"]["drop_single"].items():
         if metric not in unavailable:
             assert entry["score"] == (100.0 if metric in laws else 0.0), metric  # a frozen world breaks no law
-    assert frozen["areas"]["fidelity"]["score"] == 0.0
+    # ... but a law only penalises its area's index: no credit for what a frozen world does anyway
+    assert all(frozen["areas"][area]["score"] == 0.0 for area in ("fidelity", "physics", "coherence"))
 
 
 def test_result_pools_the_per_step_psnr_curve_from_the_rows(baseline_results):

@@ -19,7 +19,12 @@ from wmbench.worlds.resimulate import (
 
 @pytest.fixture(scope="module")
 def episodes():
-    seeds = {"drop_single": 3, "push_single": 3, "revisit_gap": 3, "collide_elastic": 2}  # 2: a collision in the horizon
+    seeds = {
+        "drop_single": 3,
+        "push_single": 3,
+        "revisit_gap": 3,
+        "collide_elastic": 2,
+    }  # 2: a collision in the horizon
     return {name: (get_task(name), generate_episode(get_task(name), "dev", seed)) for name, seed in seeds.items()}
 
 
@@ -36,8 +41,9 @@ def test_speed_plays_the_same_world_faster_or_slower(episodes):
     true = episode.truth.states[episode.context - 1 :]
     slow, fast = resimulate(task, episode, speed=0.5), resimulate(task, episode, speed=2)
     np.testing.assert_allclose(slow.states[1::2, :, :2], true[1 : 1 + episode.horizon // 2, :, :2], atol=1e-9)
-    np.testing.assert_allclose(fast.states[: episode.horizon // 2 - 1, :, :2], true[2 : episode.horizon : 2, :, :2],
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        fast.states[: episode.horizon // 2 - 1, :, :2], true[2 : episode.horizon : 2, :, :2], atol=1e-9
+    )
     with pytest.raises(ValueError, match="whole number"):
         resimulate(task, episode, speed=1.5)
 

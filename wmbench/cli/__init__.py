@@ -25,6 +25,7 @@ from wmbench.cli import (
     score,
     selftest,
     tasks,
+    validate,
 )
 from wmbench.errors import WmbenchError
 
@@ -43,6 +44,7 @@ COMMANDS = (
     compare,
     physics_iq,
     selftest,
+    validate,
     demo,
 )
 

@@ -1,4 +1,5 @@
-"""``wmbench selftest``: inject physics violations and show which metrics detect each."""
+"""``wmbench selftest``: corrupt true futures and show which metrics detect each corruption
+and which stay quiet on appearance changes."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from wmbench.tasks.schema import SPLITS
 
 def selftest(args: argparse.Namespace) -> int:
     from wmbench.errors import UnknownNameError
-    from wmbench.metrics.selftest import VIOLATIONS, build_all_metrics, detection_table, run_selftest
     from wmbench.tasks import get_task, split_seeds
+    from wmbench.validation.selftest import VIOLATIONS, build_all_metrics, detection_table, run_selftest
 
     violations = tuple(v for v in (args.violations or ",".join(VIOLATIONS)).split(",") if v)
     for name in violations:
@@ -33,6 +34,7 @@ def selftest(args: argparse.Namespace) -> int:
     rows = run_selftest(task, episodes, violations, metrics)
     table = detection_table(rows)
     failed = rows[rows["claimed"] & rows["scored"] & ~rows["detected"]]
+    alarms = rows[rows["false_alarm"]]
     if args.json:
         print(
             json.dumps(
@@ -49,9 +51,9 @@ def selftest(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            f"self-test on {task.id} ({len(episodes)} {args.split} episodes): episodes where the violated "
+            f"self-test on {task.id} ({len(episodes)} {args.split} episodes): episodes where the corrupted "
             "future scores worse than the truth by the metric's margin / episodes scored; "
-            "* = the metric claims to catch it, - = not scored\n"
+            "* = the metric claims to catch it, ! = it must stay quiet (an appearance change), - = not scored\n"
         )
         print(table.to_markdown())
         for name, reason in missing.items():
@@ -62,7 +64,13 @@ def selftest(args: argparse.Namespace) -> int:
             f"(truth {r.truth:.4g}, violated {r.violated:.4g}, margin {r.margin:.4g})",
             file=sys.stderr,
         )
-    return 1 if len(failed) else 0
+    for r in alarms.itertuples():
+        print(
+            f"false alarm: {r.metric} reacts to {r.violation} on {r.episode} "
+            f"(truth {r.truth:.4g}, changed {r.violated:.4g}, margin {r.margin:.4g})",
+            file=sys.stderr,
+        )
+    return 1 if len(failed) or len(alarms) else 0
 
 
 def add(commands: Any) -> None:
@@ -70,12 +78,12 @@ def add(commands: Any) -> None:
         commands,
         "selftest",
         selftest,
-        "inject physics violations into true futures and show which metrics detect each "
-        "(exit 1 if a metric misses a violation it claims to catch)",
+        "corrupt true futures and show which metrics detect each corruption (exit 1 if a metric misses one "
+        "it claims to catch, or a physics or coherence metric reacts to an appearance change)",
         (JSON, CACHE),
     )
     p.add_argument("--task", default="drop_single", help="task name or file (default: drop_single)")
     p.add_argument("--episodes", type=int, default=3, help="episodes to test (default: 3)")
     p.add_argument("--split", default="dev", choices=SPLITS)
-    p.add_argument("--violations", help="comma-separated violations (default: all)")
+    p.add_argument("--violations", help="comma-separated corruptions (default: all)")
     p.add_argument("--metrics", help="comma-separated metrics (default: every registered metric)")

@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 
 from wmbench.metrics.base import EpisodeMetric, Truth, register
+from wmbench.metrics.photometry import calibrated
 
 BACKGROUND_WEIGHT = 0.3
 THRESHOLD = 10
@@ -258,8 +259,10 @@ def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
 
 
 def _motion_of(frames: torch.Tensor, truth: Truth, count: int, size: tuple[int, int]) -> tuple:
-    """Working-resolution masks and frames of ``frames`` started from the last context frame."""
-    sequence = torch.cat([to_uint8(truth.context[:, -1:]), to_uint8(frames[:, :count])], 1)
+    """Working-resolution masks and frames of ``frames`` started from the last context
+    frame, after their global photometric change is undone (:func:`calibrated`)."""
+    frames = calibrated(frames, truth)[:, :count]
+    sequence = torch.cat([to_uint8(truth.context[:, -1:]), to_uint8(frames)], 1)
     return shrink_masks(motion_masks(sequence)[0], size)[:, 1:], shrink_frames(sequence, size)
 
 

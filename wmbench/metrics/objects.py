@@ -2,20 +2,22 @@
 
 Every object has a known flat colour (its rotation mark is the same colour darkened
 by :data:`~wmbench.worlds.render.MARK_DARKEN`), so any predicted frame can be read
-back into object states. Each pixel ``x`` (RGB in ``[0, 1]``) is softly assigned to
-the prototype colours ``c_k`` (background, scenery, occluder, every object's colour
-and mark colour) and to an "other" class at distance :data:`OTHER_DISTANCE`:
-
-    p_k(x) = softmax_k(-|x - c_k|^2 / TEMPERATURE)
-
-(logits more than 80 below a pixel's largest are raised to that floor: it changes a
-probability by less than ``e^-80``).
-
-An object's mask is the sum of the probabilities of its colour and its mark colour.
-A global colour shift is compensated: the mean residual of the pixels assigned to the
-background in a first pass is, when it exceeds :data:`SHIFT_TOLERANCE` on a channel,
-subtracted from the frame before a second pass.
-From the mask ``m`` (pixel centres at integer coordinates, x right, y down):
+back into object states (the physics metrics first undo a global change of brightness,
+contrast or colour: :func:`wmbench.metrics.photometry.calibrate`). Each pixel ``x`` (RGB
+in ``[0, 1]``) is explained as a mixture of two palette colours ``a`` and ``b``
+(the scene's background, scenery and occluder colours, every object's colour and its
+mark colour), ``x ~ (1 - alpha) a + alpha b`` with ``alpha`` the projection of ``x`` on
+the segment from ``a`` to ``b`` clipped to ``[0, 1]``: anti-aliased edges, blur and
+resizing mix colours linearly, so the mixing weights keep an object's area. The pairs
+are: two scene colours, a scene colour and an object's colour or mark colour, and an
+object's colour and its mark colour (not two objects' colours: complementary colours
+mix to the scene's greys). Within :data:`DEAD_ZONE` of either end a pixel counts as
+that end's colour (``alpha`` rescaled from the zone's edges to 0 and 1). Each pair ``h`` is weighted by
+``softmax_h(-r_h^2 / TEMPERATURE)`` of its residual ``r_h = |x - (1 - alpha) a - alpha b|``,
+beside an "other" hypothesis with residual :data:`OTHER_DISTANCE`. An object's mask
+``m`` is the sum over pairs of the weight times the object's share of the mixture
+(``alpha`` at the ``b`` end, ``1 - alpha`` at the ``a`` end, 1 for its colour and mark).
+From the mask (pixel centres at integer coordinates, x right, y down):
 
 * ``area = sum m`` (pixels), ``fraction = area / full area`` (the object's known area
   in pixels, from its shape and the pixels per metre), ``visibility`` = ``fraction``
@@ -35,27 +37,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from wmbench.metrics.photometry import LOGIT_FLOOR, OTHER_DISTANCE, SCENE_COLOURS, palette
 from wmbench.worlds.episode import Episode, ObjectSpec
 from wmbench.worlds.meta import scale_of
-from wmbench.worlds.render import BACKGROUND, MARK_DARKEN, OCCLUDER, SCENERY
 
-#: Softmax temperature on squared RGB distances (0-1 scale).
-TEMPERATURE = 0.01
-#: A pixel farther than this (RGB, 0-1 scale) from every prototype is "other".
-OTHER_DISTANCE = 0.3
+#: Softmax temperature on the pairs' squared residuals (0-1 scale): a residual of 4 grey
+#: levels weighs ``1/e`` of an exact mixture.
+TEMPERATURE = (4 / 255) ** 2
+#: Within this RGB distance (0-1 scale) of either end of a pair a pixel counts as that
+#: end's colour: faint noise, textured backdrops and compression ringing add no mass.
+DEAD_ZONE = 0.08
 #: Below this mask area (pixels) an object is not measured (no centroid or shape).
 MIN_AREA = 2.0
-#: Pixels (over the batch) assigned at once, at least one frame of each episode: the class
-#: probabilities of a chunk stay in the CPU's cache and memory stays bounded.
-CHUNK_PIXELS = 1 << 16
-#: A global colour shift (per channel, 0-1 scale) below this is not compensated.
-SHIFT_TOLERANCE = 0.01
-#: Colour of padding prototypes (batches with different object counts): never the nearest.
-_PADDING = 100.0
-#: Logits (relative to a pixel's largest) are clipped at minus this before ``exp``.
-_LOGIT_FLOOR = 80.0
-
-_SCENE_COLOURS = (BACKGROUND, SCENERY, OCCLUDER)
+#: Pixels (over the batch) unmixed at once, at least one frame of each episode: the
+#: hypotheses of a chunk stay in the CPU's cache and memory stays bounded.
+CHUNK_PIXELS = 1 << 15
 
 
 @dataclass
@@ -99,51 +95,59 @@ def inradius_pixels(obj: ObjectSpec, ppm: float) -> float:
     return float((cross / np.linalg.norm(edges, axis=1)).min() * ppm)
 
 
-def _prototypes(episodes: list[Episode], device: torch.device) -> tuple[torch.Tensor, int]:
-    """Prototype colours ``(B, K, 3)`` and ``N``: the scene colours, then ``N`` object
-    colours, then ``N`` mark colours (padding slots far outside the colour cube)."""
-    n = max((len(e.objects) for e in episodes), default=0)
-    s = len(_SCENE_COLOURS)
-    colours = np.full((len(episodes), s + 2 * n, 3), _PADDING, np.float32)
-    colours[:, :s] = np.asarray(_SCENE_COLOURS, np.float32) / 255.0
-    for b, episode in enumerate(episodes):
-        for k, obj in enumerate(episode.objects):
-            colour = np.asarray(obj.colour, np.float32)
-            colours[b, s + k] = colour / 255.0
-            colours[b, s + n + k] = np.floor(colour * MARK_DARKEN) / 255.0
-    return torch.from_numpy(colours).to(device), n
+def mixture_pairs(n: int) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """The palette pairs ``(a, b)`` of :func:`palette` indices for ``n`` objects, and per
+    pair and object ``(H, n)`` whether the object is at the ``a`` end and at the ``b`` end."""
+    s = len(SCENE_COLOURS)
+    owner = {s + k: k for k in range(n)} | {s + n + k: k for k in range(n)}
+    pairs = [(i, j) for i in range(s) for j in range(i + 1, s)]
+    pairs += [(i, s + k) for i in range(s) for k in range(n)] + [(i, s + n + k) for i in range(s) for k in range(n)]
+    pairs += [(s + k, s + n + k) for k in range(n)]
+    at_a, at_b = np.zeros((len(pairs), n), np.float32), np.zeros((len(pairs), n), np.float32)
+    for h, (a, b) in enumerate(pairs):
+        if a in owner:
+            at_a[h, owner[a]] = 1.0
+        if b in owner:
+            at_b[h, owner[b]] = 1.0
+    return pairs, at_a, at_b
 
 
-def _assign(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
-    """Soft assignment ``(B, t, K + 1, P)`` of pixels ``(B, t, 3, P)``; the last class is
-    "other". ``|x|^2`` is common to all colour classes, so it only enters the "other" logit."""
-    b, t, _, n = x.shape
-    k = colours.shape[1]
-    logits = torch.empty(b, t, k + 1, n, dtype=x.dtype, device=x.device)
-    torch.matmul(colours[:, None] * (2 / TEMPERATURE), x, out=logits[:, :, :k])
-    logits[:, :, :k].sub_((colours.pow(2).sum(2) / TEMPERATURE)[:, None, :, None])
-    torch.sum(x * x, 2, out=logits[:, :, k]).sub_(OTHER_DISTANCE**2).div_(TEMPERATURE)
-    # below exp(-80) a probability is 0 for every purpose, and exp is slow on underflow
-    p = logits.sub_(logits.amax(2, keepdim=True)).clamp_(min=-_LOGIT_FLOOR).exp_()
-    return p.div_(p.sum(2, keepdim=True))
+def _unmix(x: torch.Tensor, start: torch.Tensor, end: torch.Tensor, usable: torch.Tensor,
+           at_a: torch.Tensor, at_b: torch.Tensor) -> torch.Tensor:
+    """Object masks ``(B, t, N, P)`` of pixels ``(B, t, 3, P)`` from the pairs' end colours
+    ``(B, H, 3)`` (``usable`` ``(B, H)``: both ends are real palette colours)."""
+    d = end - start
+    dd = d.pow(2).sum(-1).clamp_min(1e-12)[:, None, :, None]
+    xd = (d[:, None] @ x).sub_((start * d).sum(-1)[:, None, :, None])  # (x - a) . d
+    alpha = (xd / dd).clamp_(0.0, 1.0)
+    xa = (x * x).sum(2, keepdim=True) - 2 * (start[:, None] @ x) + start.pow(2).sum(-1)[:, None, :, None]
+    logits = xa.sub_(alpha * (2 * xd - alpha * dd)).div_(-TEMPERATURE)  # -|x - a - alpha d|^2 / T
+    logits.masked_fill_(~usable[:, None, :, None], -torch.inf)
+    other = torch.full_like(logits[:, :, :1], -(OTHER_DISTANCE**2) / TEMPERATURE)
+    logits = torch.cat([logits, other], 2)
+    w = logits.sub_(logits.amax(2, keepdim=True)).clamp_(min=-LOGIT_FLOOR).exp_()
+    w = w.div_(w.sum(2, keepdim=True))[:, :, :-1]
+    # within DEAD_ZONE of either end a pixel is that end's colour (noise, texture, ringing)
+    length = dd.sqrt()
+    alpha = (alpha * length - DEAD_ZONE).div_((length - 2 * DEAD_ZONE).clamp_min(1e-6)).clamp_(0.0, 1.0)
+    b_share = w * alpha
+    return (at_b.T @ b_share).add_(at_a.T @ (w - b_share))
 
 
 def object_masks(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
     """Soft masks ``(B, T, N, H, W)`` in ``[0, 1]`` of every object in frames ``(B, T, 3, H, W)``."""
-    colours, n = _prototypes(episodes, frames.device)
-    s = len(_SCENE_COLOURS)
+    colours, n = palette(episodes, frames.device)
+    pairs, at_a, at_b = mixture_pairs(n)
+    index_a, index_b = [a for a, _ in pairs], [b for _, b in pairs]
+    start, end = colours[:, index_a], colours[:, index_b]
+    real = colours[..., 0] < 2.0  # padding entries lie far outside the colour cube
+    usable = real[:, index_a] & real[:, index_b]
+    a_side, b_side = torch.from_numpy(at_a).to(frames.device), torch.from_numpy(at_b).to(frames.device)
     b, t, _, h, w = frames.shape
     step, out = max(1, CHUNK_PIXELS // (b * h * w)), []
-    for start in range(0, t, step):
-        x = frames[:, start : start + step].float().flatten(3)
-        p = _assign(x, colours)
-        # sum_P w (x - C^T p) with w the background probability, as two matrix-vector products
-        weight = p[:, :, :1].transpose(2, 3)
-        residual = (x @ weight).squeeze(3) - torch.einsum("btk,bkc->btc", (p[:, :, :-1] @ weight).squeeze(3), colours)
-        shift = residual / weight.sum(2).clamp_min(1.0)
-        if shift.abs().max() > SHIFT_TOLERANCE:
-            p = _assign(x - shift[..., None], colours)
-        out.append(p[:, :, s : s + n] + p[:, :, s + n : s + 2 * n])
+    for first in range(0, t, step):
+        x = frames[:, first : first + step].float().flatten(3)
+        out.append(_unmix(x, start, end, usable, a_side, b_side).clamp_(0.0, 1.0))
     return torch.cat(out, 1).view(b, t, n, h, w)
 
 

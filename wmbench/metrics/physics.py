@@ -4,9 +4,11 @@ Each metric reads object tracks (:mod:`wmbench.metrics.tracks`) from the predict
 frames and compares them with the true states and with the laws. Distances are in
 pixels divided by the view width ``W`` (fraction of the view); times in frames.
 Every metric returns NaN (missing) for an episode where it cannot be computed, never 0.
-``catches`` names the self-test violations (:mod:`wmbench.metrics.selftest`) the metric
-must detect; ``margin`` is how much worse than the truth (in the metric's unit) a
-violated future must score to count as detected.
+``catches`` names the self-test corruptions (:mod:`wmbench.validation.selftest`) the
+metric must detect; ``margin`` is how much worse than the truth (in the metric's unit) a
+corrupted future must score to count as detected. The laws (metrics with a
+``violation_anchor``) are obeyed by a frozen world: they penalise their area's index
+and give no credit (:mod:`wmbench.results.headline`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import ClassVar, cast
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from wmbench.metrics.base import EpisodeMetric, Truth, register
 from wmbench.metrics.kinematics import (
@@ -33,6 +36,15 @@ from wmbench.worlds.render import SCENERY
 
 #: Scenery pixels: within this RGB distance (0-1 scale) of the scenery colour in a true frame.
 SCENERY_TOLERANCE = 0.05
+#: A size or shape change (log ratio) up to this is the reading's own (blur, compression).
+RIGIDITY_TOLERANCE = 0.1
+#: Interpenetration counts object mass at least this deep (pixels) inside static solids,
+#: and overlaps of the objects' inscribed discs shrunk by this much.
+PENETRATION_DEPTH = 2
+#: A jump up to this many pixels beyond the object's true top speed is the reading's own.
+JUMP_TOLERANCE = 1.5
+#: A change of velocity (pixels per frame) up to this beyond the truth's is the reading's own.
+VELOCITY_TOLERANCE = 1.5
 
 
 class PhysicsMetric(EpisodeMetric):
@@ -79,7 +91,7 @@ class TrajectoryADE(PhysicsMetric):
     :meth:`curve` gives the same mean per horizon step."""
 
     name, unit, higher_is_better = "trajectory_ade", "fraction of view width", False
-    catches = ("gravity_reversed", "teleport", "frozen", "time_reversed", "vanish", "pass_through")
+    catches = ("gravity_reversed", "object_teleports", "frozen", "time_reversed", "object_vanishes", "through_walls")
     margin = 0.01
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
@@ -99,7 +111,7 @@ class TrajectoryFDE(PhysicsMetric):
     Unit: fraction of the view width; lower is better."""
 
     name, unit, higher_is_better = "trajectory_fde", "fraction of view width", False
-    catches = ("gravity_reversed", "teleport", "frozen", "vanish", "pass_through")
+    catches = ("gravity_reversed", "object_teleports", "frozen", "object_vanishes", "through_walls")
     margin = 0.01
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
@@ -156,7 +168,7 @@ class Permanence(PhysicsMetric):
     Unit: fraction of object-steps; lower is better."""
 
     name, unit, higher_is_better = "permanence", "fraction of object-steps", False
-    catches = ("vanish", "occluded_vanish")
+    catches = ("object_vanishes", "occluded_vanish")
     margin = 0.02
     violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
 
@@ -241,24 +253,38 @@ class ReappearancePosition(_Reappearance):
 @register
 class Rigidity(PhysicsMetric):
     """Rigidity: on (horizon step, object) pairs where the true object is fully visible
-    and the predicted one is seen, ``max(|ln(A_p / A_t)|, |ln(r1_p / r1_t)|, |ln(r2_p / r2_t)|)``
-    with ``A`` the mask area and ``r1 >= r2`` the principal radii of its second moments
-    (rotation-invariant), predicted vs read the same way from the true frame; mean over
-    pairs. Unit: log ratio (about a relative change); lower is better."""
+    and the predicted one is present (visibility >= 0.1), the size and shape change
+    ``c = max(|ln(A_p / A_t)|, |s_p - s_t| / sqrt(A_t / pi))`` against the same object
+    read from the true frame, with ``A`` the mask area and ``s = sqrt(r1^2 - r2^2)`` from
+    the principal radii of its second moments (rotation-invariant; an isotropic blur
+    adds the same to ``r1^2`` and ``r2^2``); mean over pairs of ``max(0, c - 0.1)`` (a
+    change up to :data:`RIGIDITY_TOLERANCE` is the reading's own). Unit: log ratio
+    beyond the tolerance; lower is better."""
 
     name, unit, higher_is_better = "rigidity", "log ratio", False
-    catches = ("size_change",)
+    catches = ("object_grows", "object_shrinks")
     margin = 0.1
-    violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
+    violation_anchor = margin  # a frozen world obeys this law: it only penalises its area's index
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         p, t = tr.pred, tr.true_frames
         with np.errstate(divide="ignore", invalid="ignore"):
             area = np.abs(np.log(_ratio(p.area, t.area)))
-            radii = np.abs(np.log(_ratio(p.radii, t.radii))).max(-1)
-        change = np.fmax(area, radii)
-        mask = (tr.true_vis[:, LEAD:] >= FULL) & tr.measured[:, LEAD:] & ~np.isnan(change)
-        return _nanmean(change, mask, axis=(1, 2))
+            shape = np.abs(_anisotropy(p.radii) - _anisotropy(t.radii)) / np.sqrt(_np(t.area) / np.pi)
+        change = np.fmax(area, shape)
+        present = tr.pred_vis[:, LEAD:] >= GONE
+        mask = (tr.true_vis[:, LEAD:] >= FULL) & present & ~np.isnan(change)
+        return _nanmean(np.clip(change - RIGIDITY_TOLERANCE, 0, None), mask, axis=(1, 2))
+
+
+def _np(x: torch.Tensor) -> np.ndarray:
+    return x.double().cpu().numpy()
+
+
+def _anisotropy(radii: torch.Tensor) -> np.ndarray:
+    """``sqrt(r1^2 - r2^2)`` of principal radii ``(..., 2)``: 0 for a disc or a square."""
+    r = _np(radii)
+    return np.sqrt(np.clip(r[..., 0] ** 2 - r[..., 1] ** 2, 0, None))
 
 
 def _ratio(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
@@ -277,59 +303,106 @@ def scenery_region(truth: Truth) -> torch.Tensor:
     return near(truth.context) | near(truth.frames)
 
 
+def solid_interior(truth: Truth, depth: int = PENETRATION_DEPTH) -> torch.Tensor:
+    """``(B, H, W)`` bool: pixels at least ``depth`` pixels inside the scenery (static
+    solids) of any true frame; thin scenery (strings, outlines) has no interior."""
+    outside = (~scenery_region(truth)).float()[:, None]
+    return F.max_pool2d(outside, 2 * depth + 1, stride=1, padding=depth)[:, 0] == 0
+
+
 @register
 class Interpenetration(PhysicsMetric):
-    """Interpenetration of solids, beyond what the true frames show: per horizon step,
-    the objects' mask mass on static scenery pixels (pixels with the scenery colour in
-    any true frame) plus the overlap area of every pair of objects' inscribed discs
-    (placed at the predicted centroids), each minus the same quantity in the truth
-    (true frames, true centres) and clipped at 0; summed, divided by the objects' total
-    full area, and averaged over steps. Unit: fraction of the objects' area; lower is better."""
+    """Interpenetration of solids: per horizon step, the objects' mask mass at least
+    2 pixels inside static solids (pixels with the scenery colour in any true frame,
+    eroded by :data:`PENETRATION_DEPTH`) plus the overlap area of every pair of objects'
+    inscribed discs shrunk by the same depth (placed at the predicted centroids); summed,
+    divided by the objects' total full area, and averaged over steps. Contact, anti-aliased
+    edges and blur stay within the depth. Unit: fraction of the objects' area; lower is better."""
 
     name, unit, higher_is_better = "interpenetration", "fraction of object area", False
-    catches = ("pass_through",)
+    catches = ("through_walls",)
     margin = 0.02
-    violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
+    violation_anchor = margin  # a frozen world obeys this law: it only penalises its area's index
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
-        region = scenery_region(truth).float()[:, None, None]
-
-        def on_scenery(masks: torch.Tensor) -> np.ndarray:
-            return (masks * region).sum((3, 4)).double().cpu().numpy()
-
-        excess = np.nan_to_num(np.clip(on_scenery(tr.pred.masks) - on_scenery(tr.true_frames.masks), 0, None))
-        total = excess.sum(axis=2)
+        interior = solid_interior(truth).float()[:, None, None]
+        total = np.nan_to_num((tr.pred.masks * interior).sum((2, 3, 4)).double().cpu().numpy())
         n = tr.valid.shape[1]
         for i in range(n):
             for j in range(i + 1, n):
                 both = tr.valid[:, i] & tr.valid[:, j]
-                r1, r2 = tr.inradius[:, None, i], tr.inradius[:, None, j]
-                pred = lens_area(np.linalg.norm(tr.pred_xy[:, LEAD:, i] - tr.pred_xy[:, LEAD:, j], axis=-1), r1, r2)
-                true = lens_area(np.linalg.norm(tr.true_xy[:, LEAD:, i] - tr.true_xy[:, LEAD:, j], axis=-1), r1, r2)
-                total += np.where(both[:, None], np.nan_to_num(np.clip(pred - true, 0, None)), 0.0)
+                r1, r2 = (np.clip(tr.inradius[:, None, k] - PENETRATION_DEPTH, 0, None) for k in (i, j))
+                overlap = lens_area(np.linalg.norm(tr.pred_xy[:, LEAD:, i] - tr.pred_xy[:, LEAD:, j], axis=-1), r1, r2)
+                total += np.where(both[:, None], np.nan_to_num(overlap), 0.0)
         full = tr.pred.full_area.masked_fill(~tr.pred.valid, 0).sum(1).double().cpu().numpy()
         return np.where(full > 0, total.mean(axis=1) / np.maximum(full, 1e-9), np.nan)
 
 
+def _both_ends(tr: Tracks, frames: int) -> np.ndarray:
+    """``(B, LEAD + T - frames + 1, N)``: every window of ``frames`` consecutive track frames
+    from the last context frame on where the true object is fully visible and the
+    predicted one is measured throughout."""
+    ok = (tr.true_vis >= FULL) & tr.measured & tr.valid[:, None]
+    ok = ok[:, LEAD - 1 :] if frames == 2 else ok[:, LEAD - 2 :]
+    windows = [ok[:, s : ok.shape[1] - frames + 1 + s] for s in range(frames)]
+    return np.logical_and.reduce(windows)
+
+
 @register
 class Continuity(PhysicsMetric):
-    """Continuity (no teleporting): ``max_{t,k} max(0, |c_pred(t+1) - c_pred(t)| -
-    |c_true(t+1) - c_true(t)|) / W`` over frame intervals from the last context frame
-    through the horizon where the true object is fully visible and the predicted one
-    is seen at both ends. Unit: fraction of the view width; lower is better."""
+    """Continuity (no teleporting): ``max_{t,k} max(0, |c_pred(t+1) - c_pred(t)| - v_k - 1.5 px) / W``
+    over frame intervals from the last context frame through the horizon where the true
+    object is fully visible and the predicted one is measured at both ends; ``v_k`` is
+    the object's top speed (pixels per frame) in the true track and the physical-variance
+    rollouts (:data:`JUMP_TOLERANCE`: the reading's own jitter). Unit: fraction of the
+    view width; lower is better."""
 
     name, unit, higher_is_better = "continuity", "fraction of view width", False
-    catches = ("teleport", "time_reversed")
+    catches = ("object_teleports", "time_reversed")
     margin = 0.02
-    violation_anchor = margin  # a frozen world obeys this law: 0 is a clear violation
+    violation_anchor = margin  # a frozen world obeys this law: it only penalises its area's index
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         pred = np.linalg.norm(np.diff(tr.pred_xy[:, LEAD - 1 :], axis=1), axis=-1)
-        true = np.linalg.norm(np.diff(tr.true_xy[:, LEAD - 1 :], axis=1), axis=-1)
-        full, seen = tr.true_vis[:, LEAD - 1 :] >= FULL, tr.measured[:, LEAD - 1 :]
-        mask = full[:, 1:] & full[:, :-1] & seen[:, 1:] & seen[:, :-1] & tr.valid[:, None]
-        jump = np.clip(pred - true, 0, None) / tr.view[:, None, None]
+        possible = np.concatenate([tr.true_xy[:, None], tr.ensemble_xy], axis=1)
+        top = np.fmax.reduce(np.linalg.norm(np.diff(possible, axis=2), axis=-1), axis=(1, 2))  # (B, N)
+        mask = _both_ends(tr, 2)
+        jump = np.clip(pred - top[:, None] - JUMP_TOLERANCE, 0, None) / tr.view[:, None, None]
         out = np.where(mask, jump, -np.inf).max(axis=(1, 2))
+        return np.where(mask.any(axis=(1, 2)), out, np.nan)
+
+
+def _accelerations(xy: np.ndarray) -> np.ndarray:
+    """Second differences ``|c(t+1) - 2 c(t) + c(t-1)|`` (pixels per frame^2) of tracks
+    ``(..., L, N, 2)``: ``(..., L - 2, N)``, entry ``t`` centred on track frame ``t + 1``."""
+    return np.linalg.norm(xy[..., 2:, :, :] - 2 * xy[..., 1:-1, :, :] + xy[..., :-2, :, :], axis=-1)
+
+
+@register
+class Inertia(PhysicsMetric):
+    """Inertia (nothing stops, starts or turns without a cause): the largest change of
+    velocity of a predicted object, ``|c(t+1) - 2 c(t) + c(t-1)|`` (pixels per frame^2)
+    at each track frame from the last context frame on, beyond the largest the true
+    track or any physical-variance rollout shows within one frame of it, less
+    :data:`VELOCITY_TOLERANCE` (1.5 px per frame^2, the reading's own jitter);
+    ``max_{t,k} max(0, excess) / W`` where the true object is fully visible and the
+    predicted one measured on all three frames. Unit: fraction of the view width per
+    frame^2; lower is better."""
+
+    name, unit, higher_is_better = "inertia", "fraction of view width per frame^2", False
+    catches = ("object_freezes", "object_teleports", "time_reversed")
+    margin = 0.02
+    violation_anchor = margin  # a stop in the prediction is its own violation, not credit
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        pred = _accelerations(tr.pred_xy[:, LEAD - 2 :])
+        possible = np.concatenate([tr.true_xy[:, None], tr.ensemble_xy], axis=1)[:, :, LEAD - 2 :]
+        allowed = np.fmax.reduce(_accelerations(possible), axis=1)  # (B, L, N)
+        padded = np.pad(allowed, ((0, 0), (1, 1), (0, 0)), constant_values=0.0)
+        allowed = np.maximum.reduce([padded[:, :-2], padded[:, 1:-1], padded[:, 2:]])
+        mask = _both_ends(tr, 3)
+        excess = np.clip(pred - allowed - VELOCITY_TOLERANCE, 0, None) / tr.view[:, None, None]
+        out = np.where(mask, excess, -np.inf).max(axis=(1, 2))
         return np.where(mask.any(axis=(1, 2)), out, np.nan)
 
 
@@ -381,7 +454,7 @@ class ContactTiming(PhysicsMetric):
     Missing without a true impact. Unit: frames; lower is better."""
 
     name, unit, higher_is_better = "contact_timing", "frames", False
-    catches = ("frozen", "pass_through")
+    catches = ("frozen", "through_walls")
     margin = 0.5
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
@@ -413,7 +486,7 @@ class OutcomeAccuracy(PhysicsMetric):
     whether they touch (masks within one pixel). Unit: fraction of facts; higher is better."""
 
     name, unit, higher_is_better = "outcome_accuracy", "fraction of facts", True
-    catches = ("gravity_reversed", "frozen", "vanish")
+    catches = ("gravity_reversed", "frozen", "object_vanishes")
     margin = 0.1
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:

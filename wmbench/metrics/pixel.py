@@ -11,9 +11,17 @@
   (matches it within 1e-5; on flat images within 1e-5 of its float64 result, which its
   own float32 result misses by up to 1.5e-4), computed in float32 with separable
   filters: OpenCV's on the CPU, torch convolutions on other devices.
+* ``coherent_horizon``: the number of predicted frames before the per-step PSNR
+  (``10 * log10(1 / max(mse_t, 1e-10))`` of frame ``t``) first falls below 30 dB, i.e. the
+  0-based index of the first step under the threshold; ``T`` when it never does (a
+  lower bound). Frames; higher is better. Every episode's per-step PSNR curve is
+  pooled: :meth:`CoherentHorizon.mean_curve` (a result stores the mean curve per task,
+  from its rows' curves).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import cv2
 import numpy as np
@@ -21,9 +29,12 @@ import torch
 import torch.nn.functional as F
 
 from wmbench.metrics.base import EpisodeMetric, Truth, register
+from wmbench.metrics.pooled import Items, PooledEpisodeMetric
 from wmbench.metrics.sums import float64_sum
 
 MSE_FLOOR = 1e-10
+#: The per-step PSNR below which a predicted frame is no longer accurate (``coherent_horizon``).
+COHERENT_PSNR_DB = 30.0
 SSIM_WINDOW, SSIM_SIGMA, SSIM_K1, SSIM_K2 = 11, 1.5, 0.01, 0.03
 SSIM_PAD = (SSIM_WINDOW - 1) // 2
 SSIM_CHUNK_VALUES = 1 << 16  # input values per chunk: four filtered maps of them stay in cache
@@ -127,3 +138,42 @@ class SSIM(EpisodeMetric):
         b, t = pred.shape[:2]
         per_frame = ssim_per_image(pred.flatten(0, 1), truth.frames.flatten(0, 1))
         return per_frame.view(b, t).double().mean(1)
+
+
+def psnr_per_step(pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+    """PSNR of each predicted frame, ``float64 (B, T)`` in dB (data range 1, at most 100)."""
+    return 10 * torch.log10(1.0 / step_mse(pred, truth).clamp_min(MSE_FLOOR))
+
+
+def coherent_steps(curve: torch.Tensor, threshold: float = COHERENT_PSNR_DB) -> torch.Tensor:
+    """Steps before ``curve`` ``(B, T)`` first falls below ``threshold`` (``T`` if never)."""
+    below = curve < threshold
+    first = below.to(torch.int64).argmax(dim=1)
+    return torch.where(below.any(dim=1), first, curve.shape[1]).double()
+
+
+@register
+class CoherentHorizon(PooledEpisodeMetric):
+    """Fidelity over the horizon: the steps before the per-step PSNR first falls below
+    30 dB (see docs/metrics.md); its per-step PSNR curves are pooled."""
+
+    name, unit, higher_is_better = "coherent_horizon", "frames", True
+    pooled_states = ("curves",)
+
+    def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+        return coherent_steps(psnr_per_step(pred, truth))
+
+    def items(self, pred: torch.Tensor, truth: Truth) -> Items:
+        """Each episode's per-step PSNR curve, ``(1, T)``."""
+        return {"curves": list(psnr_per_step(pred, truth)[:, None])}
+
+    @classmethod
+    def summarise(cls, items: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """``{"mean_psnr_db_per_step": the mean curve, "episodes": their number}``."""
+        curves = items["curves"]
+        return {"mean_psnr_db_per_step": curves.double().mean(0).tolist(), "episodes": len(curves)}
+
+    def mean_curve(self) -> torch.Tensor | None:
+        """Mean per-step PSNR over every episode scored (all processes), ``(T,)`` dB."""
+        summary = self.pooled_summary()
+        return None if summary is None else torch.tensor(summary["mean_psnr_db_per_step"], dtype=torch.float64)

@@ -3,7 +3,8 @@
 A track covers the last :data:`LEAD` context frames and the ``T`` horizon frames
 (index ``LEAD + t`` is horizon step ``t``). The context part of the predicted track is
 read from the true context frames, so a jump from the context into the first
-predicted frame is seen. True positions are the episodes' ``truth.pixels``; true
+predicted frame is seen. Predicted frames are read after their global photometric change
+is undone (:mod:`wmbench.metrics.photometry`). True positions are the episodes' ``truth.pixels``; true
 visibility is ``truth.visibility``.
 """
 
@@ -18,6 +19,7 @@ import torch
 from wmbench.errors import WmbenchError
 from wmbench.metrics.base import Truth
 from wmbench.metrics.objects import ObjectStates, extract_states, inradius_pixels
+from wmbench.metrics.photometry import calibrated
 from wmbench.worlds.meta import scale_of
 
 #: Context frames that lead each track.
@@ -43,8 +45,10 @@ class Tracks:
     visible fraction; ``true_states``: the episodes' states (metres, y up); ``valid``
     ``(B, N)``: real object slots; ``inradius``, ``mass`` ``(B, N)``; ``ppm``, ``fps``,
     ``gravity``, ``view`` ``(B,)``: pixels per metre, frames per second, m/s^2 and the
-    view width in pixels. ``pred``/``true_frames``: the states read from the predicted
-    and the true horizon frames.
+    view width in pixels. ``ensemble_xy`` ``(B, M, LEAD + T, N, 2)``: the true centres of
+    the physical-variance rollouts (``M`` = the batch's fewest members, NaN-padded to at
+    least one). ``pred``/``true_frames``: the states read from the predicted and the true
+    horizon frames.
     """
 
     pred_xy: np.ndarray
@@ -59,6 +63,7 @@ class Tracks:
     fps: np.ndarray
     gravity: np.ndarray
     view: np.ndarray
+    ensemble_xy: np.ndarray
     pred: ObjectStates
     true_frames: ObjectStates
 
@@ -81,6 +86,14 @@ def _np(x: torch.Tensor) -> np.ndarray:
     return x.detach().double().cpu().numpy()
 
 
+def read_states(frames: torch.Tensor, truth: Truth) -> ObjectStates:
+    """Object states of a batch's frames: a prediction's with its global photometric
+    change against the true future undone first (:func:`calibrated`, per frame)."""
+    if frames is not truth.context:
+        frames = calibrated(frames, truth)
+    return extract_states(frames, truth.episodes)
+
+
 def build_tracks(pred: torch.Tensor, truth: Truth) -> Tracks:
     """Tracks of a batch of predictions ``(B, T, 3, H, W)`` against the truth."""
     episodes = truth.episodes
@@ -92,15 +105,19 @@ def build_tracks(pred: torch.Tensor, truth: Truth) -> Tracks:
                                f"resolution {episode.resolution[1]} px and at least {LEAD} context frames "
                                f"(got {width} px, {truth.context.shape[1]} context frames)")
     pred_states, context_states, true_frames = (
-        truth.memo("object_states", frames, partial(extract_states, frames, episodes))
+        truth.memo("object_states", frames, partial(read_states, frames, truth))
         for frames in (pred, truth.context, truth.frames))
     n = pred_states.area.shape[2]
     shape = (b, LEAD + t, n)
     true_xy, true_vis = np.full(shape + (2,), np.nan), np.full(shape, np.nan)
     true_states = np.full(shape + (6,), np.nan)
     inradius, mass = np.full((b, n), np.nan), np.full((b, n), np.nan)
+    members = min(len(e.ensemble) for e in episodes)
+    ensemble_xy = np.full((b, max(members, 1), LEAD + t, n, 2), np.nan)
     for i, episode in enumerate(episodes):
         k, start = len(episode.objects), episode.context - LEAD
+        for m, member in enumerate(episode.ensemble[:members]):
+            ensemble_xy[i, m, :, :k] = member.pixels[start : episode.context + t]
         true_xy[i, :, :k] = episode.truth.pixels[start : episode.context + t]
         true_vis[i, :, :k] = episode.truth.visibility[start : episode.context + t]
         true_states[i, :, :k] = episode.truth.states[start : episode.context + t]
@@ -113,5 +130,5 @@ def build_tracks(pred: torch.Tensor, truth: Truth) -> Tracks:
         valid=pred_states.valid.cpu().numpy(), inradius=inradius, mass=mass,
         ppm=np.array([scale_of(e).ppm for e in episodes], float), fps=np.array([e.fps for e in episodes], float),
         gravity=np.array([scale_of(e).gravity for e in episodes], float), view=np.full(b, float(width)),
-        pred=pred_states, true_frames=true_frames,
+        ensemble_xy=ensemble_xy, pred=pred_states, true_frames=true_frames,
     )

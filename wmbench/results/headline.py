@@ -31,6 +31,8 @@ import numpy as np
 
 BOOTSTRAP_SAMPLES, CONFIDENCE, SEED, MIN_HEADROOM = 1000, 0.95, 0, 1e-9
 DIAGNOSTIC = "diagnostic"
+#: ``metric_roles`` value of a law: a penalty on its area's index, not a score in it.
+LAW = "law"
 
 
 def _normalise(model: np.ndarray | np.float64, frozen: np.ndarray | np.float64,
@@ -38,7 +40,7 @@ def _normalise(model: np.ndarray | np.float64, frozen: np.ndarray | np.float64,
     return np.asarray(np.clip(100.0 * (model - frozen) / (variance - frozen), 0.0, 100.0) + 0.0)  # no -0.0
 
 
-def _interval(samples: np.ndarray) -> list[float] | None:
+def interval(samples: np.ndarray) -> list[float] | None:
     samples = samples[np.isfinite(samples)]
     if not samples.size:
         return None
@@ -77,15 +79,50 @@ def metric_headline(rows: list[dict[str, Any]], metric: str, higher_is_better: b
         boot = [weights @ x[valid] / n for x in (model, frozen, variance)]
         samples = _normalise(*boot)
     score = float(_normalise(*map(np.float64, means)))
-    return {"score": score, "ci": _interval(samples), "model": means[0], "frozen": means[1],
+    return {"score": score, "ci": interval(samples), "model": means[0], "frozen": means[1],
             "variance": means[2], "episodes": int(valid.sum())}, samples
+
+
+def task_indices(rows: list[dict[str, Any]], task: dict[str, Any],
+                 counts: np.ndarray) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
+    """One task's normalised score per metric, and its area indices as ``(1 + B,)``
+    arrays: the point estimate, then one value per bootstrap resample ``counts`` ``(B, n)``
+    of its ``n`` rows.
+
+    An area's index is the mean of its scored metrics' normalised scores times the
+    compliance (normalised score / 100) of each of its laws (``metric_roles`` "law").
+    An area without a scored metric has no index.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    scores: dict[str, list[np.ndarray]] = defaultdict(list)
+    laws: dict[str, list[np.ndarray]] = defaultdict(list)
+    roles = task.get("metric_roles", {})
+    for metric in task["metrics"]:
+        entry, samples = metric_headline(rows, metric, task["higher_is_better"].get(metric, True), counts)
+        entries[metric] = entry
+        area = task["metric_areas"].get(metric, "fidelity")
+        if entry["score"] is not None and area != DIAGNOSTIC:
+            point = np.concatenate([[entry["score"]], samples])  # index 0: the point estimate
+            (laws if roles.get(metric) == LAW else scores)[area].append(point)
+    indices = {}
+    for area, points in sorted(scores.items()):
+        index = np.mean(points, axis=0)
+        for compliance in laws.get(area, []):
+            index = index * compliance / 100.0
+        indices[area] = index
+    return entries, indices
+
+
+def bootstrap_counts(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``(B, n)`` multiplicities of ``n`` rows in each bootstrap resample."""
+    return rng.multinomial(n, np.full(n, 1 / n), BOOTSTRAP_SAMPLES)
 
 
 def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[str, Any]:
     """Normalised scores per task and metric, and indices per area and family.
 
     ``tasks``: the ``tasks`` entries of a result (name, family, metrics,
-    higher_is_better, metric_areas). ``rows``: its per-episode rows.
+    higher_is_better, metric_areas, metric_roles). ``rows``: its per-episode rows.
     """
     rng = np.random.default_rng(SEED)
     per_task: dict[str, dict[str, Any]] = {}
@@ -96,33 +133,23 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
         task_rows = [r for r in rows if r["task"] == task["name"] and r["status"] == "ok"]
         if not task_rows:
             continue
-        counts = rng.multinomial(len(task_rows), np.full(len(task_rows), 1 / len(task_rows)), BOOTSTRAP_SAMPLES)
-        by_area: dict[str, list[np.ndarray]] = defaultdict(list)
-        per_task[task["name"]] = {}
-        for metric in task["metrics"]:
-            entry, samples = metric_headline(task_rows, metric, task["higher_is_better"].get(metric, True), counts)
-            per_task[task["name"]][metric] = entry
-            area = task["metric_areas"].get(metric, "fidelity")
-            if entry["score"] is not None and area != DIAGNOSTIC:
-                point = np.concatenate([[entry["score"]], samples])  # index 0: the point estimate
-                by_area[area].append(point)
-        everything = [p for points in by_area.values() for p in points]
-        task_areas[task["name"]] = {}
-        for area, points in sorted(by_area.items()):
-            area_samples[area].append(np.mean(points, axis=0))
-            task_areas[task["name"]][area] = float(np.mean(points, axis=0)[0])
-        if everything:
-            family_samples[task["family"]].append(np.mean(everything, axis=0))
+        per_task[task["name"]], indices = task_indices(task_rows, task, bootstrap_counts(rng, len(task_rows)))
+        task_areas[task["name"]] = {area: float(index[0]) for area, index in indices.items()}
+        for area, index in indices.items():
+            area_samples[area].append(index)
+        if indices:
+            family_samples[task["family"]].append(np.mean(list(indices.values()), axis=0))
 
     def summarise(groups: dict[str, list[np.ndarray]]) -> dict[str, Any]:
         out = {}
         for name, points in sorted(groups.items()):
             combined = np.mean(points, axis=0)
-            out[name] = {"score": float(combined[0]), "ci": _interval(combined[1:]), "tasks": len(points)}
+            out[name] = {"score": float(combined[0]), "ci": interval(combined[1:]), "tasks": len(points)}
         return out
 
     return {
         "method": {"formula": "100 * (model - frozen) / (variance - frozen), clipped to [0, 100]",
+                   "index": "mean of an area's scored metrics times the compliance of each of its laws",
                    "bootstrap_samples": BOOTSTRAP_SAMPLES, "confidence": CONFIDENCE, "seed": SEED},
         "tasks": per_task,
         "task_areas": task_areas,

@@ -17,7 +17,7 @@ from wmbench.files import write_json, write_jsonl
 from wmbench.metrics import METRICS
 from wmbench.metrics.pooled import PooledEpisodeMetric
 from wmbench.registry import qualified_name
-from wmbench.results.headline import headline
+from wmbench.results.headline import LAW, headline
 from wmbench.results.schema import RESULT_FILE, ROWS_FILE, SCHEMA, SCHEMA_VERSION
 from wmbench.run import provenance
 from wmbench.run.evaluate import RunLog
@@ -119,22 +119,32 @@ def adapter_record(log: RunLog) -> dict[str, Any]:
     }
 
 
-def _task_record(task: Task, log: RunLog, hashes: dict[tuple, str]) -> dict[str, Any]:
+def scoring_record(task: Task) -> dict[str, Any]:
+    """What the headline needs to know of a task: its name, family and metrics, with each
+    metric's unit, direction, area and role (``"law"`` for a metric with a violation
+    anchor, a penalty on its area's index; ``"score"`` otherwise)."""
     known = {m: METRICS[m] for m in task.metrics if m in METRICS}
     return {
         "name": task.name,
-        "version": task.version,
         "family": task.family,
+        "metrics": list(task.metrics),
+        "metric_units": {m: cls.unit for m, cls in known.items()},
+        "higher_is_better": {m: cls.higher_is_better for m, cls in known.items()},
+        "metric_areas": {m: cls.area for m, cls in known.items()},
+        "metric_roles": {m: LAW if cls.violation_anchor is not None else "score" for m, cls in known.items()},
+    }
+
+
+def _task_record(task: Task, log: RunLog, hashes: dict[tuple, str]) -> dict[str, Any]:
+    return {
+        **scoring_record(task),
+        "version": task.version,
         "scene": task.scene,
         "definition_sha256": task.definition_hash(),
         "resolution": task.resolution,
         "fps": task.fps,
         "context": task.context,
         "horizon": task.horizon,
-        "metrics": list(task.metrics),
-        "metric_units": {m: cls.unit for m, cls in known.items()},
-        "higher_is_better": {m: cls.higher_is_better for m, cls in known.items()},
-        "metric_areas": {m: cls.area for m, cls in known.items()},
         "missing_metrics": log.missing_metrics.get(task.name, {}),
         "episodes": [
             {"seed": s, "episode_hash": hashes.get((task.name, task.version, log.spec.split, s))}

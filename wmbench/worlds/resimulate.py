@@ -42,7 +42,9 @@ def resimulate(task: Task, episode: Episode, change: Change | None = None, speed
         raise ValueError(f"speed must be a whole number or one over a whole number, got {speed}")
     fine, stride = ratio.denominator, ratio.numerator
     if SIM_HZ % (task.fps * fine):
-        raise ValueError(f"cannot simulate {task.name} at {task.fps * fine} frames per second (physics runs at {SIM_HZ} Hz)")
+        raise ValueError(
+            f"cannot simulate {task.name} at {task.fps * fine} frames per second (physics runs at {SIM_HZ} Hz)"
+        )
     last = episode.context - 1
     start = fine * last
     frames = start + stride * episode.horizon + 1
@@ -56,9 +58,14 @@ def resimulate(task: Task, episode: Episode, change: Change | None = None, speed
 
     rollout = world.rollout(frames, task.fps * fine, control)
     keep = start + stride * np.arange(1, episode.horizon + 1)
-    return Rollout(frames=rollout.frames[keep], instance_ids=rollout.instance_ids[keep], states=rollout.states[keep],
-                   pixels=rollout.pixels[keep], visibility=rollout.visibility[keep],
-                   camera=None if rollout.camera is None else rollout.camera[keep])
+    return Rollout(
+        frames=rollout.frames[keep],
+        instance_ids=rollout.instance_ids[keep],
+        states=rollout.states[keep],
+        pixels=rollout.pixels[keep],
+        visibility=rollout.visibility[keep],
+        camera=None if rollout.camera is None else rollout.camera[keep],
+    )
 
 
 def scale_gravity(factor: float) -> Change:

@@ -1,4 +1,5 @@
-"""The metrics' self-test: each physics metric catches the violations it claims, by its margin."""
+"""The metrics' self-test: each physics metric catches the corruptions it claims, by its margin,
+and no physics or coherence metric reacts to an appearance change."""
 
 from __future__ import annotations
 
@@ -10,15 +11,15 @@ import pytest
 
 from wmbench.metrics import METRICS
 from wmbench.metrics.physics import PhysicsMetric
-from wmbench.metrics.selftest import VIOLATIONS, detection_table, occluded_vanish, run_selftest
 from wmbench.tasks import get_task, task_from_dict
+from wmbench.validation.selftest import KINDS, VIOLATIONS, detection_table, occluded_vanish, run_selftest
 from wmbench.worlds import generate_episode
 
 PAIR = {"name": "drop_pair", "version": 1, "family": "dropping_objects",
         "scene": {"type": "drop", "params": {"n_objects": 2, "shape": "mixed", "height": [0.9, 1.4]}},
         "resolution": 128, "fps": 30, "context": 6, "horizon": 14, "metrics": ["mse"],
         "episodes": {"train": 1, "dev": 4, "test": 1}, "ensemble": 0, "changelog": {1: "test"}}
-SCORED = ("mse", "psnr", "ssim")
+SCORED = ("mse", "psnr", "ssim", "dynamics", "flicker", "drift", "warp_error")
 
 
 def metrics():
@@ -47,17 +48,30 @@ def test_every_claimed_violation_is_caught_by_its_margin(rows):
 
 def test_every_violation_of_physics_is_claimed(rows):
     claimed = set(rows.loc[rows["claimed"], "violation"])
-    assert claimed == set(VIOLATIONS) - {"blur", "colour_shift"}
+    assert claimed <= {v for v in VIOLATIONS if KINDS[v] == "physical"}
+    assert {"time_reversed", "object_vanishes", "object_teleports", "object_freezes", "object_shrinks",
+            "object_grows", "gravity_halved", "gravity_reversed", "through_walls", "occluded_vanish"} <= claimed
     for name, cls in METRICS.items():
         if issubclass(cls, PhysicsMetric):
             assert cls.catches, f"{name} claims nothing"
 
 
+def test_no_physics_or_coherence_metric_reacts_to_an_appearance_change(rows):
+    appearance = rows[rows["kind"] == "appearance"]
+    assert set(appearance["violation"]) >= {"blur", "noise", "brighter", "darker", "colour_shift", "shift_1px", "jpeg"}
+    quiet = appearance[appearance["quiet"]]
+    assert not quiet.empty and quiet["scored"].any()
+    alarms = quiet[quiet["detected"]]
+    assert alarms.empty, alarms[["violation", "metric", "episode", "truth", "violated", "margin"]].to_string()
+    assert (rows["false_alarm"] == (rows["quiet"] & rows["detected"])).all()
+
+
 def test_pixel_metrics_miss_some_and_the_table_shows_it(rows):
     table = detection_table(rows)
     assert table.loc["blur", "mse"].startswith("0/")  # a blurred truth beats a wrong trajectory on MSE
-    assert all(table.loc[v, "ssim"].startswith("0/") for v in ("vanish", "size_change", "teleport"))
-    assert table.loc["teleport", "continuity"].endswith("*")
+    assert all(table.loc[v, "ssim"].startswith("0/") for v in ("object_vanishes", "object_grows"))
+    assert table.loc["object_teleports", "continuity"].endswith("*")
+    assert table.loc["brighter", "rigidity"].endswith("!") and table.loc["brighter", "mse"][-1].isdigit()
     assert table.loc["occluded_vanish", "reappearance_time"] != "-"
 
 
@@ -73,16 +87,16 @@ def test_occluded_vanish_keeps_the_truth_occluded():
 
 
 def test_selftest_command_json(cli):
-    code, out, _ = cli("selftest", "--episodes", "1", "--violations", "teleport,frozen",
+    code, out, _ = cli("selftest", "--episodes", "1", "--violations", "object_teleports,frozen",
                        "--metrics", "continuity,trajectory_ade,mse", "--json")
     report = json.loads(out)
-    assert code == 0 and set(report["table"]) == {"teleport", "frozen"}
-    assert report["table"]["teleport"]["continuity"] == "1/1*"
+    assert code == 0 and set(report["table"]) == {"object_teleports", "frozen"}
+    assert report["table"]["object_teleports"]["continuity"] == "1/1*"
     assert {r["metric"] for r in report["rows"]} == {"continuity", "trajectory_ade", "mse"}
 
 
 def test_selftest_command_rejects_unknown_names(cli):
-    code, _, err = cli("selftest", "--violations", "teleprt")
-    assert code == 2 and "unknown violation 'teleprt'; did you mean 'teleport'?" in err
+    code, _, err = cli("selftest", "--violations", "object_teleprts")
+    assert code == 2 and "unknown violation 'object_teleprts'; did you mean 'object_teleports'?" in err
     code, _, err = cli("selftest", "--metrics", "continuty")
     assert code == 2 and "unknown metric 'continuty'" in err

@@ -1,0 +1,165 @@
+"""Photometric calibration: a prediction's global brightness, contrast and colour cast
+undone before the physics and coherence metrics read it.
+
+Every scene is drawn with a known palette: the background, scenery and occluder
+colours and each object's colour and mark colour (:func:`palette`). Each pixel goes to
+its nearest palette colour (or to "other", beyond :data:`OTHER_DISTANCE` of all).
+Per RGB channel, a gain ``a`` and an offset ``b`` are fitted by weighted least squares
+so that ``a * r_k + b`` matches ``m_k``, where ``m_k`` and ``r_k`` are the median 8-bit
+levels of the pixels nearest palette colour ``k`` in the frames and in the true frames
+(medians: edges and blur, which mix colours, do not move them; textured backdrops are
+compared with themselves), over the colours holding at least :data:`MIN_SHARE` of the
+pixels on both sides, each weighted by the fewer of its pixels; the frames are then
+mapped by ``x -> (x - b) / a``. Where the colours present do not spread on a channel
+(their weighted variance below :data:`MIN_SPREAD`) only the offset is fitted.
+
+The fit is either per frame (the physics metrics: they must not care about any
+change of the pictures' intensities) or one for the whole predicted sequence
+(coherence: a constant change is removed, a change from frame to frame is left to be
+seen). Frames whose fitted mapping moves no intensity in ``[0, 1]`` by more than
+:data:`TOLERANCE` are returned as they are, bit for bit (the true frames themselves
+always are).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from wmbench.metrics.base import Truth
+from wmbench.worlds.episode import Episode
+from wmbench.worlds.render import BACKGROUND, MARK_DARKEN, OCCLUDER, SCENERY
+
+#: The scene's own colours, the first palette entries: background, scenery, occluder.
+SCENE_COLOURS = (BACKGROUND, SCENERY, OCCLUDER)
+#: Softmax temperature on squared RGB distances (0-1 scale) of the soft assignment.
+TEMPERATURE = 0.01
+#: A pixel farther than this (RGB, 0-1 scale) from every palette colour is "other".
+OTHER_DISTANCE = 0.3
+#: A mapping that moves no intensity by more than this (0-1 scale) is not applied.
+TOLERANCE = 0.01
+#: Below this weighted variance of the palette colours on a channel, only the offset is fitted.
+MIN_SPREAD = 1e-3
+#: Palette colours holding fewer of the frame's pixels than this are left out of the fit.
+MIN_SHARE = 0.01
+#: Colour of padding entries (batches with different object counts): never the nearest.
+PADDING = 100.0
+#: Logits (relative to a pixel's largest) are clipped at minus this before ``exp``.
+LOGIT_FLOOR = 80.0
+#: Pixels (over the batch) assigned at once, at least one frame of each episode.
+CHUNK_PIXELS = 1 << 16
+
+
+def palette(episodes: list[Episode], device: torch.device | str | None = None) -> tuple[torch.Tensor, int]:
+    """Palette colours ``(B, K, 3)`` (0-1 scale) and ``N``: the scene colours, then ``N``
+    object colours, then ``N`` mark colours (padding entries far outside the colour cube)."""
+    n = max((len(e.objects) for e in episodes), default=0)
+    s = len(SCENE_COLOURS)
+    colours = np.full((len(episodes), s + 2 * n, 3), PADDING, np.float32)
+    colours[:, :s] = np.asarray(SCENE_COLOURS, np.float32) / 255.0
+    for b, episode in enumerate(episodes):
+        for k, obj in enumerate(episode.objects):
+            colour = np.asarray(obj.colour, np.float32)
+            colours[b, s + k] = colour / 255.0
+            colours[b, s + n + k] = np.floor(colour * MARK_DARKEN) / 255.0
+    return torch.from_numpy(colours).to(device), n
+
+
+def assign(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """Soft assignment ``(B, t, K + 1, P)`` of pixels ``(B, t, 3, P)`` to the palette
+    ``(B, K, 3)`` and "other" (last): ``softmax_k(-|x - c_k|^2 / TEMPERATURE)``.
+    ``|x|^2`` is common to the palette classes, so it only enters the "other" logit."""
+    b, t, _, n = x.shape
+    k = colours.shape[1]
+    logits = torch.empty(b, t, k + 1, n, dtype=x.dtype, device=x.device)
+    torch.matmul(colours[:, None] * (2 / TEMPERATURE), x, out=logits[:, :, :k])
+    logits[:, :, :k].sub_((colours.pow(2).sum(2) / TEMPERATURE)[:, None, :, None])
+    torch.sum(x * x, 2, out=logits[:, :, k]).sub_(OTHER_DISTANCE**2).div_(TEMPERATURE)
+    # below exp(-80) a probability is 0 for every purpose, and exp is slow on underflow
+    p = logits.sub_(logits.amax(2, keepdim=True)).clamp_(min=-LOGIT_FLOOR).exp_()
+    return p.div_(p.sum(2, keepdim=True))
+
+
+def nearest_colours(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """Index ``(B, t, P)`` of the nearest palette colour ``(B, K, 3)`` of each pixel
+    ``(B, t, 3, P)``; ``K`` ("other") where none is within :data:`OTHER_DISTANCE`."""
+    return assign(x, colours).argmax(2)
+
+
+def _histograms(frames: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """Per frame, palette colour and channel, the histogram of the 8-bit levels of the
+    pixels nearest that colour: ``(B, T, K, 3, 256)``, a few frames at a time."""
+    b, t, _, h, w = frames.shape
+    k = colours.shape[1]
+    step, out = max(1, CHUNK_PIXELS // (b * h * w)), []
+    for start in range(0, t, step):
+        x = frames[:, start : start + step].float().flatten(3)
+        n = x.shape[1]
+        nearest = nearest_colours(x, colours)  # (B, n, P)
+        levels = x.mul(255).round_().clamp_(0, 255).long()  # (B, n, 3, P)
+        frame = torch.arange(b * n, device=x.device).view(b, n, 1, 1)
+        channel = torch.arange(3, device=x.device).view(1, 1, 3, 1)
+        key = ((frame * (k + 1) + nearest[:, :, None]) * 3 + channel) * 256 + levels
+        counts = torch.bincount(key.flatten(), minlength=b * n * (k + 1) * 768)
+        out.append(counts.view(b, n, k + 1, 3, 256)[:, :, :k])
+    return torch.cat(out, 1)
+
+
+def _medians(histograms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel counts ``(..., K)`` and median levels ``(..., K, 3)`` (0-1 scale) of histograms ``(..., K, 3, 256)``."""
+    counts = histograms.double()
+    median = (counts.cumsum(-1) >= counts.sum(-1, keepdim=True) / 2).double().argmax(-1) / 255.0
+    return counts[..., 0, :].sum(-1), median
+
+
+def _fit(frames: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gain and offset ``(..., 3)`` mapping the reference's median levels onto the
+    frames', from both histograms ``(..., K, 3, 256)``: weighted least squares over the
+    palette colours holding at least :data:`MIN_SHARE` of the pixels in both, each
+    weighted by the fewer of its pixels."""
+    mass_x, x = _medians(frames)
+    mass_c, c = _medians(reference)
+    mass = torch.minimum(mass_x, mass_c)
+    weight = torch.where(mass >= MIN_SHARE * mass.sum(-1, keepdim=True), mass, 0.0)[..., None]
+    total = weight.sum(-2).clamp_min(1e-12)
+    mean_c, mean_x = (weight * c).sum(-2) / total, (weight * x).sum(-2) / total
+    dc, dx = c - mean_c[..., None, :], x - mean_x[..., None, :]
+    spread = (weight * dc * dc).sum(-2) / total
+    gain = torch.where(spread > MIN_SPREAD, (weight * dc * dx).sum(-2) / total / spread.clamp_min(1e-12), 1.0)
+    return gain, mean_x - gain * mean_c
+
+
+def calibrate(
+    frames: torch.Tensor, reference: torch.Tensor, episodes: list[Episode], per_frame: bool = True
+) -> torch.Tensor:
+    """``frames`` ``(B, T, 3, H, W)`` in ``[0, 1]`` with their global photometric change
+    against ``reference`` (the true frames, same shape) undone (see the module
+    docstring), clipped to ``[0, 1]``; the very same tensor when no frame needs it."""
+    if (
+        frames.shape == reference.shape
+        and frames.data_ptr() == reference.data_ptr()
+        and frames.stride() == reference.stride()
+    ):
+        return frames
+    colours, _ = palette(episodes, frames.device)
+    histograms, true = _histograms(frames, colours), _histograms(reference, colours)
+    if not per_frame:
+        histograms, true = histograms.sum(1, keepdim=True), true.sum(1, keepdim=True)
+    gain, offset = _fit(histograms, true)
+    moved = torch.maximum(offset.abs(), (gain + offset - 1).abs()).amax(-1)  # (B, T or 1)
+    if not bool((moved > TOLERANCE).any()):
+        return frames
+    gain = torch.where(moved[..., None] > TOLERANCE, gain, 1.0).float().clamp_min(0.1)
+    offset = torch.where(moved[..., None] > TOLERANCE, offset, 0.0).float()
+    mapped = (frames.float() - offset[..., None, None]) / gain[..., None, None]
+    return mapped.clamp_(0.0, 1.0)
+
+
+def calibrated(frames: torch.Tensor, truth: Truth, per_frame: bool = True) -> torch.Tensor:
+    """``frames`` (a prediction of ``truth``'s batch, or its own frames) calibrated against
+    the true future (:func:`calibrate`), once per tensor, batch and kind of fit."""
+    return truth.memo(
+        f"calibrated_{'frames' if per_frame else 'sequence'}",
+        frames,
+        lambda: calibrate(frames, truth.frames, truth.episodes, per_frame),
+    )
