@@ -267,7 +267,7 @@ def jump(task: Task, episode: Episode) -> Future:
     (right and down, borders repeated)."""
     frames = episode.future_frames.copy()
     d = max(1, round(JUMP_FRACTION * episode.resolution[1]))
-    matrix = np.float32([[1, 0, d], [0, 1, d]])
+    matrix = np.array([[1, 0, d], [0, 1, d]], np.float32)
     for t in range(_onset(episode), episode.horizon):
         frames[t] = cv2.warpAffine(frames[t], matrix, frames[t].shape[1::-1], borderMode=cv2.BORDER_REPLICATE)
     return frames

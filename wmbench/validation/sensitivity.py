@@ -93,10 +93,10 @@ def score_task(
             ladders[corruption.parameter] = [ladder_shows(corruption.parameter, task, e) for e in episodes]
         shows = ladders.get(corruption.parameter or "", [True] * len(episodes))
         futures = [corruption.make(task, e) if ok else None for e, ok in zip(episodes, shows)]
-        kept = [i for i, f in enumerate(futures) if f is not None]
-        rows = _rows(task, [episodes[i] for i in kept], [futures[i] for i in kept], metrics, references, batch_size)
+        kept = [(i, f) for i, f in enumerate(futures) if f is not None]
+        rows = _rows(task, [episodes[i] for i, _ in kept], [f for _, f in kept], metrics, references, batch_size)
         scores.rows[corruption.name] = [None] * len(episodes)
-        for i, row in zip(kept, rows):
+        for (i, _), row in zip(kept, rows):
             scores.rows[corruption.name][i] = row
         progress(corruption.name)
     return scores
@@ -134,8 +134,8 @@ def compare(scores: TaskScores, name: str) -> Scored | None:
     if not kept:
         return None
     counts = bootstrap_counts(np.random.default_rng(SEED), len(kept))
-    truth_rows = [scores.rows["truth"][i] for i in kept]
-    metrics, indices = task_indices([rows[i] for i in kept], scores.record, counts)
+    truth_rows = [row for i in kept if (row := scores.rows["truth"][i]) is not None]
+    metrics, indices = task_indices([row for row in rows if row is not None], scores.record, counts)
     _, truth = task_indices(truth_rows, scores.record, counts)
     return Scored(len(kept), indices, truth, metrics)
 
@@ -206,6 +206,8 @@ def check_properties(tasks: list[TaskScores]) -> list[Property]:
         name = scores.task.name
         compared = {c: compare(scores, c) for c in scores.rows}
         truth, frozen = compared.get("truth"), compared.get("frozen")
+        if truth is None:
+            continue
         for area in _areas(truth):
             t_index, f_index = truth.indices[area], frozen.indices[area] if frozen else None
             t_ci = interval(t_index[1:])
@@ -258,10 +260,10 @@ def ladders(scores: TaskScores) -> dict[str, list[Corruption]]:
 
 
 def ladder_points(
-    scores: TaskScores, rungs: list[Corruption], compared: dict[str, Scored | None]
-) -> list[tuple[float, float]] | None:
-    """``(relative error, physics index)`` from the truth (error 0) up the ladder; ``None``
-    where the parameter shows on no episode."""
+    rungs: list[Corruption], compared: dict[str, Scored | None]
+) -> tuple[list[tuple[float, float]], int] | None:
+    """``(relative error, physics index)`` from the truth (error 0) up the ladder, and the
+    episodes scored; ``None`` where the parameter shows on no episode."""
     first = compared.get(rungs[0].name)
     if first is None or "physics" not in first.indices:
         return None
@@ -270,27 +272,23 @@ def ladder_points(
         scored = compared.get(rung.name)
         if scored is not None and "physics" in scored.indices:
             points.append((rung.error, float(scored.indices["physics"][0])))
-    return points
+    return points, first.episodes
 
 
 def _ladder_checks(scores: TaskScores, compared: dict[str, Scored | None]) -> list[Check]:
     checks = []
     for parameter, rungs in ladders(scores).items():
-        points = ladder_points(scores, rungs, compared)
-        if points is None:
+        found = ladder_points(rungs, compared)
+        if found is None:
             continue
+        points, episodes = found
         errors, index = np.abs([p[0] for p in points]), np.array([p[1] for p in points])
         rho = float(spearmanr(errors, index).statistic) if np.ptp(index) > 0 else float("nan")
         rises = float(np.max(np.diff(index), initial=0.0))
         steps = ", ".join(f"{e:+.0%}: {v:.1f}" for e, v in points)
-        checks.append(
-            Check(
-                scores.task.name,
-                parameter,
-                rises <= LADDER_TOLERANCE and np.ptp(index) > 0,
-                f"{parameter} {steps}; Spearman {rho:.2f} on {compared[rungs[0].name].episodes} episodes",
-            )
-        )  # type: ignore[union-attr]
+        passed = rises <= LADDER_TOLERANCE and np.ptp(index) > 0
+        detail = f"{parameter} {steps}; Spearman {rho:.2f} on {episodes} episodes"
+        checks.append(Check(scores.task.name, parameter, bool(passed), detail))
     return checks
 
 
@@ -299,7 +297,7 @@ def matrix(tasks: list[TaskScores]) -> dict[str, Any]:
     and the mean over the tasks it applies to."""
     out: dict[str, Any] = {}
     for corruption in CATALOGUE:
-        per_task = {}
+        per_task: dict[str, dict[str, Any]] = {}
         for scores in tasks:
             if corruption.name not in scores.rows:
                 continue
