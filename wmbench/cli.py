@@ -40,6 +40,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {value}")
+    return value
+
+
 def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resolution", type=int, help="override the task's resolution (pixels, e.g. 64, 128, 256)")
     p.add_argument("--fps", type=float, help="override the task's frame rate (frames per second)")
@@ -158,8 +165,10 @@ def cmd_pictures(args: argparse.Namespace) -> int:
     from wmbench.tasks import builtin_tasks, get_task
     from wmbench.worlds.pictures import check_picture_path, save_picture
 
+    if args.result:
+        return _result_pictures(args)
     if args.all:
-        targets = [(name, args.out_dir / f"{name}.png") for name in builtin_tasks()]
+        targets = [(name, (args.out_dir or Path("docs/images")) / f"{name}.png") for name in builtin_tasks()]
     elif args.task:
         targets = [(args.task, check_picture_path(args.out or f"{get_task(args.task).name}.png"))]
     else:
@@ -171,6 +180,22 @@ def cmd_pictures(args: argparse.Namespace) -> int:
             raise WmbenchError(f"task '{name}' has no {args.split} episodes to draw")
         episodes = [cache.get(job.task, job.split, job.seed) for job in jobs]
         print(save_picture(episodes, out, args.every, args.tracks, args.occluders))
+    return 0
+
+
+def _result_pictures(args: argparse.Namespace) -> int:
+    from wmbench.results import load_result
+    from wmbench.run.pictures import draw_result
+
+    if args.task or args.all:
+        raise WmbenchError("pictures: --result draws a result's saved predictions; it takes no TASK or --all")
+    result = load_result(args.result)
+    out_dir = args.out_dir if args.out_dir is not None else result.path.parent / "pictures"
+    for drawn in draw_result(result.path.parent, result.record, out_dir, _cache(args), args.tracks,
+                             args.animation, args.every):
+        for seed in drawn.strips:
+            print(f"{drawn.strips[seed]}  {drawn.animations[seed]}")
+        print(drawn.curves)
     return 0
 
 
@@ -226,7 +251,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     execution = Execution(accelerator=args.accelerator, devices=args.devices, strategy=args.strategy,
                           num_nodes=args.num_nodes, precision=args.precision, batch_size=args.batch_size,
                           num_workers=args.num_workers, on_error=args.on_error, progress=not args.no_progress,
-                          logger=args.logger)
+                          logger=args.logger, save_predictions=args.save_predictions)
     result = evaluate(spec, args.out, _cache(args), execution, args.test_secret)
     if result is not None:
         _print_summary(result, args.out)
@@ -234,18 +259,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result: dict[str, Any], out: Path) -> None:
-    """One table row per task: episodes, failures, the normalised index of each area
-    (0 = frozen world, 100 = physical variance), throughput and latency."""
     import pandas as pd
 
-    rows = []
-    for task, entry in result["aggregates"].items():
-        speed = result.get("speed", {}).get(task, {})
-        row = {"task": task, "episodes": entry["episodes"], "failed": entry["failed"]}
-        row.update(result["headline"]["task_areas"].get(task, {}))
-        if speed.get("measured"):
-            row.update({"frames/s": speed["throughput_frames_per_s"], "step p50 ms": speed["step_latency_ms"]["p50"]})
-        rows.append(row)
+    from wmbench.run.summary import summary_rows
+
+    rows = summary_rows(result)
     print(f"\n{result['adapter']['name']} on {result['run']['split']} (area indices: 0 = frozen world, "
           f"100 = physical variance; raw scores in {out / 'result.json'})")
     table = pd.DataFrame(rows)
@@ -438,14 +456,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_cache_options(p)
 
-    p = command("pictures", cmd_pictures, "draw a task's episodes: a strip (.png) or an animation (.gif)")
+    p = command("pictures", cmd_pictures, "draw a task's episodes: a strip (.png) or an animation (.gif); or, "
+                "with --result, a run's saved predictions next to the truth")
     p.add_argument("task", nargs="?", help="task name or path to a task file")
     p.add_argument("--out", type=Path, help="FILE.png (strip) or FILE.gif (animation); default: TASK.png")
     p.add_argument("--all", action="store_true", help="a strip of every built-in task into --out-dir")
-    p.add_argument("--out-dir", type=Path, default=Path("docs/images"), help="with --all (default: docs/images)")
+    p.add_argument("--result", type=Path, metavar="DIR", help="draw the predictions a run kept (--save-predictions): "
+                   "per episode a strip (truth, prediction, difference) and an animation, per task the per-step "
+                   "error curves; into --out-dir (default: DIR/pictures)")
+    p.add_argument("--animation", choices=("gif", "mp4"), default="gif", help="with --result (default: gif)")
+    p.add_argument("--out-dir", type=Path, help="with --all (default: docs/images) or --result")
     p.add_argument("--episodes", type=_positive, default=3, metavar="N", help="episodes drawn, one per row (default: 3)")
     p.add_argument("--split", default="dev", choices=("train", "dev", "test"))
-    p.add_argument("--tracks", action="store_true", help="overlay ground-truth tracks where objects are visible")
+    p.add_argument("--tracks", action="store_true", help="overlay the object tracks: the true ones where objects "
+                   "are visible; with --result, the ones extracted from the predicted frames")
     p.add_argument("--occluders", action="store_true", help="outline the occluders")
     p.add_argument("--every", type=_positive, metavar="K", help="show every K-th frame (default: at most 12 columns)")
     _add_render_options(p)
@@ -476,8 +500,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--prefetch-workers", type=_positive, metavar="N",
                    help="first generate the run's missing episodes into the cache with N processes")
-    p.add_argument("--logger", choices=("csv", "tensorboard", "none"), default="csv",
-                   help="Lightning logger for per-task metrics under OUT/logs (tensorboard needs the package)")
+    p.add_argument("--logger", choices=("csv", "tensorboard", "wandb", "none"), default="csv",
+                   help="Lightning logger for per-task metrics under OUT/logs (tensorboard and wandb need their "
+                   "package; wandb also logs the summary table and the kept predictions' strips)")
+    p.add_argument("--save-predictions", type=_non_negative, default=0, metavar="N",
+                   help="keep the predicted frames of the first N episodes of each task under OUT/predictions "
+                   "(8-bit, lossless) for `wmbench pictures --result` and the leaderboard (default: 0)")
     _add_cache_options(p)
 
     p = command("export", cmd_export, "write a split's inputs (context video and PNG frames, actions) and a "

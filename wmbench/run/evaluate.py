@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import importlib.util
 import logging
 import signal
 import threading
@@ -16,7 +15,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 import wmbench
@@ -31,11 +30,14 @@ from wmbench.run import provenance
 from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_compatible, chunks
 from wmbench.run.data import EpisodeDataModule, collate
 from wmbench.run.module import EvaluationModule
+from wmbench.run.loggers import RunLoggers, check_logger
+from wmbench.run.saved import PredictionSaver
 from wmbench.run.speed import harness_overhead, measure_speed
+from wmbench.run.summary import summary_rows
 from wmbench.run.writer import (RESULT_FILE, ROWS_FILE, RUN_FILE, SCHEMA, SCHEMA_VERSION, SPEED_DIR, RowWriter,
                                 completed, prepare_directory, read_json, read_rows, row_key, write_json,
                                 write_jsonl)
-from wmbench.tasks.catalog import get_task
+from wmbench.tasks.catalog import get_suite, get_task
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
 from wmbench.worlds.cache import EpisodeCache
@@ -69,9 +71,7 @@ class Execution:
     on_error: str = "stop"
     progress: bool = True
     logger: str = "csv"
-
-
-LOGGERS = ("csv", "tensorboard", "none")
+    save_predictions: int = 0
 
 
 def _check_same_run(out: Path, spec: RunSpec) -> None:
@@ -87,26 +87,11 @@ def _check_same_run(out: Path, spec: RunSpec) -> None:
         write_json(path, wanted)
 
 
-def _logger(kind: str, out: Path, task: Task) -> Logger | bool:
-    if kind == "csv":
-        return CSVLogger(out / "logs", name=task.name, version=0)
-    if kind == "tensorboard":
-        return TensorBoardLogger(out / "logs", name=task.name, version=0, default_hp_metric=False)
-    return False
-
-
-def _check_logger(kind: str) -> None:
-    if kind not in LOGGERS:
-        raise WmbenchError(f"unknown logger '{kind}' (known: {', '.join(LOGGERS)})")
-    if kind == "tensorboard" and not any(importlib.util.find_spec(m) for m in ("tensorboard", "tensorboardX")):
-        raise WmbenchError("logger 'tensorboard' needs the tensorboard package: pip install tensorboard")
-
-
-def _trainer(execution: Execution, out: Path, task: Task) -> pl.Trainer:
+def _trainer(execution: Execution, out: Path, logger: Logger | bool) -> pl.Trainer:
     return pl.Trainer(
         accelerator=execution.accelerator, devices=execution.devices, strategy=execution.strategy,
         num_nodes=execution.num_nodes, precision=execution.precision,
-        logger=_logger(execution.logger, out, task), enable_checkpointing=False,
+        logger=logger, enable_checkpointing=False,
         enable_progress_bar=execution.progress, enable_model_summary=False,
         use_distributed_sampler=False, inference_mode=True, default_root_dir=out,
     )
@@ -168,7 +153,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     record on the main process (``None`` on the others). Each task's speed is measured
     once, on the main process, after its episodes (see :mod:`wmbench.run.speed`)."""
     _quiet_lightning()
-    _check_logger(execution.logger)
+    check_logger(execution.logger)
     out = prepare_directory(Path(out))
     adapter = load_adapter(spec.adapter, spec.adapter_config)
     tasks = [get_task(name).with_overrides(resolution=spec.resolution) for name in spec.tasks]
@@ -177,6 +162,8 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
     rank, missing_metrics, references = 0, {}, ReferenceCache.alongside(cache)
+    loggers = RunLoggers(execution.logger, out, f"{adapter.display_name()}-{spec.suite or '+'.join(spec.tasks)}",
+                         {"run": asdict(spec), "execution": asdict(execution)})
     with _interrupts(progress):
         for task in tasks:
             done = completed(out)
@@ -188,9 +175,11 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
                 continue
             sample = [cache.get(task, spec.split, s) for s in seeds[task.name][: execution.batch_size]]
             check_compatible(adapter, task, has_actions=sample[0].truth.actions is not None)
-            trainer = _trainer(execution, out, task)
+            trainer = _trainer(execution, out, loggers.for_task(task))
             rank = trainer.global_rank
-            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references)
+            kept = seeds[task.name][: execution.save_predictions]
+            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references,
+                                      PredictionSaver(out, set(kept)) if kept else None)
             data = EpisodeDataModule(task, spec.split, pending, cache, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():
@@ -198,8 +187,24 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
             trainer.strategy.barrier()
     if rank != 0:
         return None
-    return finalise(out, spec, adapter_record(spec, adapter), tasks, seeds, missing_metrics, asdict(execution),
-                    {t.name: _read_speed(out, t) for t in tasks})
+    result = finalise(out, spec, adapter_record(spec, adapter), tasks, seeds, missing_metrics, asdict(execution),
+                      {t.name: _read_speed(out, t) for t in tasks})
+    if execution.logger == "wandb":
+        _publish_wandb(loggers, result, out, cache)
+    return result
+
+
+def _publish_wandb(loggers: RunLoggers, result: dict[str, Any], out: Path, cache: EpisodeCache) -> None:
+    """The summary table and the kept predictions' strips (drawn into ``out/pictures``)."""
+    from wmbench.run.pictures import draw_result
+    from wmbench.run.saved import saved_predictions
+
+    strips = {}
+    if saved_predictions(out):
+        strips = {d.task: list(d.strips.values()) for d in draw_result(out, result, out / "pictures", cache)}
+    loggers.wandb().log_metrics({f"{task}/{area}": value for task, areas in result["headline"]["task_areas"].items()
+                                 for area, value in areas.items()})
+    loggers.finish(summary_rows(result), strips)
 
 
 def _summary(values: list[float]) -> dict[str, float | int | None]:
@@ -237,6 +242,17 @@ def adapter_record(spec: RunSpec, adapter: Adapter) -> dict[str, Any]:
             "capabilities": cls.capabilities(), "requirements": asdict(cls.requirements)}
 
 
+def suite_record(spec: RunSpec) -> dict[str, Any] | None:
+    """The suite a run belongs to (``None`` for a run of loose tasks), with the episodes
+    per task the suite asks for on the run's split: a run with fewer was limited."""
+    if spec.suite is None:
+        return None
+    suite = get_suite(spec.suite)
+    cap = suite.episodes if suite.episodes is not None else float("inf")
+    expected = {name: int(min(get_task(name).episodes.get(spec.split, 0), cap)) for name in suite.tasks}
+    return dict(suite.record(), episodes_per_task=expected)
+
+
 def _read_speed(out: Path, task: Task) -> dict[str, Any]:
     path = _speed_path(out, task)
     if not path.exists():
@@ -272,6 +288,7 @@ def finalise(out: Path, spec: RunSpec, adapter: dict[str, Any], tasks: list[Task
         "created": provenance.now(),
         "wmbench": {"version": wmbench.__version__, "git_revision": provenance.git_revision()},
         "run": asdict(spec),
+        "suite": suite_record(spec),
         "adapter": adapter,
         "tasks": task_records,
         "execution": execution,

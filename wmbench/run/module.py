@@ -22,6 +22,7 @@ from wmbench.run.speed import timed
 from wmbench.tasks.schema import Task
 
 RowSink = Callable[[list[dict]], None]
+PredictionSink = Callable[[list, torch.Tensor], None]
 
 
 class EvaluationModule(pl.LightningModule):
@@ -33,14 +34,16 @@ class EvaluationModule(pl.LightningModule):
     model's time for its batch (``latency_ms``) and the harness's (``overhead_ms``:
     ``data`` from the end of the previous batch to the start of this one, ``scoring``
     for the rest of the step). ``references``: where the episodes' reference scores are
-    cached across runs (``None``: measured every time).
+    cached across runs (``None``: measured every time). ``keep``: given each batch's
+    episodes and validated predictions, to save some (see :mod:`wmbench.run.saved`).
     """
 
     def __init__(self, adapter: Adapter, task: Task, metrics: dict[str, EpisodeMetric],
-                 sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None):
+                 sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None,
+                 keep: PredictionSink | None = None):
         super().__init__()
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
-        self.references = references
+        self.references, self.keep = references, keep
         self.metrics = nn.ModuleDict(metrics)
         self.label = adapter.display_name()
         self._batch_end = self._data_seconds = 0.0
@@ -94,6 +97,8 @@ class EvaluationModule(pl.LightningModule):
                 raise error from exc
             return
         truth.probes = probes
+        if self.keep is not None:
+            self.keep(batch.episodes, pred)
         scored = score_episodes(self.metrics, pred, truth, self.references)
         overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
         for row, values in zip(rows, scored):

@@ -3,6 +3,7 @@
 A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
 
     name: smoke
+    version: 1           # bumped whenever its tasks, their versions or the cap change
     description: A few tasks that run in seconds on a laptop CPU, for CI.
     split: dev
     episodes: 4          # optional cap on episodes per task
@@ -52,11 +53,20 @@ def get_task(name_or_path: str | Path) -> Task:
 
 @dataclass(frozen=True)
 class Suite:
+    """A named, versioned set of tasks: results are ranked against each other only
+    when they ran the same suite version on the same split."""
+
     name: str
     tasks: tuple[str, ...]
+    version: int = 1
     split: str = "dev"
     episodes: int | None = None
     description: str = ""
+
+    def record(self) -> dict[str, object]:
+        """How a result names the suite it ran."""
+        return {"name": self.name, "version": self.version, "split": self.split, "episodes": self.episodes,
+                "tasks": list(self.tasks)}
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -82,12 +92,16 @@ def get_suite(name_or_path: str | Path) -> Suite:
     episodes = data.get("episodes")
     if episodes is not None and (not isinstance(episodes, int) or episodes < 1):
         raise TaskFileError(path, "episodes", f"must be a positive integer, got {episodes!r}")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TaskFileError(path, "version", f"must be a positive integer, got {version!r}")
     for name in data["tasks"]:
         if str(name) not in builtin_tasks():
             raise TaskFileError(path, "tasks", str(UnknownNameError("task", str(name), list(builtin_tasks()))))
     return Suite(
         name=str(data.get("name", path.stem)),
         tasks=tuple(str(t) for t in data["tasks"]),
+        version=version,
         split=split,
         episodes=episodes,
         description=str(data.get("description", "")),
