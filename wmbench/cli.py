@@ -10,7 +10,8 @@ from typing import Any, Callable
 
 from wmbench.errors import WmbenchError
 
-DEMO_ADAPTERS = ("copy_last", "oracle")
+DEMO_ADAPTERS = ("copy_last", "linear_extrapolation", "oracle")
+DEMO_SAVED_PREDICTIONS = 2
 
 
 def _json_arg(text: str) -> dict[str, Any]:
@@ -300,18 +301,32 @@ def cmd_score(args: argparse.Namespace) -> int:
 # -- leaderboard, compare, demo -------------------------------------------------------------
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
+    import tempfile
+
     from wmbench.leaderboard import find_results, write_leaderboard
 
-    results = find_results(args.results)
-    if args.verify:
-        from wmbench.results import verify_result
+    with tempfile.TemporaryDirectory(prefix="wmbench-bundles-") as unpacked:
+        results = find_results(args.results, Path(unpacked))
+        if args.verify:
+            from wmbench.results import verify_result
 
-        cache = _cache(args)
-        for result in results:
-            print(f"verified {verify_result(result, cache)} episodes of {result.path}")
-    paths = write_leaderboard(results, args.out)
+            cache = _cache(args)
+            for result in results:
+                print(f"verified {verify_result(result, cache)} episodes of {result.path}")
+        paths = write_leaderboard(results, args.out, _cache(args))
     print(_headline_markdown(paths["markdown"]))
     print("\n".join(f"{kind}: {path}" for kind, path in paths.items()))
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from wmbench.results.bundle import pack
+
+    manifest = pack(args.result, args.out)
+    suite = manifest["suite"]
+    print(f"{args.out}: {manifest['adapter']} on {suite['name'] + ' v' + str(suite['version']) if suite else 'loose tasks'}"
+          f", {manifest['split']} split; {len(manifest['files'])} files ({manifest['predictions']} kept predictions), "
+          "each with its SHA-256 in bundle.json")
     return 0
 
 
@@ -348,10 +363,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for adapter in DEMO_ADAPTERS:
         spec = RunSpec(adapter=adapter, tasks=suite.tasks, split=suite.split, limit=suite.episodes, suite=suite.name)
         result = evaluate(spec, results_dir / f"{suite.name}-{adapter}", _cache(args),
-                          Execution(progress=sys.stderr.isatty()), args.test_secret)
+                          Execution(progress=sys.stderr.isatty(), save_predictions=DEMO_SAVED_PREDICTIONS),
+                          args.test_secret)
         _print_summary(result, results_dir / f"{suite.name}-{adapter}")
     results = find_results([results_dir / f"{suite.name}-{a}" for a in DEMO_ADAPTERS])
-    paths = write_leaderboard(results, args.out / "leaderboard")
+    paths = write_leaderboard(results, args.out / "leaderboard", _cache(args))
     print("\n" + _headline_markdown(paths["markdown"]))
     print(f"\nresults: {results_dir}\n" + "\n".join(f"leaderboard ({k}): {p}" for k, p in paths.items()))
     return 0
@@ -525,12 +541,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_cache_options(p)
 
-    p = command("leaderboard", cmd_leaderboard, "validate results and build the leaderboard (Markdown, CSV, HTML)")
-    p.add_argument("results", type=Path, nargs="+", help="result.json files or directories holding them")
+    p = command("leaderboard", cmd_leaderboard, "validate results and build the leaderboard: a static site "
+                "(index.html, a page per result and per task), Markdown and CSV")
+    p.add_argument("results", type=Path, nargs="+", help="result.json files, directories holding them, or "
+                   "submission bundles (wmbench submit)")
     p.add_argument("--out", type=Path, default=Path("leaderboard/site"), help="output directory")
     p.add_argument("--verify", action="store_true",
                    help="check task definitions and regenerate every episode to compare content hashes")
     _add_cache_options(p)
+
+    p = command("submit", cmd_submit, "pack a result with its kept predictions, run record and checksums into "
+                "one validated bundle for the leaderboard")
+    p.add_argument("result", type=Path, help="result directory (wmbench run --out)")
+    p.add_argument("--out", type=Path, required=True, help="bundle file to write, e.g. my-model.tar.gz")
 
     p = command("compare", cmd_compare, "compare two results metric by metric")
     p.add_argument("base", type=Path)
