@@ -233,7 +233,7 @@ def _task_names(args: argparse.Namespace) -> tuple[tuple[str, ...], str | None, 
     if args.tasks:
         return tuple(t for t in args.tasks.split(",") if t), None, args.split or "dev", args.limit
     suite = get_suite(args.suite)
-    return suite.tasks, suite.name, args.split or suite.split, args.limit or suite.episodes
+    return suite.tasks, args.suite, args.split or suite.split, args.limit or suite.episodes
 
 
 def cmd_run(args: argparse.Namespace) -> int:
