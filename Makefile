@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= wmbench-out
 
-.PHONY: demo test bench pictures install clean
+.PHONY: demo test bench pictures screenshots install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)
 
 pictures: $(STAMP)
 	$(BIN)/wmbench pictures --all --out-dir docs/images --tracks --occluders
+
+screenshots: demo
+	$(BIN)/python -m tests.browser $(OUT)/leaderboard docs/images
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache
