@@ -24,6 +24,7 @@ import numpy as np
 
 from wmbench.errors import OutputError, ResultError
 from wmbench.metrics.steps import StepErrors, step_errors
+from wmbench.run.offline.media import write_video
 from wmbench.run.saved import SavedPrediction, saved_predictions
 from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.episode import Episode
@@ -97,7 +98,7 @@ def comparison_animation(episode: Episode, pred: np.ndarray, errors: StepErrors 
 
 
 def write_animation(images: Sequence[np.ndarray], out: Path, fps: float) -> Path:
-    """``images`` (RGB) as a looping GIF or an MP4 (``mp4v``) at ``fps``."""
+    """``images`` (RGB, one size) as a looping GIF or an MP4 (``mp4v``) at ``fps``."""
     if out.suffix == ".gif":
         from PIL import Image
 
@@ -105,16 +106,7 @@ def write_animation(images: Sequence[np.ndarray], out: Path, fps: float) -> Path
         frames[0].save(out, save_all=True, append_images=frames[1:], loop=0, duration=round(1000 / fps),
                        optimize=True)
         return out
-    height, width = images[0].shape[:2]
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (width, height))
-    if not writer.isOpened():
-        raise OutputError(f"cannot write {out}: OpenCV has no MP4 (mp4v) encoder here")
-    try:
-        for image in images:
-            writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    finally:
-        writer.release()
-    return out
+    return write_video(out, np.stack(images), fps, codec="mp4v")
 
 
 def curves_figure(task: str, curves: dict[str, StepErrors], fps: float, mean_psnr: Sequence[float] | None,
