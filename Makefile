@@ -1,5 +1,6 @@
 # Two commands on a fresh machine: `make demo` (the main job) and `make test`.
-# Each creates the virtualenv and installs wmbench on first use.
+# Each creates the virtualenv and installs wmbench on first use. `make check` runs the
+# linters CI runs before the tests.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= wmbench-out
 
-.PHONY: demo test bench pictures screenshots install clean
+.PHONY: demo test check bench pictures screenshots install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-only
 	$(BIN)/wmbench bench generate
@@ -31,7 +38,7 @@ pictures: $(STAMP)
 	$(BIN)/wmbench pictures --all --out-dir docs/images --tracks --occluders
 
 screenshots: demo
-	$(BIN)/python -m tests.browser $(OUT)/leaderboard docs/images
+	$(BIN)/python -m tests.leaderboard.browser $(OUT)/leaderboard docs/images
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -25,7 +25,7 @@ import pytest
 
 def _step_inputs(task_name: str, device: Any):
     """The task, its first dev episode's context on ``device``, past and per-step actions."""
-    from wmbench.run.checks import as_float
+    from wmbench.frames import as_float
     from wmbench.run.data import collate
     from wmbench.tasks import get_task, split_seeds
     from wmbench.worlds import EpisodeCache, default_cache_dir
@@ -45,8 +45,9 @@ def wmbench_step_latency(benchmark) -> Callable[..., dict[str, float] | None]:
     """``measure(adapter, task="drop_single", rounds=50, warmup=3, device="cpu")``: time
     ``rounds`` single steps of ``adapter`` (see the module docstring)."""
 
-    def measure(adapter, task: str = "drop_single", rounds: int = 50, warmup: int = 3,
-                device: str = "cpu") -> dict[str, float] | None:
+    def measure(
+        adapter, task: str = "drop_single", rounds: int = 50, warmup: int = 3, device: str = "cpu"
+    ) -> dict[str, float] | None:
         import torch
 
         from wmbench.adapters.registry import load_adapter

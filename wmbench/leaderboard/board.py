@@ -10,14 +10,16 @@ from wmbench.leaderboard.site import write_site
 from wmbench.leaderboard.tables import detail_table, headline_table, markdown
 from wmbench.results.bundle import bundle_name, check_predictions, is_bundle, unpack
 from wmbench.results.io import Result, load_result
-from wmbench.run.writer import RESULT_FILE
+from wmbench.results.schema import RESULT_FILE
 from wmbench.worlds.cache import EpisodeCache
 
-NOTE = ("Indices: 0 = a frozen world (last context frame repeated), 100 = the physical variance of "
-        "re-simulated futures; 95% bootstrap intervals over episodes; the overall index is the mean of the "
-        "area indices; \"partial\" marks an index with missing parts. Rows are ranked only against rows of the "
-        "same suite version and split with full coverage; reference rows (privileged, e.g. the oracle) are "
-        "sanity bounds, not ranked. Speed (medians over tasks) is never blended into the indices.")
+NOTE = (
+    "Indices: 0 = a frozen world (last context frame repeated), 100 = the physical variance of "
+    "re-simulated futures; 95% bootstrap intervals over episodes; the overall index is the mean of the "
+    'area indices; "partial" marks an index with missing parts. Rows are ranked only against rows of the '
+    "same suite version and split with full coverage; reference rows (privileged, e.g. the oracle) are "
+    "sanity bounds, not ranked. Speed (medians over tasks) is never blended into the indices."
+)
 
 
 def find_results(paths: list[Path], unpack_into: Path | None = None) -> list[Result]:
@@ -46,12 +48,21 @@ def find_results(paths: list[Path], unpack_into: Path | None = None) -> list[Res
     return results
 
 
+def headline_markdown(results: list[Result]) -> str:
+    """The leaderboard in Markdown: each group's ranked table and the rows listed apart."""
+    return markdown(build_entries(results), NOTE)
+
+
 def write_leaderboard(results: list[Result], out: Path, cache: EpisodeCache) -> dict[str, Path]:
     """Write ``leaderboard.csv``/``leaderboard.md`` (rows, coverage, indices, speed),
     ``details.csv`` (raw means) and the static site (``index.html`` and its pages)."""
     groups = build_entries(results)
-    paths = {"csv": out / "leaderboard.csv", "markdown": out / "leaderboard.md",
-             "details": out / "details.csv", "html": out / "index.html"}
+    paths = {
+        "csv": out / "leaderboard.csv",
+        "markdown": out / "leaderboard.md",
+        "details": out / "details.csv",
+        "html": out / "index.html",
+    }
     try:
         out.mkdir(parents=True, exist_ok=True)
         headline_table(groups).to_csv(paths["csv"], index=False)

@@ -21,7 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from wmbench.metrics.headline import DIAGNOSTIC
+from wmbench.results.headline import DIAGNOSTIC
 from wmbench.results.io import Result
 
 AREAS = ("fidelity", "physics", "coherence", "control", "surprise")
@@ -54,8 +54,9 @@ class Index:
         groups: dict[tuple[str, str], list[str]] = defaultdict(list)
         for part, reason in self.missing.items():
             groups[(part.metric, reason)].append(part.task)
-        return "; ".join(f"{metric} on {', '.join(sorted(tasks))} ({reason})"
-                         for (metric, reason), tasks in sorted(groups.items()))
+        return "; ".join(
+            f"{metric} on {', '.join(sorted(tasks))} ({reason})" for (metric, reason), tasks in sorted(groups.items())
+        )
 
 
 @dataclass
@@ -79,7 +80,8 @@ class Entry:
     suite_version: int | None
     split: str
     episodes: dict[str, int]
-    expected: dict[str, int]
+    #: Episodes per task of the suite version on the split (``None``: unknown here).
+    expected: dict[str, int] | None
     failed: int
     missing_metrics: dict[str, dict[str, list[str]]]
     overall: Index
@@ -108,7 +110,7 @@ class Entry:
 
     @property
     def limited(self) -> bool:
-        return any(self.episodes.get(t, 0) < n for t, n in self.expected.items())
+        return any(self.episodes.get(t, 0) < n for t, n in (self.expected or {}).items())
 
     @property
     def episodes_text(self) -> str:
@@ -145,8 +147,11 @@ def _index(entry: dict[str, Any] | None, missing: dict[Part, str], keep) -> Inde
 def _task_score(record: dict[str, Any], task: dict[str, Any], missing: dict[Part, str]) -> Index:
     """A task's index: the mean of its normalised metrics (what its family index averages)."""
     scores = record.get("headline", {}).get("tasks", {}).get(task["name"], {})
-    values = [e["score"] for m, e in scores.items()
-              if e["score"] is not None and task["metric_areas"].get(m, "fidelity") != DIAGNOSTIC]
+    values = [
+        e["score"]
+        for m, e in scores.items()
+        if e["score"] is not None and task["metric_areas"].get(m, "fidelity") != DIAGNOSTIC
+    ]
     mean = sum(values) / len(values) if values else None
     return Index(score=mean, missing={p: r for p, r in missing.items() if p.task == task["name"]})
 
@@ -158,11 +163,13 @@ def _speed(record: dict[str, Any]) -> Speed:
         return Speed(device="offline: not measured" if offline else "not measured")
     device = measured[0]["device"]
     name = device.get("name") or device["type"]
-    return Speed(frames_per_s=statistics.median(s["throughput_frames_per_s"] for s in measured),
-                 step_p50_ms=statistics.median(s["step_latency_ms"]["p50"] for s in measured),
-                 real_time_factor=statistics.median(s["real_time_factor"] for s in measured),
-                 device=f"{device['type']} ({name})" if name != device["type"] else name,
-                 precision=measured[0].get("precision"))
+    return Speed(
+        frames_per_s=statistics.median(s["throughput_frames_per_s"] for s in measured),
+        step_p50_ms=statistics.median(s["step_latency_ms"]["p50"] for s in measured),
+        real_time_factor=statistics.median(s["real_time_factor"] for s in measured),
+        device=f"{device['type']} ({name})" if name != device["type"] else name,
+        precision=measured[0].get("precision"),
+    )
 
 
 def _missing_metrics(record: dict[str, Any]) -> dict[str, dict[str, list[str]]]:
@@ -183,22 +190,33 @@ def build_entry(result: Result, slug: str) -> Entry:
     suite = record.get("suite") or {}
     every, missing = _parts(record)
     head = record.get("headline", {})
-    areas = {a: _index(head.get("areas", {}).get(a), missing, lambda p, a=a: p.area == a)
-             for a in AREAS if any(p.area == a for p in every)}
-    families = {f: _index(head.get("families", {}).get(f), missing, lambda p, f=f: p.family == f)
-                for f in sorted({p.family for p in every})}
+    areas = {
+        a: _index(head.get("areas", {}).get(a), missing, lambda p, a=a: p.area == a)
+        for a in AREAS
+        if any(p.area == a for p in every)
+    }
+    families = {
+        f: _index(head.get("families", {}).get(f), missing, lambda p, f=f: p.family == f)
+        for f in sorted({p.family for p in every})
+    }
     aggregates = record["aggregates"]
     return Entry(
-        result=result, slug=slug, suite=suite.get("name") or record["run"].get("suite"),
-        suite_version=suite.get("version"), split=record["run"]["split"],
+        result=result,
+        slug=slug,
+        suite=suite.get("name") or record["run"].get("suite"),
+        suite_version=suite.get("version", record["run"].get("suite_version")),
+        split=record["run"]["split"],
         episodes={t["name"]: len(t["episodes"]) for t in record["tasks"]},
-        expected=suite.get("episodes_per_task", {}),
+        expected=suite.get("episodes_per_task"),
         failed=sum(a["failed"] for a in aggregates.values()),
         missing_metrics=_missing_metrics(record),
         overall=_index(head.get("overall"), missing, lambda p: True),
-        areas=areas, families=families,
+        areas=areas,
+        families=families,
         task_scores={t["name"]: _task_score(record, t, missing) for t in record["tasks"]},
-        speed=_speed(record), parts=every - set(missing))
+        speed=_speed(record),
+        parts=every - set(missing),
+    )
 
 
 def _coverage_problems(entry: Entry) -> list[str]:
@@ -206,7 +224,12 @@ def _coverage_problems(entry: Entry) -> list[str]:
     if entry.suite is None:
         return ["not a suite run: its tasks were chosen one by one"]
     if entry.suite_version is None:
-        return [f"no suite version recorded for '{entry.suite}' (result written before suites had versions)"]
+        return [f"no suite version recorded for '{entry.suite}'"]
+    if entry.expected is None:
+        return [
+            f"the episodes '{entry.suite}' version {entry.suite_version} asks for are not recorded (the suite "
+            "file at that version or a published release of it was not at hand when the result was written)"
+        ]
     problems = []
     absent = [t for t in entry.expected if t not in entry.episodes]
     if absent:
@@ -240,7 +263,7 @@ def rank_entries(entries: list[Entry]) -> dict[tuple[str, int, str] | None, list
         for entry in members:
             if entry.reference:
                 entry.unranked.insert(0, "reference adapter (privileged): a sanity bound, not ranked")
-        ranked = sorted((e for e in members if not e.unranked), key=lambda e: -e.overall.score)
+        ranked = sorted((e for e in members if not e.unranked), key=lambda e: -(e.overall.score or 0.0))
         for position, entry in enumerate(ranked):
             tied = position and ranked[position - 1].overall.score == entry.overall.score
             entry.rank = ranked[position - 1].rank if tied else position + 1

@@ -59,27 +59,49 @@ def pareto(entries: list[Entry], out: Path, relative: str) -> Plot | None:
         return None
     plt = _pyplot()
     fig, axis = plt.subplots(figsize=(6.0, 4.0), constrained_layout=True)
-    points = [(e.speed.frames_per_s, e.overall.score) for e in shown]
+    points = [(float(e.speed.frames_per_s or 0.0), float(e.overall.score or 0.0)) for e in shown]
     front = pareto_front(points)
-    axis.plot([points[i][0] for i in front], [points[i][1] for i in front], color="#9aa3b5", zorder=1,
-              label="Pareto front")
+    axis.plot(
+        [points[i][0] for i in front], [points[i][1] for i in front], color="#9aa3b5", zorder=1, label="Pareto front"
+    )
     for entry, (x, y) in zip(shown, points):
         low, high = entry.overall.ci or (y, y)
-        axis.errorbar(x, y, yerr=[[y - low], [high - y]], fmt="o", color="#1f5fbf", capsize=3, zorder=2,
-                      markerfacecolor="white" if entry.reference else "#1f5fbf")
-        axis.annotate(entry.model + (" (reference)" if entry.reference else ""), (x, y), textcoords="offset points",
-                      xytext=(6, 4), fontsize=8)
+        axis.errorbar(
+            x,
+            y,
+            yerr=[[y - low], [high - y]],
+            fmt="o",
+            color="#1f5fbf",
+            capsize=3,
+            zorder=2,
+            markerfacecolor="white" if entry.reference else "#1f5fbf",
+        )
+        axis.annotate(
+            entry.model + (" (reference)" if entry.reference else ""),
+            (x, y),
+            textcoords="offset points",
+            xytext=(6, 4),
+            fontsize=8,
+        )
     axis.set_xscale("log")
-    axis.set(xlabel="predicted frames per second (median over tasks, log scale)", ylabel="overall index",
-             title="Quality against speed", ylim=(-5, 105))
+    axis.set(
+        xlabel="predicted frames per second (median over tasks, log scale)",
+        ylabel="overall index",
+        title="Quality against speed",
+        ylim=(-5, 105),
+    )
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="lower left")
     _save(fig, out)
-    return Plot(path=relative, width=600, alt="Scatter plot of the overall index against predicted frames per "
-                "second: " + "; ".join(f"{e.model} {e.overall.score:.1f} at {e.speed.frames_per_s:,.0f} frames/s"
-                                      for e in shown),
-                caption="Each model's overall index (with its 95% interval) against its throughput; the grey "
-                "line joins the models no other model beats on both. Hollow: reference adapters.")
+    return Plot(
+        path=relative,
+        width=600,
+        alt="Scatter plot of the overall index against predicted frames per "
+        "second: "
+        + "; ".join(f"{e.model} {e.overall.score:.1f} at {e.speed.frames_per_s:,.0f} frames/s" for e in shown),
+        caption="Each model's overall index (with its 95% interval) against its throughput; the grey "
+        "line joins the models no other model beats on both. Hollow: reference adapters.",
+    )
 
 
 def _bars(axis, names: list[str], series: list[tuple[str, list[Index | None]]]) -> None:
@@ -107,10 +129,19 @@ def families(entries: list[Entry], out: Path, relative: str) -> Plot | None:
     axis.set_title("Family indices")
     axis.legend(fontsize=8)
     _save(fig, out)
-    return Plot(path=relative, width=700, alt="Bar chart of family indices per model: " + "; ".join(
-        f"{e.model}: " + ", ".join(f"{n} {e.families[n].score:.1f}" for n in names
-                                   if n in e.families and e.families[n].score is not None) for e in entries),
-        caption="Family indices per model, with 95% intervals.")
+    return Plot(
+        path=relative,
+        width=700,
+        alt="Bar chart of family indices per model: "
+        + "; ".join(
+            f"{e.model}: "
+            + ", ".join(
+                f"{n} {e.families[n].score:.1f}" for n in names if n in e.families and e.families[n].score is not None
+            )
+            for e in entries
+        ),
+        caption="Family indices per model, with 95% intervals.",
+    )
 
 
 def model_profile(entry: Entry, out: Path, relative: str) -> Plot:
@@ -123,6 +154,10 @@ def model_profile(entry: Entry, out: Path, relative: str) -> Plot:
     axis.set_title(f"{entry.model}: area and family indices")
     _save(fig, out)
     scores = {n: i for n, i in [*entry.areas.items(), *entry.families.items()]}
-    return Plot(path=relative, width=700, alt=f"Bar chart of {entry.model}'s indices: " + ", ".join(
-        f"{n} {i.score:.1f}" if i.score is not None else f"{n} missing" for n, i in scores.items()),
-        caption="Area indices (left of the line) and family indices (right), with 95% intervals.")
+    return Plot(
+        path=relative,
+        width=700,
+        alt=f"Bar chart of {entry.model}'s indices: "
+        + ", ".join(f"{n} {i.score:.1f}" if i.score is not None else f"{n} missing" for n, i in scores.items()),
+        caption="Area indices (left of the line) and family indices (right), with 95% intervals.",
+    )

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-import wmbench
+from wmbench._version import __version__
 from wmbench.errors import OutputError
 from wmbench.leaderboard import format as fmt
 from wmbench.leaderboard import plots
@@ -43,9 +43,14 @@ TASK_PICTURE_EPISODES = 2
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("wmbench.leaderboard", "templates"), autoescape=select_autoescape(),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(fmt=fmt, version=wmbench.__version__)
+    env = Environment(
+        loader=PackageLoader("wmbench.leaderboard", "templates"),
+        autoescape=select_autoescape(),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(fmt=fmt, version=__version__)
     return env
 
 
@@ -63,26 +68,33 @@ def _group_view(key, members: list[Entry], out: Path, index: int) -> dict[str, A
     for e in members:
         for metric, reasons in e.missing_metrics.items():
             missing.setdefault(metric, set()).update(reasons)
-    charts = [plots.pareto(shown, out / "plots" / f"pareto-{index}.svg", f"plots/pareto-{index}.svg"),
-              plots.families(shown, out / "plots" / f"families-{index}.svg", f"plots/families-{index}.svg")]
-    return {"title": fmt.group_title(key), "shown": shown,
-            "apart": [e for e in members if e.rank is None and not e.reference],
-            "areas": [a for a in AREAS if any(a in e.areas for e in members)],
-            "families": sorted({f for e in members for f in e.families}),
-            "devices": sorted({e.speed.device for e in shown}),
-            "missing_metrics": {m: "; ".join(sorted(r)) for m, r in sorted(missing.items())},
-            "plots": [c for c in charts if c is not None]}
+    charts = [
+        plots.pareto(shown, out / "plots" / f"pareto-{index}.svg", f"plots/pareto-{index}.svg"),
+        plots.families(shown, out / "plots" / f"families-{index}.svg", f"plots/families-{index}.svg"),
+    ]
+    return {
+        "title": fmt.group_title(key),
+        "shown": shown,
+        "apart": [e for e in members if e.rank is None and not e.reference],
+        "areas": [a for a in AREAS if any(a in e.areas for e in members)],
+        "families": sorted({f for e in members for f in e.families}),
+        "devices": sorted({e.speed.device for e in shown}),
+        "missing_metrics": {m: "; ".join(sorted(r)) for m, r in sorted(missing.items())},
+        "plots": [c for c in charts if c is not None],
+    }
 
 
 def _record_view(e: Entry) -> list[tuple[str, str]]:
     """The run record as label/value pairs (every value a readable string)."""
     record = e.result.record
     adapter, env, run = record["adapter"], record["environment"], record["run"]
+    expected = e.expected or {}
     hardware, libraries = env.get("hardware", {}), env.get("libraries", {})
     execution = record.get("execution", {})
     suite = f"{e.suite} version {e.suite_version}" if e.suite_version else (e.suite or "none (tasks chosen one by one)")
-    missing = "; ".join(f"{m}: {r} ({', '.join(t)})" for m, reasons in e.missing_metrics.items()
-                        for r, t in reasons.items())
+    missing = "; ".join(
+        f"{m}: {r} ({', '.join(t)})" for m, reasons in e.missing_metrics.items() for r, t in reasons.items()
+    )
     rows = [
         ("model", e.model),
         ("adapter", adapter.get("spec") or ("offline predictions" if adapter.get("offline") else "–")),
@@ -90,18 +102,28 @@ def _record_view(e: Entry) -> list[tuple[str, str]]:
         ("adapter config", json.dumps(adapter.get("config") or {}, sort_keys=True)),
         ("suite", suite),
         ("split", e.split),
-        ("episodes per task", ", ".join(f"{t} {n}" + (f" of {e.expected[t]}" if e.expected.get(t, n) != n else "")
-                                        for t, n in e.episodes.items())),
+        (
+            "episodes per task",
+            ", ".join(
+                f"{t} {n}" + (f" of {expected[t]}" if expected.get(t, n) != n else "") for t, n in e.episodes.items()
+            ),
+        ),
         ("failed episodes", str(e.failed)),
         ("limited run", "yes" if e.limited else "no"),
         ("missing metrics", missing or "none"),
         ("device", e.speed.device + (f", precision {e.speed.precision}" if e.speed.precision else "")),
-        ("hardware", f"{hardware.get('machine', '–')}, {hardware.get('cpu_count', '–')} CPU cores, "
-                     f"{fmt.number(hardware.get('memory_gib'))} GiB"
-                     + (f", GPUs: {', '.join(hardware['gpus'])}" if hardware.get("gpus") else ", no GPU")),
+        (
+            "hardware",
+            f"{hardware.get('machine', '–')}, {hardware.get('cpu_count', '–')} CPU cores, "
+            f"{fmt.number(hardware.get('memory_gib'))} GiB"
+            + (f", GPUs: {', '.join(hardware['gpus'])}" if hardware.get("gpus") else ", no GPU"),
+        ),
         ("batch size", str(execution.get("batch_size", "–"))),
-        ("wmbench", f"{record['wmbench']['version']}" + (f" ({record['wmbench']['git_revision']})"
-                                                          if record["wmbench"].get("git_revision") else "")),
+        (
+            "wmbench",
+            f"{record['wmbench']['version']}"
+            + (f" ({record['wmbench']['git_revision']})" if record["wmbench"].get("git_revision") else ""),
+        ),
         ("python", env.get("python", "–")),
         ("libraries", ", ".join(f"{k} {v}" for k, v in libraries.items() if v)),
         ("created", record["created"]),
@@ -109,6 +131,8 @@ def _record_view(e: Entry) -> list[tuple[str, str]]:
     ]
     if run.get("resolution"):
         rows.insert(6, ("resolution override", f"{run['resolution']} px"))
+    if run.get("data"):
+        rows.insert(6, ("episodes from", f"the released dataset {run['data']}"))
     return rows
 
 
@@ -116,9 +140,11 @@ def _speed_text(speed: dict[str, Any]) -> str:
     if not speed.get("measured"):
         return f"not measured ({speed.get('reason', 'no reason recorded')})"
     latency = speed["step_latency_ms"]
-    return (f"{fmt.number(speed['throughput_frames_per_s'])} frames/s at batch {speed['batch_size']}; step latency "
-            f"p50 {fmt.number(latency['p50'])} ms, p95 {fmt.number(latency['p95'])} ms, p99 "
-            f"{fmt.number(latency['p99'])} ms; real-time factor {fmt.number(speed['real_time_factor'])}")
+    return (
+        f"{fmt.number(speed['throughput_frames_per_s'])} frames/s at batch {speed['batch_size']}; step latency "
+        f"p50 {fmt.number(latency['p50'])} ms, p95 {fmt.number(latency['p95'])} ms, p99 "
+        f"{fmt.number(latency['p99'])} ms; real-time factor {fmt.number(speed['real_time_factor'])}"
+    )
 
 
 def _task_views(e: Entry, pictures: dict[str, Any]) -> list[dict[str, Any]]:
@@ -133,17 +159,32 @@ def _task_views(e: Entry, pictures: dict[str, Any]) -> list[dict[str, Any]]:
             stats = aggregates["metrics"].get(metric, {})
             normalised = scores.get(metric) or {}
             missing = task["missing_metrics"].get(metric) or normalised.get("missing")
-            rows.append({"metric": metric, "area": task["metric_areas"].get(metric, "–"), "mean": stats.get("mean"),
-                         "unit": task["metric_units"].get(metric, "–"),
-                         "direction": "higher is better" if task["higher_is_better"].get(metric, True)
-                         else "lower is better",
-                         "index": Index(score=normalised.get("score"), ci=normalised.get("ci")),
-                         "missing": missing})
+            rows.append(
+                {
+                    "metric": metric,
+                    "area": task["metric_areas"].get(metric, "–"),
+                    "mean": stats.get("mean"),
+                    "unit": task["metric_units"].get(metric, "–"),
+                    "direction": "higher is better"
+                    if task["higher_is_better"].get(metric, True)
+                    else "lower is better",
+                    "index": Index(score=normalised.get("score"), ci=normalised.get("ci")),
+                    "missing": missing,
+                }
+            )
         drawn = pictures.get(name)
-        views.append({"name": name, "version": task["version"], "episodes": aggregates["episodes"],
-                      "failed": aggregates["failed"], "metrics": rows,
-                      "speed": _speed_text(record.get("speed", {}).get(name, {})),
-                      "pictures": drawn["pictures"] if drawn else [], "curves": drawn["curves"] if drawn else None})
+        views.append(
+            {
+                "name": name,
+                "version": task["version"],
+                "episodes": aggregates["episodes"],
+                "failed": aggregates["failed"],
+                "metrics": rows,
+                "speed": _speed_text(record.get("speed", {}).get(name, {})),
+                "pictures": drawn["pictures"] if drawn else [],
+                "curves": drawn["curves"] if drawn else None,
+            }
+        )
     return views
 
 
@@ -155,12 +196,20 @@ def _draw_predictions(e: Entry, out: Path, cache: EpisodeCache) -> dict[str, Any
     drawn = {}
     for d in draw_result(result_dir, e.result.record, out / "models" / e.slug, cache, tracks=True):
         rel = lambda p: p.relative_to(out / "models").as_posix()  # noqa: E731
-        drawn[d.task] = {"curves": rel(d.curves), "pictures": [
-            {"strip": rel(d.strips[seed]), "animation": rel(d.animations[seed]),
-             "alt": f"{e.model} on {d.task}, episode {i} (seed {seed}): rows truth, prediction and difference "
+        drawn[d.task] = {
+            "curves": rel(d.curves),
+            "pictures": [
+                {
+                    "strip": rel(d.strips[seed]),
+                    "animation": rel(d.animations[seed]),
+                    "alt": f"{e.model} on {d.task}, episode {i} (seed {seed}): rows truth, prediction and difference "
                     "over the predicted future, with the object tracks extracted from the prediction",
-             "caption": f"Episode {i} (seed {seed}): truth, prediction (with the tracks read from it) and their "
-                        "difference."} for i, seed in enumerate(d.strips)]}
+                    "caption": f"Episode {i} (seed {seed}): truth, prediction (with the tracks read from it) and their "
+                    "difference.",
+                }
+                for i, seed in enumerate(d.strips)
+            ],
+        }
     return drawn
 
 
@@ -177,18 +226,34 @@ def _task_page(env: Environment, name: str, entries: list[Entry], out: Path, cac
     rows = []
     for e in entries:
         if name in e.episodes:
-            rows.append({"entry": e, "episodes": e.episodes[name],
-                         "areas": e.result.record.get("headline", {}).get("task_areas", {}).get(name, {})})
+            rows.append(
+                {
+                    "entry": e,
+                    "episodes": e.episodes[name],
+                    "areas": e.result.record.get("headline", {}).get("task_areas", {}).get(name, {}),
+                }
+            )
     area_names = sorted({a for r in rows for a in r["areas"]})
-    _write(out / "tasks" / f"{name}.html", env.get_template("task.html").render(
-        root="../", task=task, picture=picture, areas=areas, rows=rows, area_names=area_names,
-        picture_alt=f"{name}: {len(seeds)} dev episodes, context frames then the true future, with the objects' "
-                    "true tracks", picture_caption="Dev episodes, one per row: the context (blue) and the true "
-                    "future (orange), with each object's true track.", **_footer(entries)))
+    _write(
+        out / "tasks" / f"{name}.html",
+        env.get_template("task.html").render(
+            root="../",
+            task=task,
+            picture=picture,
+            areas=areas,
+            rows=rows,
+            area_names=area_names,
+            picture_alt=f"{name}: {len(seeds)} dev episodes, context frames then the true future, with the objects' "
+            "true tracks",
+            picture_caption="Dev episodes, one per row: the context (blue) and the true "
+            "future (orange), with each object's true track.",
+            **_footer(entries),
+        ),
+    )
 
 
 def _footer(entries: list[Entry]) -> dict[str, Any]:
-    return {"built": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "count": len(entries)}
+    return {"built": datetime.now(UTC).strftime("%Y-%m-%d"), "count": len(entries)}
 
 
 def write_site(groups: dict[tuple | None, list[Entry]], out: Path, cache: EpisodeCache) -> Path:
@@ -210,18 +275,32 @@ def write_site(groups: dict[tuple | None, list[Entry]], out: Path, cache: Episod
     for family in sorted({t.family for t in task_info}):
         members = [e for e in entries if family in e.families]
         members.sort(key=lambda e: (e.families[family].score is None, -(e.families[family].score or 0)))
-        family_views.append({"name": family, "entries": members,
-                             "tasks": [t.name for t in task_info if t.family == family]})
+        family_views.append(
+            {"name": family, "entries": members, "tasks": [t.name for t in task_info if t.family == family]}
+        )
     for e in entries:
         key = e.group
         chart = plots.model_profile(e, out / "models" / e.slug / "indices.svg", f"{e.slug}/indices.svg")
-        _write(out / "models" / f"{e.slug}.html", env.get_template("model.html").render(
-            root="../", e=e, chart=chart, record=_record_view(e), tasks=_task_views(e, _draw_predictions(e, out, cache)),
-            group_title=fmt.group_title(key), ranked_count=sum(x.rank is not None for x in groups[key]),
-            **_footer(entries)))
+        _write(
+            out / "models" / f"{e.slug}.html",
+            env.get_template("model.html").render(
+                root="../",
+                e=e,
+                chart=chart,
+                record=_record_view(e),
+                tasks=_task_views(e, _draw_predictions(e, out, cache)),
+                group_title=fmt.group_title(key),
+                ranked_count=sum(x.rank is not None for x in groups[key]),
+                **_footer(entries),
+            ),
+        )
     for name in task_names:
         _task_page(env, name, entries, out, cache)
     index = out / "index.html"
-    _write(index, env.get_template("index.html").render(root="", groups=views, families=family_views,
-                                                       tasks=task_info, **_footer(entries)))
+    _write(
+        index,
+        env.get_template("index.html").render(
+            root="", groups=views, families=family_views, tasks=task_info, **_footer(entries)
+        ),
+    )
     return index

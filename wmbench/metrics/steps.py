@@ -47,5 +47,9 @@ def step_errors(episode: Episode, pred: np.ndarray) -> StepErrors:
     counts = scored.sum(axis=2)[0]
     with np.errstate(invalid="ignore"):
         trajectory = np.where(counts > 0, (dist * scored).sum(axis=2)[0] / counts, np.nan)
-    return StepErrors(psnr_db=psnr_per_step(prediction, truth)[0].numpy(), trajectory_error=trajectory,
-                      pred_pixels=tracks.pred_xy[0, LEAD:], pred_seen=tracks.measured[0, LEAD:])
+    return StepErrors(
+        psnr_db=psnr_per_step(prediction, truth)[0].numpy(),
+        trajectory_error=trajectory,
+        pred_pixels=tracks.pred_xy[0, LEAD:],
+        pred_seen=tracks.measured[0, LEAD:],
+    )

@@ -21,9 +21,10 @@ from typing import Any
 
 from wmbench.errors import OutputError, ResultError
 from wmbench.results.io import Result, load_result
+from wmbench.results.schema import RESULT_FILE
 from wmbench.run import provenance
 from wmbench.run.saved import PREDICTIONS_DIR, saved_predictions
-from wmbench.run.writer import RESULT_FILE, RUN_FILE, SPEED_DIR
+from wmbench.run.writer import RUN_FILE, SPEED_DIR
 
 MANIFEST = "bundle.json"
 SCHEMA, SCHEMA_VERSION = "wmbench.bundle", 1
@@ -41,12 +42,15 @@ def check_predictions(result: Result) -> list[Path]:
     files = []
     for saved in saved_predictions(directory):
         if (saved.task, saved.version, saved.seed) not in scored:
-            raise ResultError(f"{saved.path}: predicts {saved.task}@{saved.version} seed {saved.seed}, "
-                              "an episode the result did not score")
+            raise ResultError(
+                f"{saved.path}: predicts {saved.task}@{saved.version} seed {saved.seed}, "
+                "an episode the result did not score"
+            )
         horizon, resolution = shapes[saved.task]
         if saved.frames.shape[:3] != (horizon, resolution, resolution):
-            raise ResultError(f"{saved.path}: frames are {saved.frames.shape}, expected "
-                              f"({horizon}, {resolution}, {resolution}, 3)")
+            raise ResultError(
+                f"{saved.path}: frames are {saved.frames.shape}, expected ({horizon}, {resolution}, {resolution}, 3)"
+            )
         files.append(saved.path)
     return files
 
@@ -65,11 +69,17 @@ def pack(result_dir: Path | str, out: Path | str) -> dict[str, Any]:
     directory, out = result.path.parent, Path(out)
     contents = {p.relative_to(directory).as_posix(): p.read_bytes() for p in _members(result)}
     record = result.record
-    manifest = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "created": provenance.now(),
-                "wmbench": record["wmbench"]["version"], "adapter": result.adapter, "suite": record.get("suite"),
-                "split": record["run"]["split"],
-                "predictions": sum(name.startswith(PREDICTIONS_DIR + "/") for name in contents),
-                "files": {name: _sha256(data) for name, data in sorted(contents.items())}}
+    manifest = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "created": provenance.now(),
+        "wmbench": record["wmbench"]["version"],
+        "adapter": result.adapter,
+        "suite": record.get("suite"),
+        "split": record["run"]["split"],
+        "predictions": sum(name.startswith(PREDICTIONS_DIR + "/") for name in contents),
+        "files": {name: _sha256(data) for name, data in sorted(contents.items())},
+    }
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
@@ -114,7 +124,7 @@ def unpack(bundle: Path | str, into: Path | str) -> Path:
                 name = _safe_name(member.name, bundle)
                 if not member.isfile():
                     raise ResultError(f"{bundle}: '{name}' is not a regular file")
-                data[name] = tar.extractfile(member).read()
+                data[name] = tar.extractfile(member).read()  # type: ignore[union-attr]  # a regular file
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise ResultError(f"{bundle}: not a readable bundle ({exc})") from exc
     if MANIFEST not in data:

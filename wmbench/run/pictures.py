@@ -23,13 +23,22 @@ import cv2
 import numpy as np
 
 from wmbench.errors import OutputError, ResultError
+from wmbench.media import write_video
 from wmbench.metrics.steps import StepErrors, step_errors
-from wmbench.run.offline.media import write_video
 from wmbench.run.saved import SavedPrediction, saved_predictions
 from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.episode import Episode
-from wmbench.worlds.pictures import (BAR, FUTURE_COLOUR, GAP, HEADER, PAPER, display_scale, draw_paths,
-                                     shown_frames, text)
+from wmbench.worlds.pictures import (
+    BAR,
+    FUTURE_COLOUR,
+    GAP,
+    HEADER,
+    PAPER,
+    display_scale,
+    draw_paths,
+    shown_frames,
+    text,
+)
 
 ROW_LABEL = 84
 ROWS = ("truth", "prediction", "difference")
@@ -58,8 +67,9 @@ def panels(episode: Episode, pred: np.ndarray, t: int, scale: int, errors: StepE
     return images
 
 
-def comparison_strip(episode: Episode, pred: np.ndarray, every: int | None = None,
-                     errors: StepErrors | None = None) -> np.ndarray:
+def comparison_strip(
+    episode: Episode, pred: np.ndarray, every: int | None = None, errors: StepErrors | None = None
+) -> np.ndarray:
     """The strip of one episode (RGB): three labelled rows, the last context frame then the future."""
     _, future = shown_frames(episode.context, episode.context + episode.horizon, every)
     columns = [episode.context - 1, *future]
@@ -103,14 +113,14 @@ def write_animation(images: Sequence[np.ndarray], out: Path, fps: float) -> Path
         from PIL import Image
 
         frames = [Image.fromarray(image) for image in images]
-        frames[0].save(out, save_all=True, append_images=frames[1:], loop=0, duration=round(1000 / fps),
-                       optimize=True)
+        frames[0].save(out, save_all=True, append_images=frames[1:], loop=0, duration=round(1000 / fps), optimize=True)
         return out
     return write_video(out, np.stack(images), fps, codec="mp4v")
 
 
-def curves_figure(task: str, curves: dict[str, StepErrors], fps: float, mean_psnr: Sequence[float] | None,
-                  out: Path) -> Path:
+def curves_figure(
+    task: str, curves: dict[str, StepErrors], fps: float, mean_psnr: Sequence[float] | None, out: Path
+) -> Path:
     """PSNR (dB) and trajectory error (fraction of the view width) per horizon step, one
     line per kept episode (``curves``: by label), and the task's mean PSNR over all its episodes."""
     import matplotlib
@@ -124,11 +134,15 @@ def curves_figure(task: str, curves: dict[str, StepErrors], fps: float, mean_psn
         left.plot(steps, errors.psnr_db, marker=".", label=label)
         right.plot(steps, errors.trajectory_error, marker=".", label=label)
     if mean_psnr:
-        left.plot(np.arange(1, len(mean_psnr) + 1), mean_psnr, color="black", linewidth=2,
-                  label="mean, all episodes")
-    left.set(title=f"{task}: PSNR per step", xlabel=f"predicted frame ({fps:g} fps)", ylabel="PSNR (dB, higher is better)")
-    right.set(title="trajectory error per step", xlabel=f"predicted frame ({fps:g} fps)",
-              ylabel="fraction of view width (lower is better)")
+        left.plot(np.arange(1, len(mean_psnr) + 1), mean_psnr, color="black", linewidth=2, label="mean, all episodes")
+    left.set(
+        title=f"{task}: PSNR per step", xlabel=f"predicted frame ({fps:g} fps)", ylabel="PSNR (dB, higher is better)"
+    )
+    right.set(
+        title="trajectory error per step",
+        xlabel=f"predicted frame ({fps:g} fps)",
+        ylabel="fraction of view width (lower is better)",
+    )
     right.set_ylim(bottom=0)
     for axis in (left, right):
         axis.grid(alpha=0.3)
@@ -169,14 +183,23 @@ def _episodes(record: dict[str, Any], kept: list[SavedPrediction], cache: Episod
                 task = get_task(entry["name"]).with_overrides(resolution=entry["resolution"], fps=entry["fps"])
             truth = cache.get(task, split, episode["seed"])
             if saved.frames.shape != truth.future_frames.shape:
-                raise ResultError(f"{saved.path}: frames are {saved.frames.shape}, the episode's future is "
-                                  f"{truth.future_frames.shape}")
+                raise ResultError(
+                    f"{saved.path}: frames are {saved.frames.shape}, the episode's future is "
+                    f"{truth.future_frames.shape}"
+                )
             found.setdefault(entry["name"], []).append((truth, saved))
     return found
 
 
-def draw_result(result_dir: Path, record: dict[str, Any], out_dir: Path, cache: EpisodeCache,
-                tracks: bool = False, animation: str = "gif", every: int | None = None) -> list[Drawn]:
+def draw_result(
+    result_dir: Path,
+    record: dict[str, Any],
+    out_dir: Path,
+    cache: EpisodeCache,
+    tracks: bool = False,
+    animation: str = "gif",
+    every: int | None = None,
+) -> list[Drawn]:
     """Draw every prediction kept in ``result_dir`` (whose ``result.json`` is ``record``)
     into ``out_dir/<task>/``; returns what was written, task by task."""
     if animation not in ANIMATIONS:
@@ -199,11 +222,13 @@ def draw_result(result_dir: Path, record: dict[str, Any], out_dir: Path, cache: 
             strip_path = folder / f"{saved.seed}.png"
             _write_png(comparison_strip(episode, saved.frames, every, overlay), strip_path)
             strips[saved.seed] = strip_path
-            animations[saved.seed] = write_animation(comparison_animation(episode, saved.frames, overlay),
-                                                     folder / f"{saved.seed}.{animation}", episode.fps)
+            animations[saved.seed] = write_animation(
+                comparison_animation(episode, saved.frames, overlay), folder / f"{saved.seed}.{animation}", episode.fps
+            )
         pooled = record["aggregates"].get(task, {}).get("pooled", {}).get("coherent_horizon", {})
-        figure = curves_figure(task, curves, pairs[0][0].fps, pooled.get("mean_psnr_db_per_step"),
-                               folder / "curves.svg")
+        figure = curves_figure(
+            task, curves, pairs[0][0].fps, pooled.get("mean_psnr_db_per_step"), folder / "curves.svg"
+        )
         drawn.append(Drawn(task=task, strips=strips, animations=animations, curves=figure))
     return drawn
 

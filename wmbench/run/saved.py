@@ -44,14 +44,21 @@ class PredictionSaver:
     def __call__(self, episodes: list[Episode], pred: torch.Tensor) -> None:
         for episode, frames in zip(episodes, pred):
             if episode.seed in self.keep:
-                save_prediction(prediction_path(self.out, episode.task, episode.version, episode.seed),
-                                to_uint8(frames), episode)
+                save_prediction(
+                    prediction_path(self.out, episode.task, episode.version, episode.seed), to_uint8(frames), episode
+                )
 
 
 def save_prediction(path: Path, frames: np.ndarray, episode: Episode) -> None:
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, frames=frames, task=episode.task, version=episode.version,
-                        split=episode.split, seed=np.uint64(episode.seed))
+    np.savez_compressed(
+        buffer,
+        frames=frames,
+        task=episode.task,
+        version=episode.version,
+        split=episode.split,
+        seed=np.uint64(episode.seed),
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -82,8 +89,9 @@ def read_prediction(path: Path) -> SavedPrediction:
         raise ResultError(f"{path}: not a saved prediction ({exc})") from exc
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ResultError(f"{path}: frames are {frames.dtype} {frames.shape}, expected uint8 (T, H, W, 3)")
-    return SavedPrediction(task=str(task), version=int(version), split=str(split), seed=int(seed),
-                           frames=frames, path=path)
+    return SavedPrediction(
+        task=str(task), version=int(version), split=str(split), seed=int(seed), frames=frames, path=path
+    )
 
 
 def saved_predictions(result_dir: Path) -> list[SavedPrediction]:

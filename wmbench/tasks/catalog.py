@@ -3,7 +3,7 @@
 A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
 
     name: smoke
-    version: 1           # bumped whenever its tasks, their versions or the cap change
+    version: 1          # bump whenever its tasks, their versions or the episode cap change
     description: A few tasks that run in seconds on a laptop CPU, for CI.
     split: dev
     episodes: 4          # optional cap on episodes per task
@@ -13,7 +13,7 @@ A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -25,7 +25,7 @@ from wmbench.tasks.schema import SPLITS, Task, load_task
 SUITES_DIR = "suites"
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_tasks() -> dict[str, Path]:
     """Built-in task names mapped to their files (``tasks/<family>/<name>.yaml``)."""
     root = tasks_dir()
@@ -58,15 +58,15 @@ class Suite:
 
     name: str
     tasks: tuple[str, ...]
-    version: int = 1
     split: str = "dev"
     episodes: int | None = None
     description: str = ""
+    version: int = 1
 
-    def record(self) -> dict[str, object]:
-        """How a result names the suite it ran."""
-        return {"name": self.name, "version": self.version, "split": self.split, "episodes": self.episodes,
-                "tasks": list(self.tasks)}
+    @property
+    def id(self) -> str:
+        """``name@version``, as recorded in results and releases."""
+        return f"{self.name}@{self.version}"
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -101,8 +101,8 @@ def get_suite(name_or_path: str | Path) -> Suite:
     return Suite(
         name=str(data.get("name", path.stem)),
         tasks=tuple(str(t) for t in data["tasks"]),
-        version=version,
         split=split,
         episodes=episodes,
         description=str(data.get("description", "")),
+        version=version,
     )
