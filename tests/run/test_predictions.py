@@ -4,6 +4,7 @@ and W&B offline logging, on the runs of a one-task suite."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -34,6 +35,16 @@ def test_pictures_of_a_result(suite_runs, cli, tmp_path):
     assert next(tmp_path.glob("drop_single/*.mp4")).stat().st_size > 1000
     code, _, err = cli("pictures", "--result", suite_runs / "oracle" / "episodes.jsonl")
     assert code == 2 and err.startswith("wmbench: error:")
+
+
+def test_no_pictures_against_another_definition_of_the_task(suite_runs, cli, tmp_path):
+    shutil.copytree(suite_runs / "copy_last", tmp_path / "result", ignore=shutil.ignore_patterns("logs"))
+    record = json.loads((tmp_path / "result" / "result.json").read_text())
+    record["tasks"][0]["definition_sha256"] = "0" * 64
+    (tmp_path / "result" / "result.json").write_text(json.dumps(record))
+    code, _, err = cli("pictures", "--result", tmp_path / "result", "--out-dir", tmp_path / "pictures")
+    assert code == 2 and "its definition differs from the local task file" in err
+    assert not list((tmp_path / "pictures").rglob("*.png"))
 
 
 @pytest.mark.skipif(not HAS_WANDB, reason="wandb is not installed")

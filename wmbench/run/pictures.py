@@ -168,7 +168,7 @@ class Drawn:
 
 def _episodes(record: dict[str, Any], kept: list[SavedPrediction], cache: EpisodeCache) -> dict[str, list]:
     """Kept predictions by task, in the run's seed order, each with its true episode."""
-    from wmbench.tasks.catalog import get_task
+    from wmbench.tasks.catalog import recorded_task
 
     by_key = {(p.task, p.version, p.seed): p for p in kept}
     split = record["run"]["split"]
@@ -180,7 +180,7 @@ def _episodes(record: dict[str, Any], kept: list[SavedPrediction], cache: Episod
             if saved is None:
                 continue
             if task is None:
-                task = get_task(entry["name"]).with_overrides(resolution=entry["resolution"], fps=entry["fps"])
+                task = recorded_task(entry, f"{saved.path}: task '{entry['name']}@{entry['version']}'")
             truth = cache.get(task, split, episode["seed"])
             if saved.frames.shape != truth.future_frames.shape:
                 raise ResultError(
