@@ -24,6 +24,7 @@ from wmbench.cli import (
     run,
     score,
     selftest,
+    submit,
     tasks,
     validate,
 )
@@ -41,6 +42,7 @@ COMMANDS = (
     export,
     score,
     leaderboard,
+    submit,
     compare,
     physics_iq,
     selftest,

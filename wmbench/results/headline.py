@@ -14,10 +14,12 @@ headroom: the variance does not beat the frozen world by more than 1e-9 in the
 metric's direction.
 
 Indices: a task's index in an area (fidelity, physics, coherence, control, surprise)
-is the mean of its normalised metrics of that area (metrics of the "diagnostic" area
-are normalised but kept out of the indices); an area's headline index is the
-mean over tasks; a family's index is the mean over its tasks of each task's mean
-normalised score over all areas. Confidence intervals: percentile bootstrap over
+is the mean of its normalised ``score`` metrics of that area times the compliance
+(normalised score / 100) of each of its laws (metrics a frozen world obeys for free:
+they only penalise; metrics of the "diagnostic" area are normalised but kept out of the
+indices); an area's headline index is the mean over tasks; a family's index is the
+mean over its tasks of the mean of each task's area indices; the overall index is the mean of the area indices
+(each area weighs the same, whatever its number of tasks or metrics). Confidence intervals: percentile bootstrap over
 episodes (each task resampled independently, 1,000 resamples, fixed seed), 95%.
 Speed is never blended in.
 """
@@ -147,6 +149,10 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
             out[name] = {"score": float(combined[0]), "ci": interval(combined[1:]), "tasks": len(points)}
         return out
 
+    overall: dict[str, Any] = {}
+    if area_samples:
+        combined = np.mean([np.mean(points, axis=0) for _, points in sorted(area_samples.items())], axis=0)
+        overall = {"score": float(combined[0]), "ci": interval(combined[1:]), "areas": sorted(area_samples)}
     return {
         "method": {"formula": "100 * (model - frozen) / (variance - frozen), clipped to [0, 100]",
                    "index": "mean of an area's scored metrics times the compliance of each of its laws",
@@ -155,4 +161,5 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
         "task_areas": task_areas,
         "areas": summarise(area_samples),
         "families": summarise(family_samples),
+        "overall": overall,
     }
