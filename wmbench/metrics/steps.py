@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from wmbench.metrics.base import Truth
-from wmbench.metrics.coherence import psnr_per_step
 from wmbench.metrics.physics import displacement
+from wmbench.metrics.pixel import psnr_per_step
 from wmbench.metrics.tracks import LEAD, build_tracks
 from wmbench.worlds.episode import Episode
 
