@@ -25,6 +25,7 @@ def test_includes_expand_in_place_and_in_order(tmp_path):
         "trajectory_ade",
         "trajectory_fde",
         "continuity",
+        "inertia",
         "permanence",
         "rigidity",
         "interpenetration",
