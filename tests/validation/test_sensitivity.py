@@ -6,11 +6,12 @@ from __future__ import annotations
 import copy
 import json
 
+import numpy as np
 import pytest
 
 from wmbench.tasks import get_task
 from wmbench.validation.corruptions import CORRUPTIONS
-from wmbench.validation.sensitivity import check_properties, compare, matrix, validate
+from wmbench.validation.sensitivity import Check, check_properties, compare, matrix, validate
 from wmbench.worlds import EpisodeCache
 
 CHOSEN = (
@@ -109,3 +110,8 @@ def test_validate_command_writes_json_and_a_heatmap(cli, tmp_path):
     assert (tmp_path / "sensitivity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     code, _, err = cli("validate", "--corruptions", "brigther")
     assert code == 2 and "did you mean 'brighter'" in err
+
+
+def test_a_check_holds_a_plain_bool_for_json():
+    check = Check("drop_single", "truth physics", np.float64(100.0) >= 100, "100.0")
+    assert type(check.passed) is bool and json.loads(json.dumps(check.passed)) is True

@@ -152,6 +152,9 @@ class Check:
     passed: bool
     detail: str
 
+    def __post_init__(self) -> None:
+        self.passed = bool(self.passed)  # comparisons of numpy scalars give numpy bools, which JSON refuses
+
 
 @dataclass
 class Property:
