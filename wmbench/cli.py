@@ -394,9 +394,16 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 
 
 def cmd_adapters_list(args: argparse.Namespace) -> int:
-    from wmbench.adapters import available
+    from wmbench.adapters.registry import listing
 
-    print("\n".join(available()))
+    rows = listing()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        needs = "".join(f"  [{extra}]" for extra in row["extras"])
+        missing = f"  (not installed: {', '.join(row['missing'])})" if row["missing"] else ""
+        print(f"{row['name']:<22} {row['source']}{needs}{missing}")
     return 0
 
 
@@ -423,7 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("suites", cmd_suites_list, "list the built-in suites", tasks)
 
     adapters = sub.add_parser("adapters", help="list adapters").add_subparsers(dest="action", required=True)
-    command("list", cmd_adapters_list, "list adapters by short name (built-ins and entry points)", adapters)
+    p = command("list", cmd_adapters_list, "list adapters by short name (built-ins and entry points) with the "
+                "extras they need (pip install 'wmbench[EXTRA]')", adapters)
+    p.add_argument("--json", action="store_true", help="print JSON")
 
     p = command("generate", cmd_generate, "generate (and cache) episodes in parallel; prints their hashes")
     which = p.add_mutually_exclusive_group()

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from wmbench._resources import baselines_dir
+from wmbench.adapters import extras
 from wmbench.adapters.base import Adapter
 from wmbench.errors import UnknownNameError, WmbenchError
 
@@ -42,6 +43,18 @@ def _entry_points() -> dict[str, Any]:
 def available() -> list[str]:
     """Every short name that resolves: built-ins and entry points."""
     return sorted(set(builtin_names()) | set(_entry_points()))
+
+
+def listing() -> list[dict[str, Any]]:
+    """Every short name with where it comes from (``built-in`` or the entry point's
+    ``module:Class``), the extras it needs (``pip install 'wmbench[EXTRA]'``) and which
+    of their requirements are not installed (for wmbench's own extras)."""
+    rows = [{"name": name, "source": "built-in", "extras": [], "missing": []} for name in builtin_names()]
+    for name, ep in _entry_points().items():
+        ours = ep.dist is not None and ep.dist.name == "wmbench"
+        rows.append({"name": name, "source": ep.value.split(" [")[0], "extras": list(ep.extras),
+                     "missing": [r for extra in ep.extras for r in extras.missing(extra)] if ours else []})
+    return sorted(rows, key=lambda r: r["name"])
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -98,7 +111,11 @@ def resolve(spec: str) -> type[Adapter]:
         return _class_in(_import_file(builtins[spec]), None, str(builtins[spec]))
     eps = _entry_points()
     if spec in eps:
-        cls = eps[spec].load()
+        try:
+            cls = eps[spec].load()
+        except ImportError as exc:
+            hint = "".join(f"; pip install '{eps[spec].dist.name}[{e}]'" for e in eps[spec].extras)
+            raise WmbenchError(f"adapter '{spec}' ({eps[spec].value}) cannot be imported: {exc}{hint}") from exc
         if not (inspect.isclass(cls) and issubclass(cls, Adapter)):
             raise WmbenchError(f"entry point '{spec}' ({eps[spec].value}) is not a wmbench.Adapter subclass")
         return cls

@@ -163,14 +163,17 @@ def _measure_speed(trainer: pl.Trainer, adapter: Adapter, task: Task, episodes: 
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
-             test_secret: str | None = None) -> dict[str, Any] | None:
+             test_secret: str | None = None, adapter: Adapter | None = None) -> dict[str, Any] | None:
     """Run ``spec`` into ``out``, resuming whatever is already there. Returns the result
     record on the main process (``None`` on the others). Each task's speed is measured
-    once, on the main process, after its episodes (see :mod:`wmbench.run.speed`)."""
+    once, on the main process, after its episodes (see :mod:`wmbench.run.speed`).
+    ``adapter``: an adapter object to run instead of loading ``spec.adapter`` (which
+    then only names it in the result)."""
     _quiet_lightning()
     _check_logger(execution.logger)
     out = prepare_directory(Path(out))
-    adapter = load_adapter(spec.adapter, spec.adapter_config)
+    if adapter is None:
+        adapter = load_adapter(spec.adapter, spec.adapter_config)
     tasks = [get_task(name).with_overrides(resolution=spec.resolution) for name in spec.tasks]
     _check_same_run(out, spec)
     seeds = {t.name: split_seeds(t, spec.split, spec.limit, test_secret) for t in tasks}
@@ -234,7 +237,8 @@ def adapter_record(spec: RunSpec, adapter: Adapter) -> dict[str, Any]:
     cls = type(adapter)
     return {"spec": spec.adapter, "name": adapter.display_name(), "class": f"{cls.__module__}:{cls.__qualname__}",
             "config": spec.adapter_config, "privileged": isinstance(adapter, ReferenceAdapter), "offline": False,
-            "capabilities": cls.capabilities(), "requirements": asdict(cls.requirements)}
+            "capabilities": cls.capabilities(), "requirements": asdict(adapter.requirements),
+            "details": adapter.describe()}
 
 
 def _read_speed(out: Path, task: Task) -> dict[str, Any]:

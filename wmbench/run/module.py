@@ -57,8 +57,13 @@ class EvaluationModule(pl.LightningModule):
     def on_test_batch_end(self, outputs: object, batch: EpisodeBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._batch_end = time.perf_counter()
 
-    def _predict(self, batch: EpisodeBatch, context: torch.Tensor) -> tuple[torch.Tensor, float]:
+    def _predict(self, batch: EpisodeBatch, context: torch.Tensor) -> tuple[torch.Tensor, float | None]:
+        """The adapter's frames at the truth's resolution and its time (seconds); for a
+        model that predicts no frames, NaN frames (any metric reading them is missing)
+        and no time."""
         task, adapter = self.task, self.adapter
+        if not adapter.requirements.predicts_frames:
+            return torch.full(batch.future.shape, float("nan"), device=batch.future.device), None
         inputs = adapter_inputs(adapter, context, batch.actions, task.horizon, task.fps)
         future = resize(as_float(batch.future), inputs.frames.shape[-1]) if isinstance(adapter, ReferenceAdapter) else None
         pieces = chunks(inputs, adapter.requirements.max_batch_size)
@@ -95,9 +100,12 @@ class EvaluationModule(pl.LightningModule):
             return
         truth.probes = probes
         scored = score_episodes(self.metrics, pred, truth, self.references)
-        overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
+        model_seconds = latency or 0.0
+        overhead = {"data": 1e3 * self._data_seconds,
+                    "scoring": 1e3 * (time.perf_counter() - step_start - model_seconds)}
         for row, values in zip(rows, scored):
-            row.update(status="ok", latency_ms=1e3 * latency, overhead_ms=overhead, **values)
+            row.update(status="ok", latency_ms=None if latency is None else 1e3 * latency, overhead_ms=overhead,
+                       **values)
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:

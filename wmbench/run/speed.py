@@ -138,6 +138,8 @@ def measure_speed(adapter: Adapter, inputs: ContextBatch, task: Task, device: to
     }
     if isinstance(adapter, ReferenceAdapter):
         return dict(record, measured=False, reason="privileged reference adapter: it reads the answer, not a model")
+    if not adapter.requirements.predicts_frames:
+        return dict(record, measured=False, reason="the model predicts no frames, and the protocol times frames")
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     for module in adapter.modules():
@@ -172,8 +174,9 @@ def measure_speed(adapter: Adapter, inputs: ContextBatch, task: Task, device: to
 def harness_overhead(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-episode means (ms) over a task's successful rows of the model time and of the
     harness's own time: data (loading, collating, moving to the device) and scoring
-    (input preparation, output checks, resizing, metrics)."""
-    ok = [r for r in rows if r["status"] == "ok" and "overhead_ms" in r]
+    (input preparation, output checks, resizing, metrics). Rows without a model time
+    (a model that predicts no frames) are left out."""
+    ok = [r for r in rows if r["status"] == "ok" and "overhead_ms" in r and r.get("latency_ms") is not None]
     if not ok:
         return {"episodes": 0, "model_ms": None, "data_ms": None, "scoring_ms": None, "overhead_fraction": None}
     per = lambda value, row: value / row["batch_size"]  # noqa: E731  (batch times, shared by its rows)
