@@ -1,0 +1,41 @@
+"""Tiny randomly initialised Cosmos and V-JEPA 2 models, built offline, for CPU tests."""
+
+from __future__ import annotations
+
+import torch
+
+
+class PassThroughSafetyChecker:
+    """Stands in for Cosmos's safety checker in random-weight tests only: the real one
+    (``cosmos_guardrail``) needs its own downloaded weights, and a random model's output
+    is noise with nothing to screen. Runs with real weights always use the real checker."""
+
+    def to(self, *args, **kwargs):
+        return self
+
+    def check_text_safety(self, prompt: str) -> bool:
+        return True
+
+    def check_video_safety(self, video):
+        return video
+
+
+TEXT_DIM = 16
+
+
+def tiny_cosmos_pipeline(seed: int = 0):
+    """A ``Cosmos2_5_PredictBasePipeline`` of a few thousand random weights, without a
+    text encoder (prompts are given as embeddings ``(1, tokens, TEXT_DIM)``)."""
+    from diffusers import AutoencoderKLWan, Cosmos2_5_PredictBasePipeline, CosmosTransformer3DModel
+    from diffusers import UniPCMultistepScheduler
+
+    torch.manual_seed(seed)
+    transformer = CosmosTransformer3DModel(
+        in_channels=17, out_channels=16, num_attention_heads=2, attention_head_dim=16, num_layers=1, mlp_ratio=2,
+        text_embed_dim=TEXT_DIM, adaln_lora_dim=4, max_size=(8, 16, 16), patch_size=(1, 2, 2),
+        rope_scale=(2.0, 1.0, 1.0), concat_padding_mask=True, extra_pos_embed_type="learnable")
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    return Cosmos2_5_PredictBasePipeline(text_encoder=None, tokenizer=None, transformer=transformer, vae=vae,
+                                         scheduler=UniPCMultistepScheduler(),
+                                         safety_checker=PassThroughSafetyChecker())
