@@ -19,15 +19,6 @@ from .tiny_models import TEXT_DIM, tiny_cosmos_pipeline  # noqa: E402
 TINY = {"height": 16, "width": 32, "num_frames": 9, "num_inference_steps": 2, "guidance_scale": 1.0}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run fastest on one thread (and do not fight over shared cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_cosmos(**config) -> Cosmos:
     adapter = Cosmos(pipeline=tiny_cosmos_pipeline(), prompt_embeds=torch.randn(1, 4, TEXT_DIM,
                      generator=torch.Generator().manual_seed(0)), **dict(TINY, **config))

@@ -39,3 +39,15 @@ def tiny_cosmos_pipeline(seed: int = 0):
     return Cosmos2_5_PredictBasePipeline(text_encoder=None, tokenizer=None, transformer=transformer, vae=vae,
                                          scheduler=UniPCMultistepScheduler(),
                                          safety_checker=PassThroughSafetyChecker())
+
+
+def tiny_vjepa2(seed: int = 0):
+    """A ``VJEPA2Model`` with a 2-layer encoder and predictor at 32 pixels, random weights."""
+    from transformers import VJEPA2Config, VJEPA2Model
+
+    torch.manual_seed(seed)
+    config = VJEPA2Config(crop_size=32, patch_size=8, frames_per_clip=16, tubelet_size=2, hidden_size=48,
+                          num_attention_heads=4, num_hidden_layers=2, mlp_ratio=2.0, pred_hidden_size=24,
+                          pred_num_attention_heads=4, pred_num_hidden_layers=2, pred_mlp_ratio=2.0,
+                          pred_zero_init_mask_tokens=False)
+    return VJEPA2Model(config).eval()
