@@ -150,7 +150,8 @@ def main() -> None:
                          "device": speed["device"]["name"]})
     import pandas as pd
 
-    print(pd.DataFrame(rows).to_markdown(index=False, floatfmt=".3g"))
+    table = pd.DataFrame(rows)
+    print(table.astype(object).where(table.notna(), None).to_markdown(index=False, floatfmt=".3g", missingval="–"))
 
 
 if __name__ == "__main__":

@@ -65,10 +65,16 @@ def evaluate(model: Adapter | str | Any, suite: str | None = "smoke", *,
     ``None`` on processes other than the main one.
     """
     names, suite_name, split, limit = _selection(suite, tasks, split, limit)
-    adapter = None if isinstance(model, str) else as_adapter(model, requirements, name)
-    if adapter is not None and adapter_config:
-        raise WmbenchError("adapter_config is for an adapter given by name; construct the object with its arguments")
-    spec = RunSpec(adapter=model if adapter is None else _spec_name(adapter), tasks=names, split=split,
+    adapter: Adapter | None = None
+    if isinstance(model, str):
+        spec_name = model
+    else:
+        if adapter_config:
+            raise WmbenchError("adapter_config is for an adapter given by name; construct the object with its "
+                               "arguments")
+        adapter = as_adapter(model, requirements, name)
+        spec_name = _spec_name(adapter)
+    spec = RunSpec(adapter=spec_name, tasks=names, split=split,
                    limit=limit, adapter_config=dict(adapter_config or {}), suite=suite_name,
                    resolution=resolution)
     execution = Execution(accelerator=accelerator, devices=devices, strategy=strategy, precision=precision,

@@ -50,11 +50,11 @@ def indices(result: Result, prefix: str = "wmbench/") -> dict[str, float]:
     return {name: float(value) for name, value in flat.items() if value is not None}
 
 
-def _execution_device(device: torch.device) -> dict[str, Any]:
+def _execution_device(device: torch.device) -> tuple[str, int | list[int]]:
     """Lightning's accelerator and devices for evaluating on ``device`` alone."""
     if device.type == "cuda":
-        return {"accelerator": "cuda", "devices": [device.index or 0]}
-    return {"accelerator": device.type, "devices": 1}
+        return "cuda", [device.index or 0]
+    return device.type, 1
 
 
 class WmbenchCallback(pl.Callback):
@@ -85,7 +85,7 @@ class WmbenchCallback(pl.Callback):
                 raise WmbenchError(f"WmbenchCallback: {label} must be a positive integer or None, got {value!r}")
         if mode not in MODES:
             raise WmbenchError(f"WmbenchCallback: mode must be 'max' or 'min', got {mode!r}")
-        self.selection = {"suite": suite, "tasks": tasks, "split": split, "limit": limit, "resolution": resolution}
+        self.suite, self.tasks, self.split, self.limit, self.resolution = suite, tasks, split, limit, resolution
         self.every_n_epochs = None if every_n_train_steps is not None else every_n_epochs
         self.every_n_train_steps = every_n_train_steps
         self.make_adapter, self.requirements = adapter, requirements
@@ -110,7 +110,7 @@ class WmbenchCallback(pl.Callback):
 
     # -- what ------------------------------------------------------------------------------
 
-    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Result:
+    def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Result | None:
         adapter = (self.make_adapter(pl_module) if self.make_adapter is not None
                    else as_adapter(pl_module, self.requirements))
         out = None
@@ -118,17 +118,18 @@ class WmbenchCallback(pl.Callback):
             out = self.out / f"epoch={trainer.current_epoch}-step={trainer.global_step}"
         was_training = pl_module.training
         try:
-            return evaluate(adapter, out=out, cache=self.cache, batch_size=self.batch_size,
-                            precision=str(trainer.precision), **_execution_device(pl_module.device),
-                            **self.selection)
+            accelerator, devices = _execution_device(pl_module.device)
+            return evaluate(adapter, self.suite, tasks=self.tasks, split=self.split, limit=self.limit,
+                            resolution=self.resolution, out=out, cache=self.cache, batch_size=self.batch_size,
+                            precision=str(trainer.precision), accelerator=accelerator, devices=devices)
         finally:
             pl_module.train(was_training)
 
     def _evaluate_and_log(self, trainer: pl.Trainer, pl_module: pl.LightningModule, on_step: bool) -> None:
-        values: dict[str, float] | None = None
+        values: dict[str, float] = {}
         if trainer.is_global_zero:
             self.last_result = self._evaluate(trainer, pl_module)
-            values = indices(self.last_result, self.prefix)
+            values = {} if self.last_result is None else indices(self.last_result, self.prefix)
         values = trainer.strategy.broadcast(values, src=0)
         self.history.append({"epoch": trainer.current_epoch, "step": trainer.global_step, "indices": values})
         if values:

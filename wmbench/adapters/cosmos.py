@@ -111,7 +111,8 @@ class Cosmos(Adapter):
                  negative_prompt_embeds: torch.Tensor | None = None):
         super().__init__()
         self._check(height, width, fit, num_frames, conditioning_latents, model_fps, dtype, num_inference_steps)
-        self.model_id, self.revision = (model_id, revision) if pipeline is None else (None, None)
+        self.model_id: str | None = model_id if pipeline is None else None
+        self.revision: str | None = revision if pipeline is None else None
         self.prompt, self.negative_prompt = prompt, negative_prompt
         self.guidance_scale, self.num_inference_steps, self.seed = guidance_scale, num_inference_steps, seed
         self.height, self.width, self.fit = height, width, fit
@@ -224,7 +225,8 @@ class Cosmos(Adapter):
         size = context.shape[-1]
         canvas = to_canvas(self._conditioning(context, fps), self.height, self.width, self.fit)
         last_context = canvas[-1:]
-        needed, generated, call = self._model_frames(horizon, fps), [], 0
+        needed, call = self._model_frames(horizon, fps), 0
+        generated: list[torch.Tensor] = []
         while sum(g.shape[0] for g in generated) < needed:
             new = self._generate(canvas, call)
             generated.append(new)

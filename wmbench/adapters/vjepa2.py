@@ -62,7 +62,8 @@ class VJEPA2(Adapter):
         super().__init__()
         if dtype not in ("auto", "bfloat16", "float16", "float32"):
             raise WmbenchError(f"vjepa2: dtype must be auto, bfloat16, float16 or float32, got {dtype!r}")
-        self.model_id, self.revision = (model_id, revision) if model is None else (None, None)
+        self.model_id: str | None = model_id if model is None else None
+        self.revision: str | None = revision if model is None else None
         self.model = model if model is not None else self._load(model_id, revision)
         self.tubelet = int(self.model.config.tubelet_size)
         if predict_frames < 1 or predict_frames % self.tubelet:
@@ -78,7 +79,7 @@ class VJEPA2(Adapter):
         from transformers import VJEPA2Model
 
         try:
-            return VJEPA2Model.from_pretrained(model_id, revision=revision)
+            return VJEPA2Model.from_pretrained(model_id, revision=revision or "main")
         except (OSError, ValueError) as exc:
             raise AdapterError(VJEPA2.name, f"cannot load {model_id} (revision {revision}): {exc}") from exc
 

@@ -60,7 +60,7 @@ class Execution:
     """How it runs: passed through to Lightning's ``Trainer``; never changes the scores."""
 
     accelerator: str = "auto"
-    devices: int | str = "auto"
+    devices: int | str | list[int] = "auto"
     strategy: str = "auto"
     num_nodes: int = 1
     precision: str | None = None
