@@ -63,10 +63,10 @@ def test_indices_are_logged_during_the_fit(tmp_path, cache):
 
 
 def test_training_stops_on_a_plateau(tmp_path, cache):
-    callback = WmbenchCallback(**SMALL, every_n_train_steps=1, patience=2, monitor="area/physics", cache=cache)
+    callback = WmbenchCallback(**SMALL, every_n_train_steps=1, patience=1, monitor="area/physics", cache=cache)
     trainer = _fit(tmp_path, Dimmer(lr=0.0), callback, max_epochs=10)  # lr 0: nothing ever improves
-    assert len(callback.history) == 3 and callback.wait == 2
-    assert trainer.global_step == 3  # of the 20 that 10 epochs would take
+    assert len(callback.history) == 2 and callback.wait == 1
+    assert trainer.global_step == 2  # of the 20 that 10 epochs would take
     assert callback.state_dict()["best"] == callback.history[0]["indices"]["wmbench/area/physics"]
 
 
