@@ -31,14 +31,27 @@ from typing import Any, Callable
 
 import torch
 
-from tests.adapters.tiny_models import TEXT_DIM, PassThroughSafetyChecker, tiny_cosmos_pipeline, tiny_vjepa2
+from tests.adapters.tiny_models import TEXT_DIM, random_cosmos_pipeline, tiny_cosmos_pipeline, tiny_vjepa2
 from wmbench.run.speed import _device_record
 
-COSMOS_2B = dict(in_channels=17, out_channels=16, num_attention_heads=16, attention_head_dim=128, num_layers=28,
-                 mlp_ratio=4.0, text_embed_dim=1024, adaln_lora_dim=256, max_size=(128, 240, 240),
-                 patch_size=(1, 2, 2), rope_scale=(1.0, 3.0, 3.0), concat_padding_mask=True,
-                 extra_pos_embed_type=None, use_crossattn_projection=True, crossattn_proj_in_channels=100352,
-                 encoder_hidden_states_channels=1024)
+COSMOS_2B = dict(
+    in_channels=17,
+    out_channels=16,
+    num_attention_heads=16,
+    attention_head_dim=128,
+    num_layers=28,
+    mlp_ratio=4.0,
+    text_embed_dim=1024,
+    adaln_lora_dim=256,
+    max_size=(128, 240, 240),
+    patch_size=(1, 2, 2),
+    rope_scale=(1.0, 3.0, 3.0),
+    concat_padding_mask=True,
+    extra_pos_embed_type=None,
+    use_crossattn_projection=True,
+    crossattn_proj_in_channels=100352,
+    encoder_hidden_states_channels=1024,
+)
 COSMOS_TEXT_TOKENS, COSMOS_TEXT_FEATURES = 512, 100352
 
 
@@ -63,8 +76,7 @@ def _timed(device: torch.device, call: Callable[[], Any], repeats: int) -> dict[
 def _cosmos_pipeline(device: torch.device, dtype: torch.dtype, tiny: bool) -> Any:
     """The pipeline with random weights: Cosmos Predict 2.5 2B and the Wan 2.1 tokenizer,
     or the tests' tiny one."""
-    from diffusers import AutoencoderKLWan, Cosmos2_5_PredictBasePipeline, CosmosTransformer3DModel
-    from diffusers import UniPCMultistepScheduler
+    from diffusers import AutoencoderKLWan, CosmosTransformer3DModel
 
     if tiny:
         return tiny_cosmos_pipeline()
@@ -74,8 +86,7 @@ def _cosmos_pipeline(device: torch.device, dtype: torch.dtype, tiny: bool) -> An
         vae = AutoencoderKLWan().to(dtype)  # the defaults are Wan 2.1's tokenizer
     # random weights produce noise with nothing to screen, and the real checker needs downloaded
     # weights: this timing run only replaces it (runs with real weights never do)
-    return Cosmos2_5_PredictBasePipeline(text_encoder=None, tokenizer=None, transformer=transformer, vae=vae,
-                                         scheduler=UniPCMultistepScheduler(), safety_checker=PassThroughSafetyChecker())
+    return random_cosmos_pipeline(transformer, vae)
 
 
 def check_cosmos(device: torch.device, tiny: bool, steps: int, repeats: int) -> dict[str, Any]:
@@ -85,20 +96,33 @@ def check_cosmos(device: torch.device, tiny: bool, steps: int, repeats: int) -> 
     pipe = _cosmos_pipeline(device, dtype, tiny)
     text = (1, 8, TEXT_DIM) if tiny else (1, COSMOS_TEXT_TOKENS, COSMOS_TEXT_FEATURES)
     geometry = dict(height=16, width=32, num_frames=9) if tiny else dict(height=704, width=1280, num_frames=93)
-    adapter = Cosmos(pipeline=pipe, prompt_embeds=torch.randn(text, dtype=dtype),
-                     negative_prompt_embeds=torch.randn(text, dtype=dtype), num_inference_steps=steps,
-                     guidance_scale=7.0, **geometry)
+    adapter = Cosmos(
+        pipeline=pipe,
+        prompt_embeds=torch.randn(text, dtype=dtype),
+        negative_prompt_embeds=torch.randn(text, dtype=dtype),
+        num_inference_steps=steps,
+        guidance_scale=7.0,
+        **geometry,
+    )
     adapter.setup(device)
     conditioning = torch.rand(adapter.conditioning_frames, 3, geometry["height"], geometry["width"], device=device)
     with torch.inference_mode():
         timing = _timed(device, lambda: adapter._generate(conditioning, 0), repeats)
     generated = geometry["num_frames"] - adapter.conditioning_frames
-    return {"parameters": {"transformer": sum(p.numel() for p in pipe.transformer.parameters()),
-                           "vae": sum(p.numel() for p in pipe.vae.parameters())},
-            "dtype": str(pipe.transformer.dtype).removeprefix("torch."), "steps": steps, "guidance_scale": 7.0,
-            **geometry, "generated_frames_per_call": generated, **timing,
-            "seconds_per_generated_frame": timing["seconds_per_call"] / generated,
-            "real_time_factor": generated / adapter.model_fps / timing["seconds_per_call"]}
+    return {
+        "parameters": {
+            "transformer": sum(p.numel() for p in pipe.transformer.parameters()),
+            "vae": sum(p.numel() for p in pipe.vae.parameters()),
+        },
+        "dtype": str(pipe.transformer.dtype).removeprefix("torch."),
+        "steps": steps,
+        "guidance_scale": 7.0,
+        **geometry,
+        "generated_frames_per_call": generated,
+        **timing,
+        "seconds_per_generated_frame": timing["seconds_per_call"] / generated,
+        "real_time_factor": generated / adapter.model_fps / timing["seconds_per_call"],
+    }
 
 
 def check_vjepa2(device: torch.device, tiny: bool, repeats: int) -> dict[str, Any]:
@@ -116,10 +140,17 @@ def check_vjepa2(device: torch.device, tiny: bool, repeats: int) -> dict[str, An
     with torch.inference_mode():
         timing = _timed(device, lambda: adapter.score_surprise(clips, fps, context), repeats)
     scored_seconds = clips.shape[0] * (clips.shape[1] - context) / fps
-    return {"parameters": sum(p.numel() for p in model.parameters()), "crop_size": size,
-            "dtype": str(next(model.parameters()).dtype).removeprefix("torch."), "clips": clips.shape[0],
-            "frames": clips.shape[1], "context": context, "fps": fps, **timing,
-            "real_time_factor": scored_seconds / timing["seconds_per_call"]}
+    return {
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "crop_size": size,
+        "dtype": str(next(model.parameters()).dtype).removeprefix("torch."),
+        "clips": clips.shape[0],
+        "frames": clips.shape[1],
+        "context": context,
+        "fps": fps,
+        **timing,
+        "real_time_factor": scored_seconds / timing["seconds_per_call"],
+    }
 
 
 def main() -> None:
@@ -133,7 +164,8 @@ def main() -> None:
     args = parser.parse_args()
     device = torch.device(args.device)
     report: dict[str, Any] = {
-        "device": _device_record(device), "tiny": args.tiny,
+        "device": _device_record(device),
+        "tiny": args.tiny,
         "libraries": {name: version(name) for name in ("torch", "diffusers", "transformers", "accelerate")},
     }
     if args.only in (None, "cosmos"):

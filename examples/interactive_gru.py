@@ -87,8 +87,14 @@ class InteractiveGRU(Adapter):
 
     name = "interactive_gru"
 
-    def __init__(self, checkpoint: str | None = None, width: int = 16, use_actions: bool = False,
-                 action_dim: int = 2, threads: int | None = 1):
+    def __init__(
+        self,
+        checkpoint: str | None = None,
+        width: int = 16,
+        use_actions: bool = False,
+        action_dim: int = 2,
+        threads: int | None = 1,
+    ):
         super().__init__()
         self.requirements = Requirements(resolution=64, uses_actions=use_actions)
         self.net = RecurrentWorld(width, action_dim)
@@ -144,10 +150,16 @@ def main() -> None:
         for task in tasks:
             speed = result.record["speed"][task]
             p50 = speed["step_latency_ms"]["p50"]
-            rows.append({"task": task, **result.headline["task_areas"].get(task, {}), "step p50 ms": p50,
-                         "real-time factor (task fps)": speed["real_time_factor"],
-                         f"real-time factor ({REAL_TIME_FPS:g} fps)": 1e3 / p50 / REAL_TIME_FPS,
-                         "device": speed["device"]["name"]})
+            rows.append(
+                {
+                    "task": task,
+                    **result.headline["task_areas"].get(task, {}),
+                    "step p50 ms": p50,
+                    "real-time factor (task fps)": speed["real_time_factor"],
+                    f"real-time factor ({REAL_TIME_FPS:g} fps)": 1e3 / p50 / REAL_TIME_FPS,
+                    "device": speed["device"]["name"],
+                }
+            )
     import pandas as pd
 
     table = pd.DataFrame(rows)

@@ -10,6 +10,8 @@ from wmbench import Adapter, ContextBatch, Requirements
 from wmbench.adapters.wrap import as_adapter
 from wmbench.errors import AdapterError, WmbenchError
 from wmbench.results import load_result
+from wmbench.tasks import split_seeds
+from wmbench.worlds.release import Selection, write_release
 
 SMALL = {"tasks": ["drop_single"], "limit": 2, "resolution": 64}
 
@@ -40,6 +42,30 @@ def test_a_plain_module_scores_exactly_as_the_same_model_by_name(cache, tmp_path
     assert module.record["speed"]["drop_single"]["measured"]
 
 
+def test_a_suite_run_records_the_suite_version(cache, tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("name: mine\nversion: 7\nsplit: dev\nepisodes: 1\ntasks: [drop_single]\n")
+    result = wmbench.evaluate(Frozen(), path, resolution=64, cache=cache)
+    run = result.record["run"]
+    assert (run["suite"], run["suite_version"], run["split"], run["limit"], run["data"]) == ("mine", 7, "dev", 1, None)
+    assert [r["seed"] for r in result.rows] == split_seeds(wmbench.get_task("drop_single"), "dev", 1)
+
+
+def test_a_release_is_evaluated_on_its_exact_episodes(cache, tmp_path):
+    task = wmbench.get_task("drop_single").with_overrides(resolution=64)  # the episodes the other tests made
+    suite = {"name": "part", "version": 3, "description": ""}
+    manifest = write_release(
+        Selection((task,), "dev", limit=2, suite=suite), tmp_path / "release", cache, progress=False
+    )
+    result = wmbench.evaluate(Frozen(), data=tmp_path / "release", limit=1, cache=cache)
+    run = result.record["run"]
+    assert (run["data"], run["suite"], run["suite_version"], run["limit"]) == (manifest["release"], "part", 3, 1)
+    first = manifest["tasks"][0]["episodes"][0]
+    assert [(r["seed"], r["episode_hash"]) for r in result.rows] == [(first["seed"], first["episode_hash"])]
+    with pytest.raises(WmbenchError, match="data evaluates a release as it is: suite, split cannot be combined"):
+        wmbench.evaluate(Frozen(), "smoke", split="dev", data=tmp_path / "release", cache=cache)
+
+
 def test_a_function_with_actions_gets_them(cache):
     seen = []
 
@@ -47,8 +73,9 @@ def test_a_function_with_actions_gets_them(cache):
         seen.append((tuple(frames.shape), tuple(actions.shape)))
         return frames[:, -1:].expand(-1, horizon, -1, -1, -1)
 
-    result = wmbench.evaluate(pusher, tasks="push_single", limit=1, resolution=32, cache=cache,
-                              requirements=Requirements(uses_actions=True))
+    result = wmbench.evaluate(
+        pusher, tasks="push_single", limit=1, resolution=32, cache=cache, requirements=Requirements(uses_actions=True)
+    )
     task = wmbench.get_task("push_single")
     assert seen[0] == ((1, task.context, 3, 32, 32), (1, task.context + task.horizon - 1, 2))
     assert result.record["adapter"]["name"] == "pusher"

@@ -37,9 +37,16 @@ class Dimmer(pl.LightningModule):
 
 
 def _fit(tmp_path, module: Dimmer, callback: WmbenchCallback, max_epochs: int) -> pl.Trainer:
-    trainer = pl.Trainer(max_epochs=max_epochs, accelerator="cpu", logger=CSVLogger(tmp_path / "logs"),
-                         callbacks=[callback], enable_progress_bar=False, enable_checkpointing=False,
-                         enable_model_summary=False, log_every_n_steps=1)
+    trainer = pl.Trainer(
+        max_epochs=max_epochs,
+        accelerator="cpu",
+        logger=CSVLogger(tmp_path / "logs"),
+        callbacks=[callback],
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
+    )
     data = DataLoader(TensorDataset(torch.rand(4, 3, 8, 8)), batch_size=2)
     trainer.fit(module, data)
     return trainer

@@ -70,17 +70,34 @@ class WmbenchCallback(pl.Callback):
     memory only, the latest in :attr:`last_result`).
     """
 
-    def __init__(self, suite: str | None = "smoke", *, tasks: list[str] | str | None = None,
-                 split: str | None = None, limit: int | None = None, resolution: int | None = None,
-                 every_n_epochs: int | None = 1, every_n_train_steps: int | None = None,
-                 adapter: Callable[[pl.LightningModule], Adapter] | None = None,
-                 requirements: Requirements | None = None, monitor: str = "area/physics", mode: str = "max",
-                 patience: int | None = None, min_delta: float = 0.0, out: Path | str | None = None,
-                 cache: EpisodeCache | Path | str | None = None, batch_size: int = 4, prefix: str = "wmbench/"):
+    def __init__(
+        self,
+        suite: str | None = "smoke",
+        *,
+        tasks: list[str] | str | None = None,
+        split: str | None = None,
+        limit: int | None = None,
+        resolution: int | None = None,
+        every_n_epochs: int | None = 1,
+        every_n_train_steps: int | None = None,
+        adapter: Callable[[pl.LightningModule], Adapter] | None = None,
+        requirements: Requirements | None = None,
+        monitor: str = "area/physics",
+        mode: str = "max",
+        patience: int | None = None,
+        min_delta: float = 0.0,
+        out: Path | str | None = None,
+        cache: EpisodeCache | Path | str | None = None,
+        batch_size: int = 4,
+        prefix: str = "wmbench/",
+    ):
         if every_n_epochs is None and every_n_train_steps is None:
             raise WmbenchError("WmbenchCallback: give every_n_epochs or every_n_train_steps")
-        for label, value in (("every_n_epochs", every_n_epochs), ("every_n_train_steps", every_n_train_steps),
-                             ("patience", patience)):
+        for label, value in (
+            ("every_n_epochs", every_n_epochs),
+            ("every_n_train_steps", every_n_train_steps),
+            ("patience", patience),
+        ):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise WmbenchError(f"WmbenchCallback: {label} must be a positive integer or None, got {value!r}")
         if mode not in MODES:
@@ -103,25 +120,38 @@ class WmbenchCallback(pl.Callback):
         if self.every_n_epochs is not None and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
             self._evaluate_and_log(trainer, pl_module, on_step=False)
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         if self.every_n_train_steps is not None and trainer.global_step % self.every_n_train_steps == 0:
             self._evaluate_and_log(trainer, pl_module, on_step=True)
 
     # -- what ------------------------------------------------------------------------------
 
     def _evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Result | None:
-        adapter = (self.make_adapter(pl_module) if self.make_adapter is not None
-                   else as_adapter(pl_module, self.requirements))
+        adapter = (
+            self.make_adapter(pl_module) if self.make_adapter is not None else as_adapter(pl_module, self.requirements)
+        )
         out = None
         if self.out is not None:
             out = self.out / f"epoch={trainer.current_epoch}-step={trainer.global_step}"
         was_training = pl_module.training
         try:
             accelerator, devices = _execution_device(pl_module.device)
-            return evaluate(adapter, self.suite, tasks=self.tasks, split=self.split, limit=self.limit,
-                            resolution=self.resolution, out=out, cache=self.cache, batch_size=self.batch_size,
-                            precision=str(trainer.precision), accelerator=accelerator, devices=devices)
+            return evaluate(
+                adapter,
+                self.suite,
+                tasks=self.tasks,
+                split=self.split,
+                limit=self.limit,
+                resolution=self.resolution,
+                out=out,
+                cache=self.cache,
+                batch_size=self.batch_size,
+                precision=str(trainer.precision),
+                accelerator=accelerator,
+                devices=devices,
+            )
         finally:
             pl_module.train(was_training)
 
@@ -138,8 +168,10 @@ class WmbenchCallback(pl.Callback):
 
     def _check_plateau(self, trainer: pl.Trainer, value: float | None) -> None:
         if value is None or math.isnan(value):
-            rank_zero_warn(f"WmbenchCallback: the monitored index '{self.monitor}' is missing from this "
-                           "evaluation; it counts as no improvement")
+            rank_zero_warn(
+                f"WmbenchCallback: the monitored index '{self.monitor}' is missing from this "
+                "evaluation; it counts as no improvement"
+            )
             improved = False
         else:
             improved = self.best is None or (value - self.best) * MODES[self.mode] > self.min_delta

@@ -20,8 +20,11 @@ TINY = {"height": 16, "width": 32, "num_frames": 9, "num_inference_steps": 2, "g
 
 
 def tiny_cosmos(**config) -> Cosmos:
-    adapter = Cosmos(pipeline=tiny_cosmos_pipeline(), prompt_embeds=torch.randn(1, 4, TEXT_DIM,
-                     generator=torch.Generator().manual_seed(0)), **dict(TINY, **config))
+    adapter = Cosmos(
+        pipeline=tiny_cosmos_pipeline(),
+        prompt_embeds=torch.randn(1, 4, TEXT_DIM, generator=torch.Generator().manual_seed(0)),
+        **dict(TINY, **config),
+    )
     adapter.setup(torch.device("cpu"))
     return adapter
 

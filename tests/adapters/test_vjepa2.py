@@ -41,8 +41,10 @@ def test_surprise_is_the_l1_error_of_the_prediction_from_the_context_alone(adapt
         encoded = adapter.model.encoder(pixel_values_videos=pixels[:, :8]).last_hidden_state  # the past only
         n = encoded.shape[1]
         predicted = adapter.model.predictor(
-            encoder_hidden_states=encoded, context_mask=[torch.arange(n).expand(2, -1)],
-            target_mask=[torch.arange(n, n + 16).expand(2, -1)]).last_hidden_state
+            encoder_hidden_states=encoded,
+            context_mask=[torch.arange(n).expand(2, -1)],
+            target_mask=[torch.arange(n, n + 16).expand(2, -1)],
+        ).last_hidden_state
         target = adapter.model.encoder(pixel_values_videos=pixels[:, :10]).last_hidden_state[:, n:]
     assert torch.allclose(surprise[:, 8], (predicted - target).abs().mean((1, 2)), rtol=1e-5)
 

@@ -103,12 +103,27 @@ class Cosmos(Adapter):
     name = "cosmos"
     requirements = Requirements(max_batch_size=1)  # the pipeline takes one conditioning video per call
 
-    def __init__(self, model_id: str = MODEL_ID, revision: str | None = REVISION, prompt: str = DEFAULT_PROMPT,
-                 negative_prompt: str | None = None, guidance_scale: float = 7.0, num_inference_steps: int = 36,
-                 seed: int = 0, height: int = 704, width: int = 1280, fit: str = "pad", num_frames: int = 93,
-                 conditioning_latents: int = 2, model_fps: float | None = 16.0, dtype: str = "auto",
-                 cpu_offload: bool = False, pipeline: Any = None, prompt_embeds: torch.Tensor | None = None,
-                 negative_prompt_embeds: torch.Tensor | None = None):
+    def __init__(
+        self,
+        model_id: str = MODEL_ID,
+        revision: str | None = REVISION,
+        prompt: str = DEFAULT_PROMPT,
+        negative_prompt: str | None = None,
+        guidance_scale: float = 7.0,
+        num_inference_steps: int = 36,
+        seed: int = 0,
+        height: int = 704,
+        width: int = 1280,
+        fit: str = "pad",
+        num_frames: int = 93,
+        conditioning_latents: int = 2,
+        model_fps: float | None = 16.0,
+        dtype: str = "auto",
+        cpu_offload: bool = False,
+        pipeline: Any = None,
+        prompt_embeds: torch.Tensor | None = None,
+        negative_prompt_embeds: torch.Tensor | None = None,
+    ):
         super().__init__()
         self._check(height, width, fit, num_frames, conditioning_latents, model_fps, dtype, num_inference_steps)
         self.model_id: str | None = model_id if pipeline is None else None
@@ -124,8 +139,16 @@ class Cosmos(Adapter):
         self.prompt_given_as_embeddings = prompt_embeds is not None
 
     @staticmethod
-    def _check(height: int, width: int, fit: str, num_frames: int, conditioning_latents: int,
-               model_fps: float | None, dtype: str, steps: int) -> None:
+    def _check(
+        height: int,
+        width: int,
+        fit: str,
+        num_frames: int,
+        conditioning_latents: int,
+        model_fps: float | None,
+        dtype: str,
+        steps: int,
+    ) -> None:
         problems = []
         if height % 16 or width % 16 or height < 16 or width < 16:
             problems.append(f"height and width must be positive multiples of 16, got {height}x{width}")
@@ -134,8 +157,10 @@ class Cosmos(Adapter):
         if conditioning_latents not in CONDITIONING_FRAMES:
             problems.append(f"conditioning_latents must be 1 or 2, got {conditioning_latents!r}")
         elif num_frames % TEMPORAL_COMPRESSION != 1 or num_frames <= CONDITIONING_FRAMES[conditioning_latents]:
-            problems.append(f"num_frames must be 4k + 1 and more than the {CONDITIONING_FRAMES[conditioning_latents]}"
-                            f" conditioning frames, got {num_frames}")
+            problems.append(
+                f"num_frames must be 4k + 1 and more than the {CONDITIONING_FRAMES[conditioning_latents]}"
+                f" conditioning frames, got {num_frames}"
+            )
         if model_fps is not None and not model_fps > 0:
             problems.append(f"model_fps must be positive or None, got {model_fps!r}")
         if dtype not in ("auto", "bfloat16", "float16", "float32"):
@@ -180,8 +205,11 @@ class Cosmos(Adapter):
             self.pipe.to(device)
         if self.prompt_embeds is None:
             self.prompt_embeds, self.negative_prompt_embeds = self.pipe.encode_prompt(
-                prompt=self.prompt, negative_prompt=self.negative_prompt,
-                do_classifier_free_guidance=self.guidance_scale > 1.0, device=device)
+                prompt=self.prompt,
+                negative_prompt=self.negative_prompt,
+                do_classifier_free_guidance=self.guidance_scale > 1.0,
+                device=device,
+            )
             if not self.cpu_offload and self.pipe.text_encoder is not None:
                 self.pipe.text_encoder.to("cpu")
         self.prompt_embeds = self.prompt_embeds.to(device, dtype)
@@ -202,8 +230,11 @@ class Cosmos(Adapter):
         """The model-rate conditioning frames ``(N, 3, S, S)`` from context ``(C, 3, S, S)``."""
         count = context.shape[0]
         if self.model_fps is None:
-            return context[-self.conditioning_frames :] if count >= self.conditioning_frames else \
-                torch.cat([context[:1].expand(self.conditioning_frames - count, -1, -1, -1), context])
+            return (
+                context[-self.conditioning_frames :]
+                if count >= self.conditioning_frames
+                else torch.cat([context[:1].expand(self.conditioning_frames - count, -1, -1, -1), context])
+            )
         last = (count - 1) / fps
         steps = torch.arange(self.conditioning_frames - 1, -1, -1, dtype=torch.float64)
         return context[nearest_indices(last - steps / self.model_fps, fps, count)]
@@ -213,11 +244,18 @@ class Cosmos(Adapter):
         generates after the conditioning, ``(num_frames - N, 3, H, W)`` in [0, 1]."""
         video = conditioning.to(self.pipe.transformer.dtype).mul(2).sub(1).permute(1, 0, 2, 3)[None]
         output = self.pipe(
-            video=video, prompt_embeds=self.prompt_embeds, negative_prompt_embeds=self.negative_prompt_embeds,
-            height=self.height, width=self.width, num_frames=self.num_frames,
-            num_inference_steps=self.num_inference_steps, guidance_scale=self.guidance_scale,
-            num_latent_conditional_frames=self.conditioning_latents, output_type="pt",
-            generator=torch.Generator("cpu").manual_seed(self.seed + call))
+            video=video,
+            prompt_embeds=self.prompt_embeds,
+            negative_prompt_embeds=self.negative_prompt_embeds,
+            height=self.height,
+            width=self.width,
+            num_frames=self.num_frames,
+            num_inference_steps=self.num_inference_steps,
+            guidance_scale=self.guidance_scale,
+            num_latent_conditional_frames=self.conditioning_latents,
+            output_type="pt",
+            generator=torch.Generator("cpu").manual_seed(self.seed + call),
+        )
         return output.frames[0, self.conditioning_frames :].float()
 
     def _rollout(self, context: torch.Tensor, horizon: int, fps: float) -> torch.Tensor:
@@ -245,17 +283,29 @@ class Cosmos(Adapter):
 
     def describe(self) -> dict[str, Any]:
         return {
-            "model_id": self.model_id, "revision": self.revision,
-            "pipeline": type(self.pipe).__name__, "safety_checker": type(self.pipe.safety_checker).__name__,
+            "model_id": self.model_id,
+            "revision": self.revision,
+            "pipeline": type(self.pipe).__name__,
+            "safety_checker": type(self.pipe.safety_checker).__name__,
             "prompt": "given as embeddings" if self.prompt_given_as_embeddings else self.prompt,
             "negative_prompt": None if self.prompt_given_as_embeddings else self.negative_prompt,
-            "guidance_scale": self.guidance_scale, "num_inference_steps": self.num_inference_steps,
-            "seed": self.seed, "dtype": self.dtype_name,
-            "canvas": {"height": self.height, "width": self.width, "fit": self.fit,
-                       "rule": ("square scaled to the shorter side, edges repeated to fill, cropped back"
-                                if self.fit == "pad" else "square stretched to the canvas and back")
-                       + "; area averaging when shrinking, bilinear when enlarging"},
-            "frames_per_call": self.num_frames, "conditioning_frames": self.conditioning_frames,
+            "guidance_scale": self.guidance_scale,
+            "num_inference_steps": self.num_inference_steps,
+            "seed": self.seed,
+            "dtype": self.dtype_name,
+            "canvas": {
+                "height": self.height,
+                "width": self.width,
+                "fit": self.fit,
+                "rule": (
+                    "square scaled to the shorter side, edges repeated to fill, cropped back"
+                    if self.fit == "pad"
+                    else "square stretched to the canvas and back"
+                )
+                + "; area averaging when shrinking, bilinear when enlarging",
+            },
+            "frames_per_call": self.num_frames,
+            "conditioning_frames": self.conditioning_frames,
             "model_fps": self.model_fps,
             "time_resampling": "none" if self.model_fps is None else "nearest frame in time, both ways",
             "rollout": "autoregressive: each further call conditioned on the last frames generated",

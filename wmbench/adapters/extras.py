@@ -40,5 +40,7 @@ def require(extra: str, adapter: str) -> None:
     """Raise :class:`WmbenchError` naming the install command when ``extra`` is missing."""
     absent = missing(extra)
     if absent:
-        raise WmbenchError(f"adapter '{adapter}' needs the '{extra}' extra: pip install 'wmbench[{extra}]' "
-                           f"(missing: {', '.join(absent)})")
+        raise WmbenchError(
+            f"adapter '{adapter}' needs the '{extra}' extra: pip install 'wmbench[{extra}]' "
+            f"(missing: {', '.join(absent)})"
+        )

@@ -57,8 +57,15 @@ class VJEPA2(Adapter):
     name = "vjepa2"
     requirements = Requirements(predicts_frames=False)
 
-    def __init__(self, model_id: str = MODEL_ID, revision: str | None = None, predict_frames: int = 2,
-                 windows_per_call: int = 16, dtype: str = "auto", model: Any = None):
+    def __init__(
+        self,
+        model_id: str = MODEL_ID,
+        revision: str | None = None,
+        predict_frames: int = 2,
+        windows_per_call: int = 16,
+        dtype: str = "auto",
+        model: Any = None,
+    ):
         super().__init__()
         if dtype not in ("auto", "bfloat16", "float16", "float32"):
             raise WmbenchError(f"vjepa2: dtype must be auto, bfloat16, float16 or float32, got {dtype!r}")
@@ -67,8 +74,10 @@ class VJEPA2(Adapter):
         self.model = model if model is not None else self._load(model_id, revision)
         self.tubelet = int(self.model.config.tubelet_size)
         if predict_frames < 1 or predict_frames % self.tubelet:
-            raise WmbenchError(f"vjepa2: predict_frames must be a positive multiple of the tubelet size "
-                               f"{self.tubelet}, got {predict_frames}")
+            raise WmbenchError(
+                f"vjepa2: predict_frames must be a positive multiple of the tubelet size "
+                f"{self.tubelet}, got {predict_frames}"
+            )
         if windows_per_call < 1:
             raise WmbenchError(f"vjepa2: windows_per_call must be at least 1, got {windows_per_call}")
         self.predict_frames, self.windows_per_call, self.dtype_name = predict_frames, windows_per_call, dtype
@@ -84,8 +93,11 @@ class VJEPA2(Adapter):
             raise AdapterError(VJEPA2.name, f"cannot load {model_id} (revision {revision}): {exc}") from exc
 
     def setup(self, device: torch.device) -> None:
-        dtype = torch.bfloat16 if self.dtype_name == "auto" and device.type == "cuda" else \
-            getattr(torch, "float32" if self.dtype_name == "auto" else self.dtype_name)
+        dtype = (
+            torch.bfloat16
+            if self.dtype_name == "auto" and device.type == "cuda"
+            else getattr(torch, "float32" if self.dtype_name == "auto" else self.dtype_name)
+        )
         super().setup(device)
         self.model.to(dtype)
 
@@ -123,8 +135,9 @@ class VJEPA2(Adapter):
         device = encoded.device
         context_mask = [torch.arange(known, device=device).expand(count, -1)]
         target_mask = [torch.arange(known, known + wanted, device=device).expand(count, -1)]
-        return self.model.predictor(encoder_hidden_states=encoded, context_mask=context_mask,
-                                    target_mask=target_mask).last_hidden_state
+        return self.model.predictor(
+            encoder_hidden_states=encoded, context_mask=context_mask, target_mask=target_mask
+        ).last_hidden_state
 
     def target_latents(self, window: torch.Tensor, frames: int) -> torch.Tensor:
         """The encoder's tokens of the last ``frames`` frames of ``window`` ``(N, c +
@@ -149,11 +162,18 @@ class VJEPA2(Adapter):
         p = self.predict_frames
         pixels = self._pixels(clips)
         starts = list(range(context, t, p))
-        padded = torch.cat([pixels, pixels[:, -1:].expand(-1, starts[-1] + p - t, -1, -1, -1)], dim=1) \
-            if starts and starts[-1] + p > t else pixels
+        padded = (
+            torch.cat([pixels, pixels[:, -1:].expand(-1, starts[-1] + p - t, -1, -1, -1)], dim=1)
+            if starts and starts[-1] + p > t
+            else pixels
+        )
         windows = torch.stack([padded[:, s - known : s + p] for s in starts], dim=1).flatten(0, 1)
-        errors = torch.cat([self._window_errors(windows[i : i + self.windows_per_call], known)
-                            for i in range(0, windows.shape[0], self.windows_per_call)])
+        errors = torch.cat(
+            [
+                self._window_errors(windows[i : i + self.windows_per_call], known)
+                for i in range(0, windows.shape[0], self.windows_per_call)
+            ]
+        )
         per_frame = errors.repeat_interleave(self.tubelet, dim=1).view(b, len(starts) * p)
         surprise = torch.zeros(b, t, dtype=torch.float32, device=clips.device)
         surprise[:, context:] = per_frame[:, : t - context].to(surprise.device)
@@ -162,10 +182,16 @@ class VJEPA2(Adapter):
     def describe(self) -> dict[str, Any]:
         config = self.model.config
         return {
-            "model_id": self.model_id, "revision": self.revision, "model": type(self.model).__name__,
-            "crop_size": config.crop_size, "patch_size": config.patch_size, "tubelet_size": config.tubelet_size,
-            "hidden_size": config.hidden_size, "predict_frames": self.predict_frames, "dtype": self.dtype_name,
+            "model_id": self.model_id,
+            "revision": self.revision,
+            "model": type(self.model).__name__,
+            "crop_size": config.crop_size,
+            "patch_size": config.patch_size,
+            "tubelet_size": config.tubelet_size,
+            "hidden_size": config.hidden_size,
+            "predict_frames": self.predict_frames,
+            "dtype": self.dtype_name,
             "surprise": "L1 between predicted tokens (encoder on the past only) and the observed window's tokens, "
-                        "mean per tubelet",
+            "mean per tubelet",
             "resize": "square frame resized whole to crop_size (area down, bilinear up); ImageNet normalisation",
         }

@@ -39,8 +39,10 @@ class ModelAdapter(Adapter):
         return self.model(batch.frames, batch.horizon)
 
     def describe(self) -> dict[str, Any]:
-        return {"wraps": _qualified_name(self.model),
-                "call": SIGNATURE_WITH_ACTIONS if self.requirements.uses_actions else SIGNATURE}
+        return {
+            "wraps": _qualified_name(self.model),
+            "call": SIGNATURE_WITH_ACTIONS if self.requirements.uses_actions else SIGNATURE,
+        }
 
 
 def _qualified_name(model: object) -> str:
@@ -63,8 +65,10 @@ def _check_signature(model: Callable[..., Any], arguments: int) -> None:
         signature.bind(*range(arguments))
     except TypeError as exc:
         wanted = SIGNATURE_WITH_ACTIONS if arguments == 3 else SIGNATURE
-        raise WmbenchError(f"{_display_name(model)} cannot be called as {wanted}: its signature is "
-                           f"{signature} ({exc}); wrap it in a wmbench.Adapter instead") from exc
+        raise WmbenchError(
+            f"{_display_name(model)} cannot be called as {wanted}: its signature is "
+            f"{signature} ({exc}); wrap it in a wmbench.Adapter instead"
+        ) from exc
 
 
 def as_adapter(model: object, requirements: Requirements | None = None, name: str | None = None) -> Adapter:
@@ -72,18 +76,29 @@ def as_adapter(model: object, requirements: Requirements | None = None, name: st
     documented signature, named ``name`` (default: the function's or class's name)."""
     if isinstance(model, Adapter):
         if requirements is not None or name is not None:
-            raise WmbenchError(f"{type(model).__name__} is an Adapter: set its requirements and name on its "
-                               "class, not through evaluate()")
+            raise WmbenchError(
+                f"{type(model).__name__} is an Adapter: set its requirements and name on its "
+                "class, not through evaluate()"
+            )
         return model
     if inspect.isclass(model):
         raise WmbenchError(f"got the class {model.__name__}; pass an instance (or a function)")
     if not callable(model):
-        raise WmbenchError(f"cannot evaluate a {type(model).__name__}: expected a wmbench.Adapter, a "
-                           f"torch.nn.Module or a function callable as {SIGNATURE}")
+        raise WmbenchError(
+            f"cannot evaluate a {type(model).__name__}: expected a wmbench.Adapter, a "
+            f"torch.nn.Module or a function callable as {SIGNATURE}"
+        )
     requirements = requirements or Requirements()
     _check_signature(model, 3 if requirements.uses_actions else 2)
     label = name or _display_name(model)
-    cls = type(label, (ModelAdapter,), {"name": label, "requirements": requirements,
-                                        "__module__": ModelAdapter.__module__,
-                                        "__qualname__": f"{ModelAdapter.__qualname__}[{label}]"})
+    cls = type(
+        label,
+        (ModelAdapter,),
+        {
+            "name": label,
+            "requirements": requirements,
+            "__module__": ModelAdapter.__module__,
+            "__qualname__": f"{ModelAdapter.__qualname__}[{label}]",
+        },
+    )
     return cls(model)

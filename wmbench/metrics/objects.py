@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from wmbench.worlds.episode import Episode, ObjectSpec
+from wmbench.worlds.meta import scale_of
 from wmbench.worlds.render import BACKGROUND, MARK_DARKEN, OCCLUDER, SCENERY
 
 #: Softmax temperature on squared RGB distances (0-1 scale).
@@ -156,7 +157,7 @@ def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectState
     valid = torch.zeros(b, n, dtype=torch.bool, device=device)
     for i, episode in enumerate(episodes):
         for k, obj in enumerate(episode.objects):
-            full[i, k] = full_area_pixels(obj, episode.meta["ppm"] * w / episode.resolution[1])
+            full[i, k] = full_area_pixels(obj, scale_of(episode).ppm * w / episode.resolution[1])
             valid[i, k] = True
     u = torch.arange(w, device=device, dtype=torch.float32)
     v = torch.arange(h, device=device, dtype=torch.float32)

@@ -3,6 +3,7 @@
 A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
 
     name: smoke
+    version: 1          # bump whenever its tasks, their versions or the episode cap change
     description: A few tasks that run in seconds on a laptop CPU, for CI.
     split: dev
     episodes: 4          # optional cap on episodes per task
@@ -11,20 +12,21 @@ A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
 
 from wmbench._resources import tasks_dir
-from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.errors import TaskFileError, UnknownNameError, WmbenchError
 from wmbench.tasks.schema import SPLITS, Task, load_task
 
 SUITES_DIR = "suites"
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_tasks() -> dict[str, Path]:
     """Built-in task names mapped to their files (``tasks/<family>/<name>.yaml``)."""
     root = tasks_dir()
@@ -57,6 +59,12 @@ class Suite:
     split: str = "dev"
     episodes: int | None = None
     description: str = ""
+    version: int = 1
+
+    @property
+    def id(self) -> str:
+        """``name@version``, as recorded in results and releases."""
+        return f"{self.name}@{self.version}"
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -82,6 +90,9 @@ def get_suite(name_or_path: str | Path) -> Suite:
     episodes = data.get("episodes")
     if episodes is not None and (not isinstance(episodes, int) or episodes < 1):
         raise TaskFileError(path, "episodes", f"must be a positive integer, got {episodes!r}")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TaskFileError(path, "version", f"must be a positive integer, got {version!r}")
     for name in data["tasks"]:
         if str(name) not in builtin_tasks():
             raise TaskFileError(path, "tasks", str(UnknownNameError("task", str(name), list(builtin_tasks()))))
@@ -91,4 +102,21 @@ def get_suite(name_or_path: str | Path) -> Suite:
         split=split,
         episodes=episodes,
         description=str(data.get("description", "")),
+        version=version,
     )
+
+
+def select(
+    suite: str | Path | None, tasks: str | Sequence[str] | None, split: str | None, limit: int | None
+) -> tuple[tuple[str, ...], Suite | None, str, int | None]:
+    """What a run evaluates, as ``(task names, suite or None, split, limit)``: ``tasks``
+    (names or files, comma-separated or a sequence) on ``split`` (default dev); else
+    ``suite`` (default smoke) on its split unless ``split`` is given, capped at its
+    episodes per task unless ``limit`` is given."""
+    if tasks is not None:
+        names = tuple(t for t in tasks.split(",") if t) if isinstance(tasks, str) else tuple(tasks)
+        if not names:
+            raise WmbenchError("no tasks given")
+        return names, None, split or "dev", limit
+    chosen = get_suite(suite or "smoke")
+    return chosen.tasks, chosen, split or chosen.split, limit or chosen.episodes

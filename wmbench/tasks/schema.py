@@ -15,7 +15,7 @@ A task file is YAML under ``tasks/<family>/<name>.yaml``::
     fps: 30                      # frames per second of scene time
     context: 8                   # frames given to the model
     horizon: 16                  # frames the model must predict
-    metrics: [mse, psnr, ssim]
+    metrics: [mse, psnr, {include: coherence}]   # names, or named sets (tasks/metric_sets.yaml)
     episodes: {train: 200, dev: 16, test: 16}
     ensemble: 8                  # physical-variance re-simulations per episode
     changelog:
@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from wmbench.errors import TaskFileError
+from wmbench.tasks.metric_sets import expand_metrics
 from wmbench.tasks.params import ParamRange, parse_param
 
 FAMILIES = (
@@ -93,10 +94,16 @@ class Task:
             task = replace(task, fps=_positive_number(fps, self.source, "fps"))
         return task
 
-    def definition_hash(self) -> str:
-        """SHA-256 of the canonical task definition (what determines the episodes)."""
+    def definition_hash(self, as_written: bool = False) -> str:
+        """SHA-256 of the canonical task definition (what determines the episodes and what
+        is scored; metric sets expanded): as rendered, with any resolution or fps override,
+        or as written in its file (the two agree when nothing is overridden)."""
         payload = {k: v for k, v in self.raw.items() if k not in ("description", "changelog")}
-        payload.update(resolution=self.resolution, fps=self.fps)
+        if as_written:
+            payload.update(resolution=self.raw.get("resolution"), fps=float(self.raw.get("fps", self.fps)))
+        else:
+            payload.update(resolution=self.resolution, fps=self.fps)
+        payload.update(metrics=list(self.metrics))
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -142,9 +149,7 @@ def task_from_dict(data: Any, source: Path | None = None) -> Task:
         raise TaskFileError(source, "scene.params", "must be a mapping of parameter ranges")
     params = {str(k): parse_param(v, source, f"scene.params.{k}") for k, v in raw_params.items()}
 
-    metrics = data["metrics"]
-    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
-        raise TaskFileError(source, "metrics", "must be a non-empty list of metric names")
+    metrics = expand_metrics(data["metrics"], source)
 
     episodes = data["episodes"]
     if not isinstance(episodes, dict) or set(episodes) - set(SPLITS) or not episodes:
@@ -152,8 +157,9 @@ def task_from_dict(data: Any, source: Path | None = None) -> Task:
     counts = {s: _positive_int(n, source, f"episodes.{s}", minimum=0) for s, n in episodes.items()}
 
     changelog = data.get("changelog") or {}
-    if not isinstance(changelog, dict):
+    if not isinstance(changelog, dict) or not all(str(k).isdigit() for k in changelog):
         raise TaskFileError(source, "changelog", "must map versions to one-line descriptions")
+    changelog = {int(k): str(v) for k, v in changelog.items()}
     if changelog and version not in changelog:
         raise TaskFileError(source, "changelog", f"has no line for the current version {version}")
 
@@ -171,7 +177,7 @@ def task_from_dict(data: Any, source: Path | None = None) -> Task:
         episodes=counts,
         description=str(data.get("description", "")).strip(),
         ensemble=_positive_int(data.get("ensemble", 8), source, "ensemble", minimum=0),
-        changelog={int(k): str(v) for k, v in changelog.items()},
+        changelog=changelog,
         source=source,
         raw=data,
     )

@@ -1,16 +1,22 @@
-"""Scenes: parametrised physics setups, registered by name for task files."""
+"""Scenes: parametrised physics setups, registered by name for task files.
+
+A subclass of :class:`Scene` with a ``name`` registers itself in :data:`SCENES`; every
+module of :mod:`wmbench.worlds.scenes` is imported on the first lookup, and installed
+packages add scenes through the ``wmbench.scenes`` entry-point group.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
-import numpy as np
-
 from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.registry import Registry
 from wmbench.tasks.params import Choice, Fixed, ParamRange
+from wmbench.tasks.released import check_released
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Rollout
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.world import SIM_HZ, Control, World
 
 #: Re-simulates the episode's unperturbed start from its seed under a control (or none).
@@ -40,9 +46,6 @@ class Bound:
         return None
 
 
-SCENES: dict[str, type["Scene"]] = {}
-
-
 class Scene:
     """Subclass, set ``name`` and ``params``, implement :meth:`build`; registered on definition."""
 
@@ -55,7 +58,7 @@ class Scene:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if getattr(cls, "name", None):
-            SCENES[cls.name] = cls
+            SCENES.register(cls)
 
     def __init__(self, task: Task):
         self.task = task
@@ -90,7 +93,7 @@ class Scene:
         if not ok:
             raise TaskFileError(self.task.source, f"scene.params.{name}", problem)
 
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample(self, rng: Rng) -> dict[str, Any]:
         """Parameters for one episode: defaults overridden by the task's draws."""
         ranges: dict[str, ParamRange] = {k: Fixed(b.default) for k, b in self.params.items()}
         ranges.update(self.task.params)
@@ -102,7 +105,7 @@ class Scene:
         res = self.task.resolution
         return World(camera=Camera(*self.centre, ppm=res / self.view, resolution=res), gravity=gravity)
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         raise NotImplementedError
 
     def policy(self, p: dict[str, Any], seed: int) -> Control | None:
@@ -116,8 +119,21 @@ class Scene:
         return [], {}
 
 
+SCENES: Registry[type[Scene]] = Registry("scene", Scene, "wmbench.scenes", builtins="wmbench.worlds.scenes")
+
+
+def check_task(task: Task) -> Scene:
+    """The task's validated scene, once the task is known not to redefine a released
+    version: what every episode of it, generated or read from a cache, is checked against."""
+    scene = scene_for(task)
+    check_released(task)
+    return scene
+
+
 def scene_for(task: Task) -> Scene:
     """The validated scene of a task; an unknown scene names the task file and field."""
-    if task.scene not in SCENES:
-        raise TaskFileError(task.source, "scene.type", str(UnknownNameError("scene", task.scene, list(SCENES))))
-    return SCENES[task.scene](task)
+    try:
+        scene = SCENES.resolve(task.scene)
+    except UnknownNameError as exc:
+        raise TaskFileError(task.source, "scene.type", str(exc)) from exc
+    return scene(task)

@@ -1,0 +1,130 @@
+"""Object states read from frames: centroids, areas, shapes, visibility; blur and colour shifts."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from wmbench.metrics.objects import extract_states, full_area_pixels, inradius_pixels
+from wmbench.tasks import get_task, task_from_dict
+from wmbench.worlds import ObjectSpec, generate_episode
+
+MIXED = {"name": "drop_mixed", "version": 1, "family": "dropping_objects",
+         "scene": {"type": "drop", "params": {"n_objects": 3, "shape": "mixed", "spin": [-3.0, 3.0]}},
+         "resolution": 128, "fps": 30, "context": 4, "horizon": 8, "metrics": ["mse"],
+         "episodes": {"train": 1, "dev": 4, "test": 1}, "ensemble": 0, "changelog": {1: "test"}}
+
+
+@pytest.fixture(scope="module")
+def episodes():
+    single = get_task("drop_single")
+    return [generate_episode(single, "dev", s) for s in (0, 1)] + [generate_episode(task_from_dict(MIXED), "dev", 2)]
+
+
+def frames_of(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float().div(255)[None]
+
+
+def centroid_errors(episode, frames: np.ndarray) -> np.ndarray:
+    states = extract_states(frames_of(frames), [episode])
+    full = episode.truth.visibility >= 0.999
+    return np.linalg.norm(states.centroid[0].numpy() - episode.truth.pixels, axis=-1)[full]
+
+
+def test_clean_frames_give_true_centroids_and_areas(episodes):
+    for episode in episodes:
+        errors = centroid_errors(episode, episode.frames)
+        assert len(errors) > 10 and errors.max() < 0.5  # well within a pixel
+        states = extract_states(frames_of(episode.frames), [episode])
+        visible = episode.truth.visibility >= 0.999
+        fraction = states.fraction[0].numpy()[visible]
+        # anti-aliased edges count partly: a box 10 pixels wide reads up to 30% larger
+        assert 0.95 < fraction.min() and fraction.max() < 1.3
+
+
+def test_shapes_are_rotation_invariant(episodes):
+    episode = episodes[2]  # mixed circles and spinning boxes
+    states = extract_states(frames_of(episode.frames), [episode])
+    visible = episode.truth.visibility >= 0.999
+    for k in range(len(episode.objects)):
+        radii = states.radii[0, visible[:, k], k].numpy()
+        assert np.ptp(radii, axis=0).max() < 0.35  # pixels, over every frame and angle
+        if episode.objects[k].shape == "circle":
+            expected = inradius_pixels(episode.objects[k], episode.meta["ppm"]) / 2  # disc: r / 2
+            assert radii.mean() == pytest.approx(expected, abs=0.4)
+
+
+def blurred(frames: np.ndarray, sigma: float) -> np.ndarray:
+    return np.stack([cv2.GaussianBlur(f, (0, 0), sigma) for f in frames])
+
+
+def test_blur_degrades_gracefully(episodes):
+    for episode in episodes[:2]:
+        worst = [centroid_errors(episode, blurred(episode.frames, s)).max() for s in (0.5, 1.0, 2.0, 3.0)]
+        assert worst == sorted(worst) or np.all(np.diff(worst) > -0.05)  # grows (smoothly)
+        assert worst[-1] < 1.5  # and stays bounded, pixels
+        states = extract_states(frames_of(blurred(episode.frames, 2.0)), [episode])
+        assert 0.5 < float(states.fraction.min()) and float(states.fraction.max()) < 1.2
+
+
+@pytest.mark.parametrize("shift", [(0.08, -0.06, 0.05), (-0.1, -0.1, -0.1), (0.0, 0.1, 0.0)])
+def test_colour_shift_is_compensated(episodes, shift):
+    episode = episodes[0]
+    shifted = np.clip(episode.frames + 255 * np.array(shift), 0, 255).astype(np.uint8)
+    assert centroid_errors(episode, shifted).max() < 0.4
+    states = extract_states(frames_of(shifted), [episode])
+    assert 0.9 < float(states.fraction.min()) < float(states.fraction.max()) < 1.25
+
+
+def test_hidden_objects_are_reported_missing(episodes):
+    from wmbench.metrics.selftest import _render, rebuild_world
+
+    episode = episodes[0]
+    world = rebuild_world(get_task("drop_single"), episode)
+    state = episode.truth.states[:1]
+    x, y = state[0, 0, :2]
+    cover = np.array([[x - 1, y - 1], [x + 1, y - 1], [x + 1, y + 1], [x - 1, y + 1]])
+    half = np.array([[x, y - 1], [x + 1, y - 1], [x + 1, y + 1], [x, y + 1]])  # covers the right half
+    for occluder, expected in ((cover, 0.0), (half, 0.5)):
+        frames, _, visibility = _render(world, state, occluders=[occluder])
+        states = extract_states(frames_of(frames), [episode])
+        assert float(visibility[0, 0]) == pytest.approx(expected, abs=0.05)
+        assert float(states.visibility[0, 0, 0]) == pytest.approx(expected, abs=0.1)
+    assert bool(torch.isnan(extract_states(frames_of(_render(world, state, occluders=[cover])[0]),
+                                           [episode]).centroid).all())
+
+
+def test_batches_with_different_object_counts(episodes):
+    single, mixed = episodes[0], episodes[2]
+    t = min(len(single.frames), len(mixed.frames))
+    both = torch.cat([frames_of(single.frames[:t]), frames_of(mixed.frames[:t])])
+    states = extract_states(both, [single, mixed])
+    assert states.valid.tolist() == [[True, False, False], [True, True, True]]
+    assert bool(torch.isnan(states.centroid[0, :, 1:]).all())
+    alone = extract_states(frames_of(mixed.frames[:t]), [mixed])
+    assert torch.allclose(states.centroid[1], alone.centroid[0], atol=1e-4, equal_nan=True)
+
+
+def test_states_are_extracted_once_per_tensor_and_batch(episodes, monkeypatch):
+    from wmbench.metrics import METRICS, Truth, tracks
+
+    calls = []
+    monkeypatch.setattr(tracks, "extract_states", lambda f, e: calls.append(f) or extract_states(f, e))
+    frames, c = frames_of(episodes[0].frames), episodes[0].context
+    truth = Truth(frames=frames[:, c:], context=frames[:, :c], episodes=episodes[:1])
+    pred = truth.frames.clone()
+    for name in ("trajectory_ade", "continuity", "rigidity"):
+        METRICS[name]().score(pred, truth)
+    assert [c is pred for c in calls].count(True) == 1 and len(calls) == 3  # prediction, context, truth
+    METRICS["continuity"]().score(pred.clone(), truth)  # another prediction: only its own states
+    assert len(calls) == 4
+
+
+def test_known_areas():
+    circle = ObjectSpec(1, "circle", (1, 2, 3), 1.0, (0.5,))
+    box = ObjectSpec(2, "box", (1, 2, 3), 1.0, (1.0, 0.5), ((-0.5, -0.25), (0.5, -0.25), (0.5, 0.25), (-0.5, 0.25)))
+    assert full_area_pixels(circle, 10) == pytest.approx(np.pi * 25)
+    assert full_area_pixels(box, 10) == pytest.approx(50)
+    assert inradius_pixels(circle, 10) == pytest.approx(5) and inradius_pixels(box, 10) == pytest.approx(2.5)
