@@ -8,7 +8,7 @@ level and BLAS kernel do not change episodes. Two libraries still do:
   differently. Episodes are generated only with the pymunk releases listed in
   :data:`VERIFIED`.
 * **OpenCV** rasterises the frames; its drawing code changed between releases (4.10
-  and 4.12 draw some anti-aliased edges differently). Episodes are generated only with
+  and 4.11 draw some anti-aliased edges differently). Episodes are generated only with
   the OpenCV releases listed in :data:`VERIFIED`.
 
 Both ranges are also the ones ``pyproject.toml`` accepts; an environment outside them
@@ -41,8 +41,8 @@ from wmbench.errors import GeneratorStackError
 #: Libraries verified to reproduce the golden episodes: the package to install and the
 #: verified releases ``[lowest, first unverified)``, compared by (major, minor).
 VERIFIED = {
-    "pymunk": ("pymunk", (7, 1), (7, 4)),
-    "opencv": ("opencv-python-headless", (4, 12), (5, 1)),
+    "pymunk": ("pymunk", (6, 6), (7, 4)),
+    "opencv": ("opencv-python-headless", (4, 11), (5, 1)),
 }
 #: SHA-256 of the probe's rotations on the reference platform (x86-64 Linux, glibc, FMA).
 REFERENCE_MATH_LIBRARY = "17b5d0d6e1db092935125936eac06d5ed0254044588783be1e15e34e0c73ebac"
