@@ -8,8 +8,8 @@ import torch
 import wmbench
 from wmbench import Adapter, ContextBatch, Requirements
 from wmbench.adapters.wrap import as_adapter
-from wmbench.errors import AdapterError, WmbenchError
-from wmbench.results import load_result
+from wmbench.errors import AdapterError, ResultError, WmbenchError
+from wmbench.results import load_result, verify_result
 from wmbench.tasks import split_seeds
 from wmbench.worlds.release import Selection, write_release
 
@@ -40,6 +40,8 @@ def test_a_plain_module_scores_exactly_as_the_same_model_by_name(cache, tmp_path
     assert adapter["name"] == "Frozen" and adapter["spec"] == "python:tests.test_api:Frozen"
     assert adapter["details"] == {"wraps": "tests.test_api:Frozen", "call": "model(frames, horizon)"}
     assert module.record["speed"]["drop_single"]["measured"]
+    with pytest.raises(ResultError, match="kept in memory only and has no files: evaluate with out=DIR"):
+        verify_result(named, cache)
 
 
 def test_a_suite_run_records_the_suite_version(cache, tmp_path):

@@ -137,7 +137,7 @@ def evaluate(
         log = run_evaluate(spec, directory, episodes, execution, test_secret, release=release, adapter=adapter)
         if log is None:
             return None
-        write_result(log)
+        log.publish(write_result(log), episodes)
         return load_result(directory)
 
     if out is not None:

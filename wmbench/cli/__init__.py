@@ -24,6 +24,7 @@ from wmbench.cli import (
     run,
     score,
     selftest,
+    submit,
     tasks,
 )
 from wmbench.errors import WmbenchError
@@ -40,6 +41,7 @@ COMMANDS = (
     export,
     score,
     leaderboard,
+    submit,
     compare,
     physics_iq,
     selftest,

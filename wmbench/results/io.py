@@ -36,6 +36,14 @@ class Result:
     path: Path | None
 
     @property
+    def file(self) -> Path:
+        """The ``result.json`` it was read from; :class:`ResultError` for a result kept in
+        memory only."""
+        if self.path is None:
+            raise ResultError("this result was kept in memory only and has no files: evaluate with out=DIR to write it")
+        return self.path
+
+    @property
     def adapter(self) -> str:
         return self.record["adapter"]["name"]
 

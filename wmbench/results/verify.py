@@ -17,7 +17,7 @@ from typing import Any
 from wmbench.errors import ResultError
 from wmbench.results.io import Result
 from wmbench.results.schema import check_schema
-from wmbench.tasks.catalog import get_task
+from wmbench.tasks.catalog import recorded_task
 from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.release import load_manifest, published_hashes, published_manifest
 
@@ -35,14 +35,12 @@ def verify_result(result: Result, cache: EpisodeCache, release: dict[str, Any] |
     """Check ``result`` against ``release`` (default: :func:`release_for`), regenerating
     what it does not list; returns the number of episodes verified, or raises
     :class:`ResultError` naming the first mismatch: task, episode and both hashes."""
-    if result.path is None:
-        raise ResultError("a result kept in memory cannot be verified: write it to a directory first")
     release = release if release is not None else release_for(result)
     released = published_hashes(release) if release else {}
     definitions = {r["id"]: r["definition_sha256"] for r in release["tasks"]} if release else {}
     name = f"the release {release['release']}" if release else "this machine's regeneration"
-    check_schema(result.record, str(result.path))
-    rows_file = result.path.parent / result.record["rows"]["file"]
+    check_schema(result.record, str(result.file))
+    rows_file = result.file.parent / result.record["rows"]["file"]
     for number, row in enumerate(result.rows, start=1):
         check_schema(row, f"{rows_file}: line {number}", "row")
     split = result.record["run"]["split"]
@@ -56,7 +54,7 @@ def verify_result(result: Result, cache: EpisodeCache, release: dict[str, Any] |
                 raise ResultError(f"{where}: its definition differs from the one in {name}")
             task = None
         else:
-            task = _local_task(entry, where)
+            task = recorded_task(entry, where)
         for episode in entry["episodes"]:
             if episode["episode_hash"] is None:
                 continue
@@ -70,12 +68,3 @@ def verify_result(result: Result, cache: EpisodeCache, release: dict[str, Any] |
                                   f"{episode['episode_hash'][:12]} differs from {source}'s {expected[:12]}")
             checked += 1
     return checked
-
-
-def _local_task(entry: dict[str, Any], where: str):
-    task = get_task(entry["name"]).with_overrides(resolution=entry["resolution"], fps=entry["fps"])
-    if entry["version"] != task.version:
-        raise ResultError(f"{where} was scored at version {entry['version']}, the current one is {task.version}")
-    if entry["definition_sha256"] != task.definition_hash():
-        raise ResultError(f"{where}: its definition differs from the local task file {task.source}")
-    return task
