@@ -26,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from wmbench.adapters import extras
 from wmbench.adapters.base import Adapter
 from wmbench.errors import UnknownNameError, WmbenchError
 from wmbench.registry import Registry
@@ -68,6 +69,21 @@ ADAPTERS: Registry[type[Adapter]] = Registry("adapter", Adapter, ENTRY_POINT_GRO
 def available() -> list[str]:
     """Every short name that resolves: reference adapters and entry points."""
     return ADAPTERS.names()
+
+
+def listing() -> list[dict[str, Any]]:
+    """Every short name with where it comes from (``built-in`` or the entry point's
+    ``module:Class``), the extras it needs (``pip install 'wmbench[EXTRA]'``) and which
+    of their requirements are not installed (for wmbench's own extras)."""
+    builtins = _baselines()
+    rows = [{"name": name, "source": "built-in", "extras": [], "missing": []} for name in builtins]
+    for name, ep in ADAPTERS.entry_points().items():
+        if name in builtins:
+            continue  # a reference adapter's name is taken by it
+        ours = ep.dist is not None and ep.dist.name == "wmbench"
+        rows.append({"name": name, "source": ep.value.split(" [")[0], "extras": list(ep.extras),
+                     "missing": [r for extra in ep.extras for r in extras.missing(extra)] if ours else []})
+    return sorted(rows, key=lambda r: r["name"])
 
 
 def _import_file(path: Path) -> ModuleType:

@@ -98,12 +98,9 @@ def workers_of(args: argparse.Namespace) -> int:
 
 def selection_of(args: argparse.Namespace) -> tuple[tuple[str, ...], Any, str, int | None]:
     """``(tasks, suite or None, split, limit)`` from :data:`SELECTION`'s options."""
-    from wmbench.tasks import get_suite
+    from wmbench.tasks import select
 
-    if args.tasks:
-        return tuple(t for t in args.tasks.split(",") if t), None, args.split or "dev", args.limit
-    suite = get_suite(args.suite)
-    return suite.tasks, suite, args.split or suite.split, args.limit or suite.episodes
+    return select(args.suite, args.tasks, args.split, args.limit)
 
 
 def from_args(cls: type[T], args: argparse.Namespace, **given: Any) -> T:

@@ -33,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     execution = from_args(Execution, args, progress=not args.no_progress)
     if args.data:
-        release, chosen = _release_run(args)
-        spec = from_args(RunSpec, args, **chosen)
+        release = _release(args)
+        spec = RunSpec.of_release(release, args.adapter, args.limit, args.adapter_config)
         _record(evaluate(spec, args.out, cache_of(args), execution, release=release), args)
         return 0
     tasks, suite, split, limit = selection_of(args)
@@ -76,8 +76,8 @@ def _record(log: RunLog | None, args: argparse.Namespace) -> None:
     print_summary(result, args.out)
 
 
-def _release_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
-    """The release ``--data`` names and the run spec's fields that come from it."""
+def _release(args: argparse.Namespace) -> Any:
+    """The release ``--data`` names, refusing the options that would change it."""
     from wmbench.worlds.release import Release
 
     if args.tasks or args.resolution or args.split or args.prefetch_workers:
@@ -85,18 +85,7 @@ def _release_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             "--data evaluates a release as it is: --tasks, --split, --resolution and "
             "--prefetch-workers cannot be combined with it"
         )
-    release = Release(args.data)
-    suite = release.manifest["suite"] or {}
-    fields = {
-        "tasks": tuple(t.name for t in release.tasks),
-        "split": release.split,
-        "limit": args.limit,
-        "suite": suite.get("name"),
-        "suite_version": suite.get("version"),
-        "resolution": None,
-        "data": release.manifest["release"],
-    }
-    return release, fields
+    return Release(args.data)
 
 
 def add(commands: Any) -> None:

@@ -88,6 +88,11 @@ class EpisodeMetric(Metric):
     #: world and the variance rollouts have no such outputs, so these metrics declare
     #: ``fixed_references``.
     needs: ClassVar[frozenset[str]] = frozenset()
+    #: Whether :meth:`score` reads predicted frames (the main prediction, or frames a need
+    #: asks for). ``False`` for metrics read only from other model outputs (surprise): a
+    #: model that predicts no frames (``Requirements.predicts_frames``) is scored on
+    #: tasks whose metrics all say ``False``.
+    scores_frames: ClassVar[bool] = True
     #: Per-item data pooled over episodes (:class:`~wmbench.metrics.pooled.PooledEpisodeMetric`).
     pooled_states: ClassVar[tuple[str, ...]] = ()
     full_state_update = False

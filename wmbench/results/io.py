@@ -28,15 +28,34 @@ _REQUIRED = (
 
 @dataclass
 class Result:
-    """A validated result: the record, its per-episode rows and where it was read from."""
+    """A validated result: the record, its per-episode rows and where it was read from
+    (``None`` for a result kept in memory only)."""
 
     record: dict[str, Any]
     rows: list[dict[str, Any]]
-    path: Path
+    path: Path | None
+
+    @property
+    def file(self) -> Path:
+        """The ``result.json`` it was read from; :class:`ResultError` for a result kept in
+        memory only."""
+        if self.path is None:
+            raise ResultError("this result was kept in memory only and has no files: evaluate with out=DIR to write it")
+        return self.path
 
     @property
     def adapter(self) -> str:
         return self.record["adapter"]["name"]
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        """The normalised scores and indices (``result.json``'s ``headline``)."""
+        return self.record["headline"]
+
+    @property
+    def indices(self) -> dict[str, float]:
+        """Each area's headline index (0 = frozen world, 100 = physical variance)."""
+        return {area: entry["score"] for area, entry in self.headline["areas"].items()}
 
     @property
     def privileged(self) -> bool:

@@ -76,8 +76,9 @@ def aggregate(rows: list[dict[str, Any]], metric_names: dict[str, tuple[str, ...
 def harness_overhead(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Per-episode means (ms) over a task's successful rows of the model time and of the
     harness's own time: data (loading, collating, moving to the device) and scoring
-    (input preparation, output checks, resizing, metrics)."""
-    ok = [r for r in rows if r["status"] == "ok" and "overhead_ms" in r]
+    (input preparation, output checks, resizing, metrics). Rows without a model time
+    (a model that predicts no frames) are left out."""
+    ok = [r for r in rows if r["status"] == "ok" and "overhead_ms" in r and r.get("latency_ms") is not None]
     if not ok:
         return {"episodes": 0, "model_ms": None, "data_ms": None, "scoring_ms": None, "overhead_fraction": None}
 
@@ -98,8 +99,8 @@ def harness_overhead(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def adapter_record(log: RunLog) -> dict[str, Any]:
     """How a result names the adapter that made the predictions (offline: only its name)."""
-    cls: type[Adapter] | None = log.adapter
-    if cls is None:
+    adapter: Adapter | None = log.adapter
+    if adapter is None:
         return {
             "spec": None,
             "name": log.spec.adapter,
@@ -112,13 +113,14 @@ def adapter_record(log: RunLog) -> dict[str, Any]:
         }
     return {
         "spec": log.spec.adapter,
-        "name": cls.display_name(),
-        "class": qualified_name(cls),
+        "name": adapter.display_name(),
+        "class": qualified_name(type(adapter)),
         "config": log.spec.adapter_config,
-        "privileged": cls.privileged,
+        "privileged": adapter.privileged,
         "offline": False,
-        "capabilities": cls.capabilities(),
-        "requirements": asdict(cls.requirements),
+        "capabilities": adapter.capabilities(),
+        "requirements": asdict(adapter.requirements),
+        "details": adapter.describe(),
     }
 
 

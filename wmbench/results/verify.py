@@ -39,8 +39,8 @@ def verify_result(result: Result, cache: EpisodeCache, release: dict[str, Any] |
     released = published_hashes(release) if release else {}
     definitions = {r["id"]: r["definition_sha256"] for r in release["tasks"]} if release else {}
     name = f"the release {release['release']}" if release else "this machine's regeneration"
-    check_schema(result.record, str(result.path))
-    rows_file = result.path.parent / result.record["rows"]["file"]
+    check_schema(result.record, str(result.file))
+    rows_file = result.file.parent / result.record["rows"]["file"]
     for number, row in enumerate(result.rows, start=1):
         check_schema(row, f"{rows_file}: line {number}", "row")
     split = result.record["run"]["split"]

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from wmbench.adapters.base import Adapter, ContextBatch
 from wmbench.errors import AdapterError
+from wmbench.metrics.base import METRICS
 from wmbench.tasks.schema import Task
 
 #: Predictions may exceed [0, 1] by this much (rounding); they are then clamped.
@@ -36,6 +37,11 @@ def check_compatible(adapter: Adapter, task: Task, has_actions: bool) -> None:
         raise AdapterError(label, f"needs {req.context} context frames but the task gives {task.context}", task.name)
     if req.uses_actions and not has_actions:
         raise AdapterError(label, "conditions on actions but the task has none", task.name)
+    on_frames = [m for m in task.metrics if m in METRICS and METRICS[m].scores_frames]
+    if not req.predicts_frames and on_frames:
+        raise AdapterError(label, f"predicts no frames, and the task scores predicted frames "
+                           f"({', '.join(on_frames)}); a latent model is scored on violation-of-expectation "
+                           "tasks (suite 'surprise')", task.name)
 
 
 def adapter_inputs(adapter: Adapter, context: torch.Tensor, actions: torch.Tensor | None,

@@ -56,13 +56,22 @@ class RunSpec:
     #: The release whose episodes are evaluated (its id), instead of generated ones.
     data: str | None = None
 
+    @classmethod
+    def of_release(cls, release: Release, adapter: str, limit: int | None = None,
+                   adapter_config: dict[str, Any] | None = None) -> RunSpec:
+        """The run of ``release`` as it is: its tasks, split, suite and exact episodes."""
+        suite = release.manifest["suite"] or {}
+        return cls(adapter=adapter, tasks=tuple(t.name for t in release.tasks), split=release.split, limit=limit,
+                   adapter_config=dict(adapter_config or {}), suite=suite.get("name"),
+                   suite_version=suite.get("version"), data=release.manifest["release"])
+
 
 @dataclass(frozen=True)
 class Execution:
     """How it runs: passed through to Lightning's ``Trainer``; never changes the scores."""
 
     accelerator: str = "auto"
-    devices: int | str = "auto"
+    devices: int | str | list[int] = "auto"
     strategy: str = "auto"
     num_nodes: int = 1
     precision: str | None = None
@@ -79,17 +88,17 @@ class Execution:
 class RunLog:
     """What a run did, for its result record (:func:`wmbench.results.write_result`).
 
-    ``out``: the run directory; ``adapter``: the adapter's class (``None`` for
-    predictions scored offline, named by ``spec.adapter``); ``seeds``: per task, the
-    episodes asked for; ``missing_metrics``: per task, the metrics that could not run
-    here, with the reason; ``execution``: how it ran; ``speed``: per task, the speed
-    protocol's numbers (or why there are none); ``loggers``: the run's loggers, which
-    :meth:`publish` hands the written record.
+    ``out``: the run directory; ``adapter``: the adapter that made the predictions
+    (``None`` for predictions scored offline, named by ``spec.adapter``); ``seeds``: per
+    task, the episodes asked for; ``missing_metrics``: per task, the metrics that could
+    not run here, with the reason; ``execution``: how it ran; ``speed``: per task, the
+    speed protocol's numbers (or why there are none); ``loggers``: the run's loggers,
+    which :meth:`publish` hands the written record.
     """
 
     out: Path
     spec: RunSpec
-    adapter: type[Adapter] | None
+    adapter: Adapter | None
     tasks: list[Task]
     seeds: dict[str, list[int]]
     missing_metrics: dict[str, dict[str, str]]
@@ -190,17 +199,21 @@ def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list) -> dic
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
-             test_secret: str | None = None, release: Release | None = None) -> RunLog | None:
+             test_secret: str | None = None, *, release: Release | None = None,
+             adapter: Adapter | None = None) -> RunLog | None:
     """Run ``spec`` into ``out``, resuming whatever is already there. Returns what ran on
     the main process (``None`` on the others), for :func:`wmbench.results.write_result`.
     Each task's speed is measured once, on the main process, after its episodes (see
     :mod:`wmbench.run.speed`).
 
     With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
-    evaluated; nothing is generated. ``cache`` still keeps the reference scores."""
+    evaluated; nothing is generated. ``cache`` still keeps the reference scores.
+    ``adapter``: an adapter object to run instead of loading ``spec.adapter`` (which
+    then only names it in the result)."""
     check_logger(execution.logger)
     out = prepare_directory(Path(out))
-    adapter = load_adapter(spec.adapter, spec.adapter_config)
+    if adapter is None:
+        adapter = load_adapter(spec.adapter, spec.adapter_config)
     if release is not None:
         tasks = [t for t in release.tasks if t.name in spec.tasks]
         seeds = {t.name: release.seeds(t)[: spec.limit] for t in tasks}
@@ -242,7 +255,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
             trainer.strategy.barrier()
     if rank != 0:
         return None
-    return RunLog(out=out, spec=spec, adapter=type(adapter), tasks=tasks, seeds=seeds,
+    return RunLog(out=out, spec=spec, adapter=adapter, tasks=tasks, seeds=seeds,
                   missing_metrics=missing_metrics, execution=asdict(execution),
                   speed={t.name: _read_speed(out, t) for t in tasks}, loggers=loggers)
 

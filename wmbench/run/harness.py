@@ -4,6 +4,11 @@ checked, and the one place where a privileged reference adapter is shown the tru
 The main prediction, the metrics' needs (:mod:`wmbench.metrics.needs`, through the
 :class:`~wmbench.metrics.needs.Model` interface) and the speed protocol all call the
 adapter through a :class:`Harness`.
+
+A model that predicts no frames (``Requirements.predicts_frames``: it predicts
+representations and rates surprise) is never asked for frames: its "prediction" is NaN
+frames, which every metric reading them counts as missing, and has no time. The run
+refuses it on tasks whose metrics score frames (:func:`~wmbench.run.checks.check_compatible`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class Harness:
         self.label = adapter.display_name()
         self.privileged = adapter.privileged
         self.context = adapter.requirements.context
+        self.predicts_frames = adapter.requirements.predicts_frames
 
     def inputs(self, context: torch.Tensor, actions: torch.Tensor | None) -> ContextBatch:
         """The adapter's input for context frames ``float32 (B, C, 3, H, W)``."""
@@ -61,8 +67,11 @@ class Harness:
         actions: torch.Tensor | None,
         future: Callable[[], torch.Tensor] | None,
         where: str | list[str],
-    ) -> tuple[torch.Tensor, float]:
-        """:meth:`predict` and the seconds the adapter's own calls took (device synchronised)."""
+    ) -> tuple[torch.Tensor, float | None]:
+        """:meth:`predict` and the seconds the adapter's own calls took (device
+        synchronised); ``None`` for a model that predicts no frames."""
+        if not self.predicts_frames:
+            return context.new_full((context.shape[0], self.task.horizon, *context.shape[2:]), float("nan")), None
         inputs = self.inputs(context, actions)
         truth = resize(future(), inputs.frames.shape[-1]) if self.privileged and future is not None else None
         outputs, seconds = timed(context.device, lambda: self.raw(inputs, truth))
@@ -88,7 +97,8 @@ class Harness:
         where: str | list[str],
     ) -> torch.Tensor:
         """Checked futures ``float32 (B, horizon, 3, H, W)`` in ``[0, 1]`` at the context's
-        resolution (see :class:`~wmbench.metrics.needs.Model`)."""
+        resolution (see :class:`~wmbench.metrics.needs.Model`); NaN for a model that
+        predicts no frames."""
         return self.timed_predict(context, actions, future, where)[0]
 
     def call(

@@ -89,9 +89,12 @@ class EvaluationModule(pl.LightningModule):
         if self.keep is not None:
             self.keep(batch.episodes, pred)
         scored = score_episodes(self._metrics(), pred, truth, self.references)
-        overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
+        model_seconds = latency or 0.0
+        overhead = {"data": 1e3 * self._data_seconds,
+                    "scoring": 1e3 * (time.perf_counter() - step_start - model_seconds)}
         for row, values in zip(rows, scored):
-            row.update(status="ok", latency_ms=1e3 * latency, overhead_ms=overhead, **values)
+            row.update(status="ok", latency_ms=None if latency is None else 1e3 * latency, overhead_ms=overhead,
+                       **values)
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:

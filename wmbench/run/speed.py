@@ -140,6 +140,8 @@ def measure_speed(harness: Harness, inputs: ContextBatch, device: torch.device, 
     }
     if harness.privileged:
         return dict(record, measured=False, reason="privileged reference adapter: it reads the answer, not a model")
+    if not harness.predicts_frames:
+        return dict(record, measured=False, reason="the model predicts no frames, and the protocol times frames")
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     for module in adapter.modules():
