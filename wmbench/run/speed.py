@@ -19,7 +19,7 @@ Definitions (also in ``docs/speed.md``):
 Every timed call runs in ``eval()`` and ``torch.inference_mode()``, after ``warmup``
 discarded calls, with the device synchronised before and after. Timings cover the
 model only; data loading and scoring are timed per batch during the run (see
-:func:`wmbench.results.record.harness_overhead`).
+:func:`wmbench.results.derived.harness_overhead`).
 """
 
 from __future__ import annotations
