@@ -83,6 +83,25 @@ class ResultError(WmbenchError):
     """A result directory that is missing, malformed or tampered with."""
 
 
+class DifferentRuns(WmbenchError):
+    """Two results that cannot be compared: another suite, suite version, split,
+    resolution or task version."""
+
+    exit_code = 5
+
+
+class NothingCompared(WmbenchError):
+    """Two results without a scored episode and metric in common."""
+
+    exit_code = 4
+
+
+class LessCoverage(WmbenchError):
+    """A result compared with a base lacks episodes or metric values the base has."""
+
+    exit_code = 6
+
+
 class OutputError(WmbenchError):
     """An output location that cannot be written."""
 

@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wmbench.errors import WmbenchError
 from wmbench.tasks.schema import SPLITS
 
 T = TypeVar("T")
@@ -24,9 +25,22 @@ def json_object(text: str) -> dict[str, Any]:
 
 
 def positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from exc
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from exc
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
 
 
@@ -64,7 +78,7 @@ RENDER.add_argument("--fps", type=float, help="override the task's frame rate (f
 #: ``--split`` (default: the suite's, else dev) and ``--limit``.
 SPLIT = _parent()
 SPLIT.add_argument("--split", choices=SPLITS, help="default: the suite's, else dev")
-SPLIT.add_argument("--limit", type=int, help="first N episodes per task")
+SPLIT.add_argument("--limit", type=positive, metavar="N", help="first N episodes per task")
 
 #: Which episodes: a suite or tasks, their split and limit, a resolution.
 SELECTION = _parent()
@@ -72,7 +86,7 @@ _which = SELECTION.add_mutually_exclusive_group()
 _which.add_argument("--suite", default="smoke", help="suite name or file (default: smoke)")
 _which.add_argument("--tasks", help="comma-separated task names or files")
 SELECTION.add_argument("--split", choices=SPLITS, help="default: the suite's, else dev")
-SELECTION.add_argument("--limit", type=int, help="first N episodes per task")
+SELECTION.add_argument("--limit", type=positive, metavar="N", help="first N episodes per task")
 SELECTION.add_argument("--resolution", type=int, help="override the tasks' resolution (pixels)")
 
 
@@ -93,8 +107,11 @@ def selection_of(args: argparse.Namespace) -> tuple[tuple[str, ...], Any, str, i
     """``(tasks, suite or None, split, limit)`` from :data:`SELECTION`'s options."""
     from wmbench.tasks import get_suite
 
-    if args.tasks:
-        return tuple(t for t in args.tasks.split(",") if t), None, args.split or "dev", args.limit
+    if args.tasks is not None:
+        names = tuple(t.strip() for t in args.tasks.split(",") if t.strip())
+        if not names:
+            raise WmbenchError(f"--tasks {args.tasks!r} names no task")
+        return names, None, args.split or "dev", args.limit
     suite = get_suite(args.suite)
     return suite.tasks, suite, args.split or suite.split, args.limit or suite.episodes
 

@@ -109,6 +109,18 @@ def _check_same_run(out: Path, spec: RunSpec) -> None:
         write_json(path, wanted)
 
 
+def _check_selection(spec: RunSpec, tasks: list[Task], seeds: dict[str, list[int]]) -> None:
+    """Refuse a run with nothing to evaluate: no task, a limit below 1, or a task
+    without episodes in the split (it would be missing from the result without a word)."""
+    if spec.limit is not None and spec.limit < 1:
+        raise WmbenchError(f"--limit must be at least 1, got {spec.limit}")
+    if not tasks:
+        raise WmbenchError("nothing to run: no task selected")
+    empty = [t.name for t in tasks if not seeds[t.name]]
+    if empty:
+        raise WmbenchError(f"nothing to run for task {', '.join(empty)}: it has no {spec.split} episodes")
+
+
 def _logger(kind: str, out: Path, task: Task) -> Logger | bool:
     if kind == "csv":
         return CSVLogger(out / "logs", name=task.name, version=0)
@@ -206,7 +218,6 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
     evaluated; nothing is generated. ``cache`` still keeps the reference scores."""
     _check_logger(execution.logger)
-    out = prepare_directory(Path(out))
     adapter = load_adapter(spec.adapter, spec.adapter_config)
     if release is not None:
         tasks = [t for t in release.tasks if t.name in spec.tasks]
@@ -220,6 +231,8 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
         episodes = cache
     for task in tasks:
         check_metric_names(task.metrics, task.source)
+    _check_selection(spec, tasks, seeds)
+    out = prepare_directory(Path(out))
     _check_same_run(out, spec)
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
