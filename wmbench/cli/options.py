@@ -34,6 +34,25 @@ def positive(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    """An integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from exc
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
+def positive_number(text: str) -> float:
+    """A finite number > 0 (seconds, frames per second)."""
+    value = non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a number > 0, got 0")
+    return value
+
+
 def non_negative(text: str) -> float:
     try:
         value = float(text)
@@ -72,8 +91,8 @@ WORKERS.add_argument("--workers", type=positive, metavar="N", help="worker proce
 
 #: ``--resolution``, ``--fps``: the tasks rendered otherwise.
 RENDER = _parent()
-RENDER.add_argument("--resolution", type=int, help="override the task's resolution (pixels, e.g. 64, 128, 256)")
-RENDER.add_argument("--fps", type=float, help="override the task's frame rate (frames per second)")
+RENDER.add_argument("--resolution", type=positive, help="override the task's resolution (pixels, e.g. 64, 128, 256)")
+RENDER.add_argument("--fps", type=positive_number, help="override the task's frame rate (frames per second)")
 
 #: ``--split`` (default: the suite's, else dev) and ``--limit``.
 SPLIT = _parent()
@@ -87,7 +106,7 @@ _which.add_argument("--suite", default="smoke", help="suite name or file (defaul
 _which.add_argument("--tasks", help="comma-separated task names or files")
 SELECTION.add_argument("--split", choices=SPLITS, help="default: the suite's, else dev")
 SELECTION.add_argument("--limit", type=positive, metavar="N", help="first N episodes per task")
-SELECTION.add_argument("--resolution", type=int, help="override the tasks' resolution (pixels)")
+SELECTION.add_argument("--resolution", type=positive, help="override the tasks' resolution (pixels)")
 
 
 def cache_of(args: argparse.Namespace) -> Any:

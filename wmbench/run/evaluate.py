@@ -16,7 +16,7 @@ from typing import Any, cast
 
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
-from pytorch_lightning.utilities.exceptions import SIGTERMException
+from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from wmbench.adapters.base import Adapter
 from wmbench.adapters.registry import load_adapter
@@ -70,6 +70,10 @@ class Execution:
     on_error: str = "stop"
     progress: bool = True
     logger: str = "csv"
+    #: Seconds one adapter call may take before it is ended as a failure (None: no limit).
+    timeout: float | None = 600.0
+    #: Seconds the speed protocol may take per task (None: no budget).
+    speed_budget: float | None = 180.0
 
 
 LOGGERS = ("csv", "tensorboard", "none")
@@ -136,14 +140,37 @@ def _check_logger(kind: str) -> None:
         raise WmbenchError("logger 'tensorboard' needs the tensorboard package: pip install tensorboard")
 
 
-def _trainer(execution: Execution, out: Path, task: Task) -> pl.Trainer:
+def _trainer(execution: Execution, out: Path | None, task: Task | None) -> pl.Trainer:
+    """Lightning's ``Trainer`` for one task (``task`` None: only to check the settings)."""
     return pl.Trainer(
         accelerator=execution.accelerator, devices=execution.devices, strategy=execution.strategy,
         num_nodes=execution.num_nodes, precision=cast(Any, execution.precision),
-        logger=_logger(execution.logger, out, task), enable_checkpointing=False,
-        enable_progress_bar=execution.progress, enable_model_summary=False,
+        logger=_logger(execution.logger, out, task) if out is not None and task is not None else False,
+        enable_checkpointing=False, enable_progress_bar=execution.progress, enable_model_summary=False,
         use_distributed_sampler=False, inference_mode=True, default_root_dir=out,
     )
+
+
+def _check_execution(execution: Execution) -> None:
+    """Refuse settings that cannot run, in one line, before anything runs: counts below
+    their minimum, non-positive time limits, and whatever Lightning refuses
+    (accelerator, devices, strategy, precision; a GPU asked for where there is none)."""
+    for name, minimum in (("batch_size", 1), ("num_nodes", 1), ("num_workers", 0)):
+        value = getattr(execution, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise WmbenchError(f"--{name.replace('_', '-')} must be an integer >= {minimum}, got {value!r}")
+    for name in ("timeout", "speed_budget"):
+        value = getattr(execution, name)
+        if value is not None and not 0 < value < float("inf"):
+            raise WmbenchError(f"--{name.replace('_', '-')} must be a positive number of seconds, got {value!r}")
+    _check_logger(execution.logger)
+    try:
+        with _quiet_lightning():
+            _trainer(execution, None, None)
+    except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
+        names = ("accelerator", "devices", "strategy", "precision")
+        settings = ", ".join(f"--{k} {getattr(execution, k)}" for k in names if getattr(execution, k) is not None)
+        raise WmbenchError(f"Lightning cannot run with {settings}: {' '.join(str(exc).split())}") from exc
 
 
 LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric")
@@ -199,13 +226,14 @@ def _speed_path(out: Path, task: Task) -> Path:
     return out / SPEED_DIR / f"{task.name}@{task.version}.json"
 
 
-def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list) -> dict[str, Any]:
+def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list, budget_s: float | None) -> dict[str, Any]:
     """The speed protocol on the device Lightning chose, with its precision context."""
     device = trainer.strategy.root_device
     batch = collate(episodes)
     actions = None if batch.actions is None else batch.actions.to(device)
     inputs = harness.inputs(as_float(batch.context.to(device)), actions)
-    return measure_speed(harness, inputs, device, str(trainer.precision), trainer.precision_plugin.forward_context)
+    return measure_speed(harness, inputs, device, str(trainer.precision), trainer.precision_plugin.forward_context,
+                         budget_s=budget_s)
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
@@ -217,7 +245,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
 
     With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
     evaluated; nothing is generated. ``cache`` still keeps the reference scores."""
-    _check_logger(execution.logger)
+    _check_execution(execution)
     adapter = load_adapter(spec.adapter, spec.adapter_config)
     if release is not None:
         tasks = [t for t in release.tasks if t.name in spec.tasks]
@@ -250,11 +278,12 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
             check_compatible(adapter, task, has_actions=sample[0].truth.actions is not None)
             trainer = _trainer(execution, out, task)
             rank = trainer.global_rank
-            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references)
+            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references,
+                                      execution.timeout)
             data = EpisodeDataModule(task, spec.split, pending, episodes, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():
-                write_json(speed_path, _measure_speed(trainer, module.harness, sample))
+                write_json(speed_path, _measure_speed(trainer, module.harness, sample, execution.speed_budget))
             trainer.strategy.barrier()
     if rank != 0:
         return None

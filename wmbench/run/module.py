@@ -29,7 +29,8 @@ class EvaluationModule(pl.LightningModule):
     hands one row per episode to ``sink`` as soon as the batch is done.
 
     ``on_error``: ``"stop"`` raises on the first adapter failure (after recording it);
-    ``"skip"`` records the failure with its traceback and goes on. Each row carries the
+    ``"skip"`` records the failure with its traceback and goes on; ``timeout``: the
+    seconds one adapter call may take before it counts as a failure. Each row carries the
     model's time for its batch (``latency_ms``) and the harness's (``overhead_ms``:
     ``data`` from the end of the previous batch to the start of this one, ``scoring``
     for the rest of the step). ``references``: where the episodes' reference scores are
@@ -37,12 +38,13 @@ class EvaluationModule(pl.LightningModule):
     """
 
     def __init__(self, adapter: Adapter, task: Task, metrics: dict[str, EpisodeMetric],
-                 sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None):
+                 sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None,
+                 timeout: float | None = None):
         super().__init__()
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
         self.references = references
         self.metrics = nn.ModuleDict(metrics)
-        self.harness = Harness(adapter, task)
+        self.harness = Harness(adapter, task, timeout)
         self.needs = {need for metric in metrics.values() for need in metric.needs}
         self.label = self.harness.label
         self._batch_end = self._data_seconds = 0.0
@@ -51,7 +53,13 @@ class EvaluationModule(pl.LightningModule):
         return {name: cast(EpisodeMetric, metric) for name, metric in self.metrics.items()}
 
     def on_test_start(self) -> None:
-        self.adapter.setup(self.device)
+        try:
+            with self.harness.limited("setup()"):
+                self.adapter.setup(self.device)
+        except AdapterError:
+            raise
+        except Exception as exc:
+            raise AdapterError(self.label, f"setup() raised {type(exc).__name__}: {exc}", self.task.name) from exc
 
     def on_test_epoch_start(self) -> None:
         self._batch_end = time.perf_counter()
