@@ -121,7 +121,7 @@ class EpisodeMetric(Metric):
     def update(self, pred: torch.Tensor, truth: Truth) -> None:
         """Score a batch and add its values to the states."""
         values = self.values(pred, truth).to(self.total.device, torch.float64)
-        present = ~torch.isnan(values)
+        present = torch.isfinite(values)  # NaN (cannot be computed) and +-inf count as missing
         self.total += values[present].sum()
         self.count += present.sum()
         self.missing += (~present).sum()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 import traceback
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from typing import Callable, cast
 
 import pytorch_lightning as pl
+import torch
 from torch import nn
 
 from wmbench.adapters.base import Adapter
@@ -24,9 +26,17 @@ from wmbench.tasks.schema import Task
 RowSink = Callable[[list[dict]], None]
 
 
+def full_precision(device: torch.device) -> AbstractContextManager[object]:
+    """Autocast switched off on ``device``: ``--precision`` is the model's, so scoring
+    runs in the float32/float64 of its inputs whatever the adapter ran in."""
+    return torch.autocast(device.type, enabled=False) if torch.amp.is_autocast_available(device.type) \
+        else nullcontext()
+
+
 class EvaluationModule(pl.LightningModule):
     """Runs ``adapter`` on one task's batches, validates and scores its predictions and
-    hands one row per episode to ``sink`` as soon as the batch is done.
+    hands one row per episode to ``sink`` as soon as the batch is done. Lightning's
+    precision (autocast) reaches the adapter's calls only: scoring runs outside it.
 
     ``on_error``: ``"stop"`` raises on the first adapter failure (after recording it);
     ``"skip"`` records the failure with its traceback and goes on; ``timeout``: the
@@ -90,7 +100,8 @@ class EvaluationModule(pl.LightningModule):
             if self.on_error == "stop":
                 raise error from exc
             return
-        scored = score_episodes(self._metrics(), pred, truth, self.references)
+        with full_precision(self.device):
+            scored = score_episodes(self._metrics(), pred.float(), truth, self.references)
         overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
         for row, values in zip(rows, scored):
             row.update(status="ok", latency_ms=1e3 * latency, overhead_ms=overhead, **values)
