@@ -45,6 +45,10 @@ class MetricUnavailable(WmbenchError):
     runs report the metric as missing, with this reason."""
 
 
+class MetricUnavailableWarning(UserWarning):
+    """A metric a run will report as missing on this machine, with why and how to fix it."""
+
+
 class MissingSecretError(WmbenchError):
     """The test split's seeds were asked for without the secret they are derived from."""
 

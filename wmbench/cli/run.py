@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from wmbench.results import write_result
     from wmbench.run import Execution, RunSpec, evaluate
 
-    execution = from_args(Execution, args, progress=not args.no_progress)
+    execution = from_args(Execution, args, progress=not args.no_progress, require=tuple(args.require))
     if args.data:
         release, chosen = _release_run(args)
         spec = from_args(RunSpec, args, **chosen)
@@ -119,6 +119,13 @@ def add(commands: Any) -> None:
         default=600.0,
         metavar="SECONDS",
         help="end an adapter call that takes longer as a failure (default: 600; POSIX main thread only)",
+    )
+    p.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="METRIC",
+        help="fail before running if this metric would be missing here (e.g. lpips without its weights); repeatable",
     )
     p.add_argument(
         "--speed-budget",

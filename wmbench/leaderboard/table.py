@@ -30,6 +30,12 @@ def _identity(result: Result) -> dict[str, object]:
     return {"adapter": result.adapter, "reference": result.privileged, "split": result.record["run"]["split"]}
 
 
+def _missing_metrics(result: Result) -> str:
+    """The metrics that could not run where the result was scored (their cells are
+    empty and the indices were averaged without them)."""
+    return ", ".join(sorted({m for t in result.record["tasks"] for m in t["missing_metrics"]}))
+
+
 def headline_table(results: list[Result]) -> pd.DataFrame:
     """One row per result: each area's and family's normalised index (0 = frozen world,
     100 = physical variance) with its 95% bootstrap interval."""
@@ -41,6 +47,7 @@ def headline_table(results: list[Result]) -> pd.DataFrame:
             for name, entry in head.get(group, {}).items():
                 row[name] = entry["score"]
                 row[f"{name} ci_low"], row[f"{name} ci_high"] = entry["ci"] or (None, None)
+        row["missing metrics"] = _missing_metrics(result)
         records.append(row)
     return pd.DataFrame.from_records(records).sort_values(["reference", "adapter"]).reset_index(drop=True)
 
@@ -56,6 +63,7 @@ def detail_table(results: list[Result]) -> pd.DataFrame:
                 row[f"{task}/{metric}"] = stats["mean"]
             row[f"{task}/failed"] = entry["failed"]
             row[f"{task}/latency_ms"] = entry["latency_ms_per_episode"]["p50"]
+        row["missing metrics"] = _missing_metrics(result)
         records.append(row)
     return pd.DataFrame.from_records(records).sort_values(["reference", "adapter"]).reset_index(drop=True)
 
@@ -73,7 +81,9 @@ def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
 
 NOTE = ("Indices: 0 = a frozen world (last context frame repeated), 100 = the physical variance of "
         "re-simulated futures; 95% bootstrap intervals over episodes. Reference rows (privileged, "
-        "e.g. the oracle) are sanity bounds, not ranked models. Speed is reported apart.")
+        "e.g. the oracle) are sanity bounds, not ranked models. Speed is reported apart. "
+        "'missing metrics' names the metrics that could not run where a result was scored: "
+        "their cells are empty and the indices are averaged without them.")
 
 
 def headline_markdown(results: list[Result]) -> str:

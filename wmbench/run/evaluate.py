@@ -20,11 +20,11 @@ from pytorch_lightning.utilities.exceptions import MisconfigurationException, SI
 
 from wmbench.adapters.base import Adapter
 from wmbench.adapters.registry import load_adapter
-from wmbench.errors import Interrupted, WmbenchError
+from wmbench.errors import Interrupted, MetricUnavailableWarning, WmbenchError
 from wmbench.files import read_json, write_json
 from wmbench.frames import as_float
 from wmbench.metrics import build_metrics
-from wmbench.metrics.base import check_metric_names
+from wmbench.metrics.base import check_metric_names, unavailable_metrics
 from wmbench.metrics.references import ReferenceCache
 from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule, collate
@@ -74,6 +74,8 @@ class Execution:
     timeout: float | None = 600.0
     #: Seconds the speed protocol may take per task (None: no budget).
     speed_budget: float | None = 180.0
+    #: Metrics that must not be missing: the run stops before it starts if one would be.
+    require: tuple[str, ...] = ()
 
 
 LOGGERS = ("csv", "tensorboard", "none")
@@ -123,6 +125,21 @@ def _check_selection(spec: RunSpec, tasks: list[Task], seeds: dict[str, list[int
     empty = [t.name for t in tasks if not seeds[t.name]]
     if empty:
         raise WmbenchError(f"nothing to run for task {', '.join(empty)}: it has no {spec.split} episodes")
+
+
+def _announce_missing_metrics(tasks: list[Task], required: tuple[str, ...]) -> None:
+    """One warning per metric that will be missing on this machine, with why and how to
+    fix it; an error instead for a metric in ``required`` (``--require``)."""
+    scored = [m for t in tasks for m in t.metrics]
+    check_metric_names(tuple(required), "--require")
+    for name in required:
+        if name not in scored:
+            raise WmbenchError(f"--require {name}: no task of this run scores it")
+    for name, reason in unavailable_metrics(scored).items():
+        if name in required:
+            raise WmbenchError(f"metric '{name}' is required (--require) but cannot run here: {reason}")
+        warnings.warn(f"metric '{name}' will be missing from this run: {reason}", MetricUnavailableWarning,
+                      stacklevel=3)
 
 
 def _logger(kind: str, out: Path, task: Task) -> Logger | bool:
@@ -260,6 +277,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     for task in tasks:
         check_metric_names(task.metrics, task.source)
     _check_selection(spec, tasks, seeds)
+    _announce_missing_metrics(tasks, execution.require)
     out = prepare_directory(Path(out))
     _check_same_run(out, spec)
     total = sum(len(s) for s in seeds.values())
