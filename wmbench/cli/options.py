@@ -24,25 +24,24 @@ def json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def positive(text: str) -> int:
+def _integer(text: str, minimum: int, wanted: str) -> int:
     try:
         value = int(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from exc
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
     return value
+
+
+def positive(text: str) -> int:
+    """An integer >= 1."""
+    return _integer(text, 1, "a positive integer")
 
 
 def count(text: str) -> int:
     """An integer >= 0."""
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from exc
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
-    return value
+    return _integer(text, 0, "an integer >= 0")
 
 
 def positive_number(text: str) -> float:
@@ -54,6 +53,7 @@ def positive_number(text: str) -> float:
 
 
 def non_negative(text: str) -> float:
+    """A finite number >= 0."""
     try:
         value = float(text)
     except ValueError as exc:
