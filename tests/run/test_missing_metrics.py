@@ -1,16 +1,13 @@
 """A metric that cannot run on this machine is announced before the run, once, with
-how to fix it; --require makes it an error; the leaderboard names it per result."""
+how to fix it; --require makes it an error."""
 
 from __future__ import annotations
 
 import warnings
 
-import pandas as pd
 import pytest
 
 from wmbench.errors import MetricUnavailableWarning
-
-from ..conftest import REPO
 
 RUN = ("run", "--adapter", "copy_last", "--tasks", "drop_single", "--limit", "1", "--no-progress", "--logger", "none")
 REASON = "LPIPS needs its weights (test); to fix, download them"
@@ -59,13 +56,3 @@ def test_require_makes_a_missing_metric_an_error_before_anything_runs(cli, tmp_p
 def test_require_names_a_metric_the_run_scores(cli, tmp_path, name, words):
     code, _, err = cli(*RUN, "--out", tmp_path / "o", "--require", name)
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
-
-
-def test_the_leaderboard_names_the_missing_metrics_of_each_result(cli, tmp_path):
-    submissions = REPO / "leaderboard" / "submissions"
-    code, _, _ = cli("leaderboard", submissions, "--out", tmp_path / "site")
-    board = pd.read_csv(tmp_path / "site" / "leaderboard.csv").set_index("adapter")
-    details = pd.read_csv(tmp_path / "site" / "details.csv").set_index("adapter")
-    assert code == 0 and board.loc["copy_last", "missing metrics"] == "lpips"
-    assert details.loc["copy_last", "missing metrics"] == "lpips"
-    assert details["drop_single/lpips"].isna().all()

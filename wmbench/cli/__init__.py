@@ -25,6 +25,7 @@ from wmbench.cli import (
     run,
     score,
     selftest,
+    submit,
     tasks,
 )
 from wmbench.errors import WmbenchError
@@ -41,6 +42,7 @@ COMMANDS = (
     export,
     score,
     leaderboard,
+    submit,
     compare,
     physics_iq,
     selftest,

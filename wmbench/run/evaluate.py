@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import signal
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from wmbench.adapters.base import Adapter
@@ -29,7 +28,9 @@ from wmbench.metrics.references import ReferenceCache
 from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule, collate
 from wmbench.run.harness import Harness
+from wmbench.run.loggers import RunLoggers, check_logger
 from wmbench.run.module import EvaluationModule
+from wmbench.run.saved import PredictionSaver
 from wmbench.run.speed import measure_speed
 from wmbench.run.writer import RUN_FILE, SPEED_DIR, RowWriter, completed, prepare_directory
 from wmbench.tasks.catalog import get_task
@@ -70,15 +71,14 @@ class Execution:
     on_error: str = "stop"
     progress: bool = True
     logger: str = "csv"
+    #: Keep the predicted frames of the first N episodes of each task (see :mod:`wmbench.run.saved`).
+    save_predictions: int = 0
     #: Seconds one adapter call may take before it is ended as a failure (None: no limit).
     timeout: float | None = 600.0
     #: Seconds the speed protocol may take per task (None: no budget).
     speed_budget: float | None = 180.0
     #: Metrics that must not be missing: the run stops before it starts if one would be.
     require: tuple[str, ...] = ()
-
-
-LOGGERS = ("csv", "tensorboard", "none")
 
 
 @dataclass
@@ -89,7 +89,8 @@ class RunLog:
     predictions scored offline, named by ``spec.adapter``); ``seeds``: per task, the
     episodes asked for; ``missing_metrics``: per task, the metrics that could not run
     here, with the reason; ``execution``: how it ran; ``speed``: per task, the speed
-    protocol's numbers (or why there are none).
+    protocol's numbers (or why there are none); ``loggers``: the run's loggers, which
+    :meth:`publish` hands the written record.
     """
 
     out: Path
@@ -100,6 +101,13 @@ class RunLog:
     missing_metrics: dict[str, dict[str, str]]
     execution: dict[str, Any]
     speed: dict[str, dict[str, Any]]
+    loggers: RunLoggers | None = field(default=None, repr=False)
+
+    def publish(self, record: dict[str, Any], cache: EpisodeCache) -> None:
+        """Hand the run's written result record to its loggers (W&B: the headline per
+        task, the summary table, the kept predictions' strips), which then close."""
+        if self.loggers is not None:
+            self.loggers.publish(record, self.out, cache)
 
 
 def _check_same_run(out: Path, spec: RunSpec) -> None:
@@ -142,28 +150,13 @@ def _announce_missing_metrics(tasks: list[Task], required: tuple[str, ...]) -> N
                       stacklevel=3)
 
 
-def _logger(kind: str, out: Path, task: Task) -> Logger | bool:
-    if kind == "csv":
-        return CSVLogger(out / "logs", name=task.name, version=0)
-    if kind == "tensorboard":
-        return TensorBoardLogger(out / "logs", name=task.name, version=0, default_hp_metric=False)
-    return False
-
-
-def _check_logger(kind: str) -> None:
-    if kind not in LOGGERS:
-        raise WmbenchError(f"unknown logger '{kind}' (known: {', '.join(LOGGERS)})")
-    if kind == "tensorboard" and not any(importlib.util.find_spec(m) for m in ("tensorboard", "tensorboardX")):
-        raise WmbenchError("logger 'tensorboard' needs the tensorboard package: pip install tensorboard")
-
-
-def _trainer(execution: Execution, out: Path | None, task: Task | None) -> pl.Trainer:
-    """Lightning's ``Trainer`` for one task (``task`` None: only to check the settings)."""
+def _trainer(execution: Execution, out: Path | None, logger: Logger | bool) -> pl.Trainer:
+    """Lightning's ``Trainer`` for one task (``out`` None: only to check the settings)."""
     return pl.Trainer(
         accelerator=execution.accelerator, devices=execution.devices, strategy=execution.strategy,
         num_nodes=execution.num_nodes, precision=cast(Any, execution.precision),
-        logger=_logger(execution.logger, out, task) if out is not None and task is not None else False,
-        enable_checkpointing=False, enable_progress_bar=execution.progress, enable_model_summary=False,
+        logger=logger, enable_checkpointing=False,
+        enable_progress_bar=execution.progress, enable_model_summary=False,
         use_distributed_sampler=False, inference_mode=True, default_root_dir=out,
     )
 
@@ -172,7 +165,7 @@ def _check_execution(execution: Execution) -> None:
     """Refuse settings that cannot run, in one line, before anything runs: counts below
     their minimum, non-positive time limits, and whatever Lightning refuses
     (accelerator, devices, strategy, precision; a GPU asked for where there is none)."""
-    for name, minimum in (("batch_size", 1), ("num_nodes", 1), ("num_workers", 0)):
+    for name, minimum in (("batch_size", 1), ("num_nodes", 1), ("num_workers", 0), ("save_predictions", 0)):
         value = getattr(execution, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise WmbenchError(f"--{name.replace('_', '-')} must be an integer >= {minimum}, got {value!r}")
@@ -180,10 +173,10 @@ def _check_execution(execution: Execution) -> None:
         value = getattr(execution, name)
         if value is not None and not 0 < value < float("inf"):
             raise WmbenchError(f"--{name.replace('_', '-')} must be a positive number of seconds, got {value!r}")
-    _check_logger(execution.logger)
+    check_logger(execution.logger)
     try:
         with _quiet_lightning():
-            _trainer(execution, None, None)
+            _trainer(execution, None, False)
     except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
         names = ("accelerator", "devices", "strategy", "precision")
         settings = ", ".join(f"--{k} {getattr(execution, k)}" for k in names if getattr(execution, k) is not None)
@@ -283,6 +276,8 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
     rank, missing_metrics, references = 0, {}, ReferenceCache.alongside(cache)
+    loggers = RunLoggers(execution.logger, out, f"{adapter.display_name()}-{spec.suite or '+'.join(spec.tasks)}",
+                         {"run": asdict(spec), "execution": asdict(execution)})
     with _interrupts(progress), _quiet_lightning():
         for task in tasks:
             done = completed(out)
@@ -294,10 +289,11 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
                 continue
             sample = [episodes.get(task, spec.split, s) for s in seeds[task.name][: execution.batch_size]]
             check_compatible(adapter, task, has_actions=sample[0].truth.actions is not None)
-            trainer = _trainer(execution, out, task)
+            trainer = _trainer(execution, out, loggers.for_task(task))
             rank = trainer.global_rank
+            kept = seeds[task.name][: execution.save_predictions]
             module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references,
-                                      execution.timeout)
+                                      PredictionSaver(out, set(kept)) if kept else None, execution.timeout)
             data = EpisodeDataModule(task, spec.split, pending, episodes, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():
@@ -307,7 +303,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
         return None
     return RunLog(out=out, spec=spec, adapter=type(adapter), tasks=tasks, seeds=seeds,
                   missing_metrics=missing_metrics, execution=asdict(execution),
-                  speed={t.name: _read_speed(out, t) for t in tasks})
+                  speed={t.name: _read_speed(out, t) for t in tasks}, loggers=loggers)
 
 
 def _read_speed(out: Path, task: Task) -> dict[str, Any]:

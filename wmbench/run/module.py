@@ -10,7 +10,7 @@ from typing import Callable, cast
 
 import pytorch_lightning as pl
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from wmbench.adapters.base import Adapter
 from wmbench.errors import AdapterError
@@ -22,8 +22,10 @@ from wmbench.metrics.scoring import score_episodes
 from wmbench.run.data import EpisodeBatch
 from wmbench.run.harness import Harness
 from wmbench.tasks.schema import Task
+from wmbench.worlds.episode import Episode
 
 RowSink = Callable[[list[dict]], None]
+PredictionSink = Callable[[list[Episode], Tensor], None]
 
 
 def full_precision(device: torch.device) -> AbstractContextManager[object]:
@@ -44,15 +46,16 @@ class EvaluationModule(pl.LightningModule):
     model's time for its batch (``latency_ms``) and the harness's (``overhead_ms``:
     ``data`` from the end of the previous batch to the start of this one, ``scoring``
     for the rest of the step). ``references``: where the episodes' reference scores are
-    cached across runs (``None``: measured every time).
+    cached across runs (``None``: measured every time). ``keep``: given each batch's
+    episodes and validated predictions, to save some (see :mod:`wmbench.run.saved`).
     """
 
     def __init__(self, adapter: Adapter, task: Task, metrics: dict[str, EpisodeMetric],
                  sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None,
-                 timeout: float | None = None):
+                 keep: PredictionSink | None = None, timeout: float | None = None):
         super().__init__()
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
-        self.references = references
+        self.references, self.keep = references, keep
         self.metrics = nn.ModuleDict(metrics)
         self.harness = Harness(adapter, task, timeout)
         self.needs = {need for metric in metrics.values() for need in metric.needs}
@@ -100,6 +103,8 @@ class EvaluationModule(pl.LightningModule):
             if self.on_error == "stop":
                 raise error from exc
             return
+        if self.keep is not None:
+            self.keep(batch.episodes, pred)
         with full_precision(self.device):
             scored = score_episodes(self._metrics(), pred.float(), truth, self.references)
         overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
