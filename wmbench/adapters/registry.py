@@ -28,7 +28,7 @@ from typing import Any
 
 from wmbench.adapters import extras
 from wmbench.adapters.base import Adapter
-from wmbench.errors import UnknownNameError, WmbenchError
+from wmbench.errors import AdapterError, UnknownNameError, WmbenchError
 from wmbench.registry import Registry
 
 ENTRY_POINT_GROUP = "wmbench.adapters"
@@ -125,8 +125,12 @@ def load_adapter(spec: str, config: dict[str, Any] | None = None) -> Adapter:
     """Resolve ``spec`` and construct the adapter with ``config`` as keyword arguments."""
     cls, config = resolve(spec), dict(config or {})
     try:
-        adapter = cls(**config)
+        inspect.signature(cls).bind(**config)
     except TypeError as exc:
         raise WmbenchError(f"adapter '{spec}' rejected its config {config}: {exc}") from exc
+    try:
+        adapter = cls(**config)
+    except Exception as exc:
+        raise AdapterError(cls.display_name(), f"__init__ raised {type(exc).__name__}: {exc}") from exc
     adapter.config = config
     return adapter

@@ -14,11 +14,12 @@ from wmbench.cli.options import (
     SELECTION,
     add_command,
     cache_of,
+    count,
     devices,
     from_args,
     json_object,
-    non_negative,
     positive,
+    positive_number,
     selection_of,
 )
 from wmbench.cli.summary import print_summary
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace) -> int:
     from wmbench.run import Execution, RunSpec, evaluate
 
-    execution = from_args(Execution, args, progress=not args.no_progress)
+    execution = from_args(Execution, args, progress=not args.no_progress, require=tuple(args.require))
     if args.data:
         release = _release(args)
         spec = RunSpec.of_release(release, args.adapter, args.limit, args.adapter_config)
@@ -102,10 +103,36 @@ def add(commands: Any) -> None:
     p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, ...")
     p.add_argument("--devices", type=devices, default="auto", help="Lightning devices: auto, N, ...")
     p.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, ...")
-    p.add_argument("--num-nodes", type=int, default=1)
-    p.add_argument("--precision", default=None, help="Lightning precision, e.g. 32-true, bf16-mixed")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--num-workers", type=int, default=0, help="data loader worker processes")
+    p.add_argument("--num-nodes", type=positive, default=1)
+    p.add_argument(
+        "--precision",
+        default=None,
+        help="Lightning precision of the adapter's calls, e.g. 32-true, bf16-mixed, 16-mixed (scoring is always "
+        "float32/float64)",
+    )
+    p.add_argument("--batch-size", type=positive, default=4)
+    p.add_argument("--num-workers", type=count, default=0, help="data loader worker processes")
+    p.add_argument(
+        "--timeout",
+        type=positive_number,
+        default=600.0,
+        metavar="SECONDS",
+        help="end an adapter call that takes longer as a failure (default: 600; POSIX main thread only)",
+    )
+    p.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="METRIC",
+        help="fail before running if this metric would be missing here (e.g. lpips without its weights); repeatable",
+    )
+    p.add_argument(
+        "--speed-budget",
+        type=positive_number,
+        default=180.0,
+        metavar="SECONDS",
+        help="time the speed protocol may take per task; it records how many calls it made (default: 180)",
+    )
     p.add_argument(
         "--on-error",
         choices=("stop", "skip"),
@@ -127,7 +154,7 @@ def add(commands: Any) -> None:
     )
     p.add_argument(
         "--save-predictions",
-        type=non_negative,
+        type=count,
         default=0,
         metavar="N",
         help="keep the predicted frames of the first N episodes of each task under OUT/predictions (8-bit, "

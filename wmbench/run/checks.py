@@ -65,15 +65,18 @@ def pieces(total: int, size: int | None) -> list[slice]:
     return [slice(start, min(start + step, total)) for start in range(0, total, step)]
 
 
-def check_prediction(pred: object, expected: tuple[int, ...], adapter: str, task: str,
+def check_prediction(pred: object, expected: tuple[int, ...], device: torch.device, adapter: str, task: str,
                      episodes: str) -> torch.Tensor:
-    """Validate an adapter's output against ``expected`` = ``(B, T, 3, H, W)`` (type,
-    shape, frame count, dtype, NaN/Inf, value range); returns it as float32 clamped to [0, 1]."""
+    """Validate an adapter's output against ``expected`` = ``(B, T, 3, H, W)`` on
+    ``device`` (the context's: type, device, dtype, shape, frame count, NaN/Inf, value
+    range); returns it as float32 clamped to [0, 1]."""
     def fail(problem: str) -> AdapterError:
         return AdapterError(adapter, problem, task, episodes)
 
     if not isinstance(pred, torch.Tensor):
         raise fail(f"predict() returned {type(pred).__name__}, expected a torch.Tensor")
+    if pred.device != device:
+        raise fail(f"predicted frames are on {pred.device}, expected {device} (the device of the context frames)")
     if not pred.is_floating_point():
         raise fail(f"predicted frames have dtype {pred.dtype}, expected a floating dtype in [0, 1]")
     b, t, c, h, w = expected

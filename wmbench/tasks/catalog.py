@@ -130,9 +130,9 @@ def select(
     ``suite`` (default smoke) on its split unless ``split`` is given, capped at its
     episodes per task unless ``limit`` is given."""
     if tasks is not None:
-        names = tuple(t for t in tasks.split(",") if t) if isinstance(tasks, str) else tuple(tasks)
+        names = tuple(t.strip() for t in tasks.split(",") if t.strip()) if isinstance(tasks, str) else tuple(tasks)
         if not names:
-            raise WmbenchError("no tasks given")
+            raise WmbenchError(f"--tasks {tasks!r} names no task")
         return names, None, split or "dev", limit
     chosen = get_suite(suite or "smoke")
     return chosen.tasks, chosen, split or chosen.split, limit or chosen.episodes
