@@ -538,6 +538,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (table and per-episode scores)")
     _add_cache_options(p)
 
+    from wmbench.train.command import register
+
+    register(command)
+
     p = command("demo", cmd_demo, "the main job: evaluate the built-in baselines on a suite, build the leaderboard")
     p.add_argument("--suite", default="smoke")
     p.add_argument("--out", type=Path, default=Path("wmbench-out"))

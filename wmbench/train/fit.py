@@ -1,0 +1,233 @@
+"""``wmbench train``: fit a video predictor on a suite's train split with Lightning.
+
+The run directory holds ``train.json`` (what was asked: a rerun into the same
+directory must ask for the same, and resumes from ``checkpoints/last.ckpt``),
+``checkpoints/`` (Lightning's ``best.ckpt`` by ``val/mse`` on the dev windows and
+``last.ckpt``), ``logs/`` (the logger's metrics) and, at the end, ``model.pt``: the best
+weights as a checkpoint the adapter loads (:mod:`wmbench.adapters.learned`), with the
+training record (data, steps, time, hardware, curves), and ``model.md``, its model card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint, Timer
+from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+
+import wmbench
+from wmbench.adapters.learned import CHECKPOINT_FORMAT, FORMAT_VERSION
+from wmbench.errors import OutputError, WmbenchError
+from wmbench.run import provenance
+from wmbench.run.writer import read_json, write_json
+from wmbench.tasks.catalog import get_task
+from wmbench.train.card import write_card
+from wmbench.train.data import Selection, WindowDataModule
+from wmbench.train.module import VideoPredictionModule, predictor_class
+from wmbench.worlds.cache import EpisodeCache
+
+#: Family whose tasks train the action-conditioned variants.
+CONTROL_FAMILY = "action_conditioned"
+SPEC_FILE, MODEL_FILE, CARD_FILE = "train.json", "model.pt", "model.md"
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """What is trained, on what: a rerun into the same directory must ask for the same."""
+
+    model: str
+    tasks: tuple[str, ...]
+    suite: str | None = None
+    preset: str = "smoke"
+    config: dict[str, Any] = field(default_factory=dict)
+    train_limit: int | None = None
+    val_limit: int | None = None
+    horizon: int = 8
+    windows: int = 4
+    batch_size: int = 16
+    lr: float = 1e-3
+    sampling_steps: int | None = None
+    patience: int = 5
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How it runs and for how long: passed to Lightning's ``Trainer``."""
+
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str | None = None
+    max_steps: int = -1
+    max_time: str | None = None
+    max_epochs: int | None = None
+    num_workers: int = 0
+    logger: str = "csv"
+    progress: bool = True
+
+
+class Curves(Callback):
+    """Collects the training and validation curves for the model card and its picture;
+    they are saved in Lightning's checkpoints, so a resumed run keeps them."""
+
+    def __init__(self, every: int):
+        self.every, self.train, self.val = max(1, every), [], []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"train": self.train, "val": self.val}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.train, self.val = list(state["train"]), list(state["val"])
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, *args: Any) -> None:
+        step = trainer.global_step
+        if step % self.every == 0 and "train/mse" in trainer.callback_metrics:
+            self.train.append([step, float(trainer.callback_metrics["train/mse"])])
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        metrics = trainer.callback_metrics
+        if not trainer.sanity_checking and "val/mse" in metrics:
+            self.val.append([trainer.global_step, float(metrics["val/mse"]), float(metrics["val/mse_copy_last"])])
+
+
+def _logger(kind: str, out: Path) -> Logger | bool:
+    if kind == "csv":  # a resumed run logs into the next version_N
+        return CSVLogger(out / "logs", name="")
+    if kind == "tensorboard":
+        return TensorBoardLogger(out / "logs", name="", default_hp_metric=False)
+    if kind == "none":
+        return False
+    raise WmbenchError(f"unknown logger '{kind}' (known: csv, tensorboard, none)")
+
+
+def _check_same(out: Path, spec: TrainSpec) -> None:
+    path, wanted = out / SPEC_FILE, json.loads(json.dumps(asdict(spec)))
+    if path.exists():
+        before = read_json(path, WmbenchError)
+        if before != wanted:
+            changed = sorted(k for k in wanted if before.get(k) != wanted[k])
+            raise WmbenchError(f"{out} holds another training run (differs in: {', '.join(changed)}); "
+                               "use another --out or remove it")
+    else:
+        write_json(path, wanted)
+
+
+def _action_dim(selection: Selection, cache: EpisodeCache) -> int:
+    if not selection.uses_actions:
+        return 0
+    task = selection.tasks[0]
+    actions = cache.get(task, "train", selection.seeds(task, "train")[0]).truth.actions
+    if actions is None:
+        raise WmbenchError(f"task '{task.name}' has no actions to condition on")
+    return int(actions.shape[1])
+
+
+def train(spec: TrainSpec, out: Path | str, cache: EpisodeCache, budget: Budget = Budget(),
+          workers: int = 1, test_secret: str | None = None) -> dict[str, Any] | None:
+    """Train ``spec`` into ``out`` (resuming what is there) under ``budget``. Returns the
+    saved checkpoint (weights and training record) on the main process, else ``None``."""
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    cls = predictor_class(spec.model)
+    if spec.preset not in cls.presets:
+        raise WmbenchError(f"{cls.display_name()}: unknown preset '{spec.preset}' (known: {', '.join(cls.presets)})")
+    config = {**cls.presets[spec.preset], **spec.config}
+    req = cls.requirements
+    tasks = tuple(get_task(t) for t in spec.tasks)
+    if req.uses_actions:
+        tasks = tuple(t for t in tasks if t.family == CONTROL_FAMILY)
+        if not tasks:
+            raise WmbenchError(f"{cls.display_name()} conditions on actions: it trains on the {CONTROL_FAMILY} "
+                               f"tasks, and none of {', '.join(spec.tasks)} is one")
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"training directory {out} is not writable: {exc.strerror or exc}") from exc
+    _check_same(out, spec)
+    selection = Selection(tasks=tasks, context=req.context, horizon=spec.horizon, resolution=req.resolution,
+                          uses_actions=req.uses_actions, train_limit=spec.train_limit, val_limit=spec.val_limit,
+                          windows=spec.windows, test_secret=test_secret)
+    pl.seed_everything(spec.seed, workers=True, verbose=False)
+    data = WindowDataModule(selection, cache, spec.batch_size, budget.num_workers, workers, budget.progress)
+    total = budget.max_steps if budget.max_steps > 0 else None
+    sampling = spec.sampling_steps if spec.sampling_steps is not None else (total // 2 if total else 1000)
+    module = VideoPredictionModule(spec.model, config, _action_dim(selection, cache), req.context, spec.horizon,
+                                   lr=spec.lr, warmup=min(100, (total or 400) // 4), total_steps=total,
+                                   sampling_steps=sampling)
+    best = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/mse", mode="min",
+                           save_last=True, save_top_k=1, enable_version_counter=False, save_on_train_epoch_end=False)
+    stop = EarlyStopping(monitor="val/mse", mode="min", patience=spec.patience, check_on_train_epoch_end=False)
+    curves = Curves(every=10)
+    trainer = pl.Trainer(
+        accelerator=budget.accelerator, devices=budget.devices, strategy=budget.strategy,
+        num_nodes=budget.num_nodes, precision=budget.precision, max_steps=budget.max_steps,
+        max_time=budget.max_time, max_epochs=budget.max_epochs, logger=_logger(budget.logger, out),
+        callbacks=[best, stop, curves],
+        enable_progress_bar=budget.progress, enable_model_summary=False, default_root_dir=out,
+        log_every_n_steps=10, num_sanity_val_steps=0,
+    )
+    last = out / "checkpoints" / "last.ckpt"
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        for message in ("does not have many workers", "smaller than the logging interval", "LeafSpec",
+                        "Checkpoint directory .* exists and is not empty"):  # the last: resuming
+            warnings.filterwarnings("ignore", message=f".*{message}.*")
+        trainer.fit(module, datamodule=data, ckpt_path=last if last.exists() else None)
+    seconds = time.perf_counter() - started
+    if not trainer.is_global_zero:
+        return None
+    record = {
+        "preset": spec.preset, "suite": spec.suite, "tasks": [t.id for t in tasks],
+        "train_episodes": {t.id: len(selection.seeds(t, "train")) for t in tasks},
+        "val_episodes": {t.id: len(selection.seeds(t, "dev")) for t in tasks},
+        "windows": {"context": req.context, "horizon": spec.horizon, "per_episode": spec.windows},
+        "batch_size": spec.batch_size, "lr": spec.lr, "seed": spec.seed, "sampling_steps": sampling,
+        "steps": trainer.global_step, "epochs": trainer.current_epoch, "stopped": _why_stopped(trainer, budget),
+        "seconds": round(seconds, 1), "precision": str(trainer.precision),
+        "accelerator": type(trainer.accelerator).__name__, "devices": trainer.num_devices,
+        "strategy": type(trainer.strategy).__name__, "environment": provenance.environment(),
+        "best_val_mse": None if best.best_model_score is None else float(best.best_model_score),
+        "val_mse_copy_last": curves.val[-1][2] if curves.val else None,
+        "curves": {"train": curves.train, "val": curves.val},
+        "wmbench": {"version": wmbench.__version__, "git_revision": provenance.git_revision()},
+        "created": provenance.now(),
+    }
+    weights = _best_weights(best, module)
+    saved = {"format": CHECKPOINT_FORMAT, "format_version": FORMAT_VERSION, "model": cls.display_name(),
+             "config": config, "action_dim": module.hparams.action_dim, "context": req.context,
+             "resolution": req.resolution, "state_dict": weights, "training": record}
+    torch.save(saved, out / MODEL_FILE)
+    write_card(out / MODEL_FILE, saved)
+    return saved
+
+
+def _why_stopped(trainer: pl.Trainer, budget: Budget) -> str:
+    if trainer.interrupted:
+        return "interrupted"
+    if any(isinstance(c, EarlyStopping) and c.stopped_epoch for c in trainer.callbacks):
+        return "early stopping on val/mse"
+    if budget.max_steps > 0 and trainer.global_step >= budget.max_steps:
+        return "max_steps"
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    if timer is not None and (timer.time_remaining() or 0) <= 0:
+        return "max_time"
+    return "max_epochs"
+
+
+def _best_weights(best: ModelCheckpoint, module: VideoPredictionModule) -> dict[str, torch.Tensor]:
+    """The network's weights at the best validation (the current ones if none was saved)."""
+    if best.best_model_path and Path(best.best_model_path).is_file():
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
+        return {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}
+    return {k: v.detach().cpu() for k, v in module.net.state_dict().items()}
