@@ -132,9 +132,9 @@ def test_export_and_score_from_the_command_line(setup, tmp_path, cli):
     assert result.record["tasks"][0]["resolution"] == 64
     code, _, _ = cli("leaderboard", tmp_path / "result", "--out", tmp_path / "board")
     _, row = (tmp_path / "board" / "leaderboard.csv").read_text().splitlines()
-    assert code == 0 and row.startswith("my-api-model,False,dev,100.0,")  # the true future, normalised
+    assert code == 0 and row.startswith("my-api-model,False,tasks,dev,100.0,")  # the true future, normalised
     header, row = (tmp_path / "board" / "details.csv").read_text().splitlines()
-    assert row.startswith("my-api-model,False,dev,0.0,100.0,")
+    assert row.startswith("my-api-model,False,tasks,dev,0.0,100.0,")
     assert header.endswith("drop_single/latency_ms") and row.endswith(",")  # speed missing, not 0
     code, _, err = cli("score", "--manifest", tmp_path / "export" / MANIFEST_FILE, "--predictions", predictions,
                        "--out", tmp_path / "result")

@@ -142,7 +142,7 @@ def test_leaderboard_and_compare(baseline_results, cli, tmp_path):
     assert 0 < board.loc["copy_last", "physics"] < 100  # lawful (frozen) but wrong about where things go
     assert board.loc["oracle", indices].tolist() == [100.0] * 3 and board.loc["oracle", "reference"]
     details = (tmp_path / "lb" / "details.csv").read_text().splitlines()
-    assert details[0].startswith("adapter,reference,split,drop_single/mse") and len(details) == 3
+    assert details[0].startswith("adapter,reference,suite,split,drop_single/mse") and len(details) == 3
     assert "| copy_last" in (tmp_path / "lb" / "leaderboard.md").read_text()
     assert "<table" in (tmp_path / "lb" / "index.html").read_text()
     code, stdout, _ = cli("compare", out / "oracle", out / "copy_last", "--json")

@@ -26,8 +26,14 @@ def find_results(paths: list[Path]) -> list[Result]:
     return [load_result(f) for f in files]
 
 
+#: Rows by suite, then models before references, then by name.
+ORDER = ["suite", "reference", "adapter"]
+
+
 def _identity(result: Result) -> dict[str, object]:
-    return {"adapter": result.adapter, "reference": result.privileged, "split": result.record["run"]["split"]}
+    run = result.record["run"]
+    return {"adapter": result.adapter, "reference": result.privileged, "suite": run.get("suite") or "tasks",
+            "split": run["split"]}
 
 
 def headline_table(results: list[Result]) -> pd.DataFrame:
@@ -42,7 +48,7 @@ def headline_table(results: list[Result]) -> pd.DataFrame:
                 row[name] = entry["score"]
                 row[f"{name} ci_low"], row[f"{name} ci_high"] = entry["ci"] or (None, None)
         records.append(row)
-    return pd.DataFrame.from_records(records).sort_values(["reference", "adapter"]).reset_index(drop=True)
+    return pd.DataFrame.from_records(records).sort_values(ORDER).reset_index(drop=True)
 
 
 def detail_table(results: list[Result]) -> pd.DataFrame:
@@ -57,7 +63,7 @@ def detail_table(results: list[Result]) -> pd.DataFrame:
             row[f"{task}/failed"] = entry["failed"]
             row[f"{task}/latency_ms"] = entry["latency_ms_per_episode"]["p50"]
         records.append(row)
-    return pd.DataFrame.from_records(records).sort_values(["reference", "adapter"]).reset_index(drop=True)
+    return pd.DataFrame.from_records(records).sort_values(ORDER).reset_index(drop=True)
 
 
 def _with_intervals(table: pd.DataFrame) -> pd.DataFrame:
