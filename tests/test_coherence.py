@@ -174,11 +174,11 @@ def test_run_reports_coherence_metrics(cli, tmp_path, adapter):
 
     data = yaml.safe_load((REPO / "tasks" / "dropping_objects" / "drop_single.yaml").read_text())
     path = tmp_path / "drop_single.yaml"
-    path.write_text(yaml.safe_dump(dict(data, metrics=COHERENCE)))
+    path.write_text(yaml.safe_dump(dict(data, name="drop_single_coherence", metrics=COHERENCE)))
     code, _, _ = cli("run", "--adapter", adapter, "--tasks", path, "--limit", "2", "--out", tmp_path / "out",
                      "--no-progress")
     assert code == 0
-    metrics = load_result(tmp_path / "out").record["aggregates"]["drop_single"]["metrics"]
+    metrics = load_result(tmp_path / "out").record["aggregates"]["drop_single_coherence"]["metrics"]
     assert metrics["revisit_error"] == {"mean": None, "std": None, "count": 0, "missing": 2}
     assert metrics["flicker"]["mean"] == 0.0  # neither the truth nor a frozen world flickers
     if adapter == "oracle":

@@ -40,7 +40,8 @@ def test_clean_frames_give_true_centroids_and_areas(episodes):
         states = extract_states(frames_of(episode.frames), [episode])
         visible = episode.truth.visibility >= 0.999
         fraction = states.fraction[0].numpy()[visible]
-        assert 0.95 < fraction.min() and fraction.max() < 1.2  # anti-aliased edges count partly
+        # anti-aliased edges count partly: a box 10 pixels wide reads up to 30% larger
+        assert 0.95 < fraction.min() and fraction.max() < 1.3
 
 
 def test_shapes_are_rotation_invariant(episodes):

@@ -55,6 +55,13 @@ def kinetic(states: np.ndarray, masses: np.ndarray) -> np.ndarray:
     return 0.5 * (masses * (states[..., 3] ** 2 + states[..., 4] ** 2)).sum(-1)
 
 
+def spin_energy(episode) -> np.ndarray:
+    """``sum_k I_k omega_k^2 / 2`` per frame: discs ``I = m r^2 / 2``, boxes ``m (w^2 + h^2) / 12``."""
+    inertia = np.array([o.mass * (o.size[0] ** 2 / 2 if o.shape == "circle" else (o.size[0] ** 2 + o.size[1] ** 2) / 12)
+                        for o in episode.objects])
+    return 0.5 * (inertia * episode.truth.states[..., 5] ** 2).sum(-1)
+
+
 def test_hidden_collision_conserves_momentum_and_elastic_energy():
     task = get_task("occluder_collision")
     task = replace(task, params={**task.params, "restitution": Fixed(1.0)})
@@ -71,7 +78,8 @@ def test_hidden_collision_conserves_momentum_and_elastic_energy():
 
 
 def test_arena_collisions_elastic_and_inelastic():
-    for episode in first_dev("collide_elastic", 3):
+    checked = 0
+    for episode in first_dev("collide_elastic", 6):
         states, masses = episode.truth.states, np.array([o.mass for o in episode.objects])
         energy = kinetic(states, masses)
         np.testing.assert_allclose(energy, energy[0], rtol=2e-2)
@@ -82,13 +90,16 @@ def test_arena_collisions_elastic_and_inelastic():
         clear = ((states[:, :, :2] - size[:, None] - step > 0.08)
                  & (2.0 - 0.08 - states[:, :, :2] - size[:, None] - step > 0)).all(axis=(1, 2))
         both = clear[:-1] & clear[1:]
-        assert both.sum() >= 5
-        np.testing.assert_allclose(p[1:][both], p[:-1][both], atol=1e-6 * np.abs(p).max() + 1e-9)
+        if both.sum() >= 5:  # some episodes always have a body near a wall
+            np.testing.assert_allclose(p[1:][both], p[:-1][both], atol=1e-6 * np.abs(p).max() + 1e-9)
+            checked += 1
+    assert checked >= 2
     for episode in first_dev("collide_inelastic", 3):
         states, masses = episode.truth.states, np.array([o.mass for o in episode.objects])
-        energy = kinetic(states, masses)
+        energy = kinetic(states, masses) + spin_energy(episode)
         assert energy[-1] < 0.95 * energy[0]
-        assert (np.diff(energy) <= 1e-6 * energy[0]).all()  # without gravity, energy only drains
+        # without gravity, energy only drains (spin may turn into motion, not the sum)
+        assert (np.diff(energy) <= 1e-6 * energy[0]).all()
 
 
 def test_hidden_object_keeps_moving_behind_the_occluder():

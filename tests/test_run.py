@@ -166,7 +166,7 @@ def test_broken_adapter_is_a_one_line_error(cli, tmp_path, cls, words):
                        "--out", tmp_path / "out", "--no-progress")
     line = err.strip().splitlines()[-1]
     assert code == 3
-    assert line.startswith(f"wmbench: error: adapter '{cls}', task 'drop_single', episode drop_single@2/dev/")
+    assert line.startswith(f"wmbench: error: adapter '{cls}', task 'drop_single', episode {get_task('drop_single').id}/dev/")
     assert words in line
     rows = [json.loads(x) for x in (tmp_path / "out" / "rows" / "rank-0.jsonl").read_text().splitlines()]
     assert rows and all(r["status"] == "failed" and "Traceback" in r["traceback"] for r in rows)
@@ -212,7 +212,7 @@ def test_verify_accepts_a_genuine_result_and_rejects_a_forged_episode(baseline_r
     record = json.loads((forged / "result.json").read_text())
     record["tasks"][0]["episodes"][1]["episode_hash"] = "0" * 64
     (forged / "result.json").write_text(json.dumps(record))
-    with pytest.raises(ResultError, match=r"seed \d+: episode hash 000000000000 differs"):
+    with pytest.raises(ResultError, match=r"episode drop_single@\d+/dev/\d+: episode hash 000000000000 differs"):
         verify_result(load_result(forged), cache)
     record["tasks"][0]["version"] = 99
     (forged / "result.json").write_text(json.dumps(record))

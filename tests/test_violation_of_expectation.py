@@ -23,11 +23,12 @@ ARRAYS = ("frames", "instance_ids", "states", "pixels", "visibility")
 
 
 def task_with(violation: str, **changes):
-    """The built-in task of ``violation`` with only that violation (and no ensemble)."""
+    """A variant of the built-in task of ``violation`` with only that violation (and no
+    ensemble), under its own name: a released name@version keeps its definition."""
     source = get_task(TASK_OF[violation]).source
     data = yaml.safe_load(source.read_text())
     data["scene"]["params"]["violation"] = violation
-    data.update(ensemble=0, **changes)
+    data.update(ensemble=0, name=f"{TASK_OF[violation]}_variant", **changes)
     return task_from_dict(data, source)
 
 

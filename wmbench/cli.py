@@ -87,9 +87,13 @@ def cmd_tasks_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks_show(args: argparse.Namespace) -> int:
+    from wmbench.metrics.base import check_metric_names
     from wmbench.tasks import get_task
+    from wmbench.worlds import check_task
 
     task = get_task(args.task)
+    check_task(task)
+    check_metric_names(task.metrics, task.source)
     print(f"# {task.source}\n" + Path(task.source).read_text() if task.source else task)
     return 0
 
@@ -210,9 +214,31 @@ def _task_names(args: argparse.Namespace) -> tuple[tuple[str, ...], str | None, 
     return suite.tasks, suite.name, args.split or suite.split, args.limit or suite.episodes
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from wmbench.run import Execution, RunSpec, evaluate
+def _release_run(args: argparse.Namespace):
+    """The release ``--data`` names and the run spec's fields that come from it."""
+    from wmbench.worlds.release import Release
 
+    if args.tasks or args.resolution or args.split or args.prefetch_workers:
+        raise WmbenchError("--data evaluates a release as it is: --tasks, --split, --resolution and "
+                           "--prefetch-workers cannot be combined with it")
+    release = Release(args.data)
+    suite = release.manifest["suite"] or {}
+    fields = {"tasks": tuple(t.name for t in release.tasks), "split": release.split, "limit": args.limit,
+              "suite": suite.get("name"), "suite_version": suite.get("version"), "data": release.manifest["release"]}
+    return release, fields
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from wmbench.run import RunSpec, evaluate
+    from wmbench.tasks import get_suite
+
+    if args.data:
+        release, chosen = _release_run(args)
+        spec = RunSpec(adapter=args.adapter, adapter_config=args.adapter_config, **chosen)
+        result = evaluate(spec, args.out, _cache(args), _execution(args), release=release)
+        if result is not None:
+            _print_summary(result, args.out)
+        return 0
     tasks, suite, split, limit = _task_names(args)
     if args.prefetch_workers:
         from wmbench.worlds.parallel import generate_all
@@ -222,15 +248,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         generate_all(_generation_jobs(args, tasks, split, limit), _cache(args), args.prefetch_workers,
                      progress=not args.no_progress and sys.stderr.isatty(), desc="prefetch")
     spec = RunSpec(adapter=args.adapter, tasks=tasks, split=split, limit=limit,
-                   adapter_config=args.adapter_config, suite=suite, resolution=args.resolution)
-    execution = Execution(accelerator=args.accelerator, devices=args.devices, strategy=args.strategy,
-                          num_nodes=args.num_nodes, precision=args.precision, batch_size=args.batch_size,
-                          num_workers=args.num_workers, on_error=args.on_error, progress=not args.no_progress,
-                          logger=args.logger)
-    result = evaluate(spec, args.out, _cache(args), execution, args.test_secret)
+                   adapter_config=args.adapter_config, suite=suite, resolution=args.resolution,
+                   suite_version=get_suite(suite).version if suite else None)
+    result = evaluate(spec, args.out, _cache(args), _execution(args), args.test_secret)
     if result is not None:
         _print_summary(result, args.out)
     return 0
+
+
+def _execution(args: argparse.Namespace):
+    from wmbench.run import Execution
+
+    return Execution(accelerator=args.accelerator, devices=args.devices, strategy=args.strategy,
+                     num_nodes=args.num_nodes, precision=args.precision, batch_size=args.batch_size,
+                     num_workers=args.num_workers, on_error=args.on_error, progress=not args.no_progress,
+                     logger=args.logger)
 
 
 def _print_summary(result: dict[str, Any], out: Path) -> None:
@@ -253,6 +285,71 @@ def _print_summary(result: dict[str, Any], out: Path) -> None:
     failed = sum(r["failed"] for r in rows)
     if failed:
         print(f"{failed} failed (errors and tracebacks: {out / 'episodes.jsonl'})")
+
+
+# -- data: releases ---------------------------------------------------------------------------
+
+def cmd_data_release(args: argparse.Namespace) -> int:
+    from wmbench.tasks import get_suite, get_task
+    from wmbench.worlds.release import Selection, published_manifest, write_release
+
+    if args.tasks:
+        names, suite, split = tuple(t for t in args.tasks.split(",") if t), None, args.split or "dev"
+    else:
+        found = get_suite(args.suite)
+        names, split = found.tasks, args.split or found.split
+        suite = {"name": found.name, "version": found.version, "description": " ".join(found.description.split())}
+    limit = args.limit or (None if args.tasks else get_suite(args.suite).episodes)
+    selection = Selection(tuple(get_task(n) for n in names), split, limit, suite)
+    manifest = write_release(selection, args.out, _cache(args), args.test_secret, _workers(args),
+                             progress=not args.no_progress and sys.stderr.isatty())
+    episodes = sum(len(t["episodes"]) for t in manifest["tasks"])
+    print(f"release {manifest['release']}: {episodes} episodes of {len(manifest['tasks'])} tasks in {args.out}")
+    published = published_manifest(suite["name"], suite["version"], split) if suite else None
+    if published is not None and not manifest["inputs_only"]:
+        return _compare_with_published(manifest, published)
+    return 0
+
+
+def _compare_with_published(manifest: dict[str, Any], published: Path) -> int:
+    from wmbench.worlds.release import load_manifest, published_hashes
+
+    official = load_manifest(published)
+    if official["content_sha256"] == manifest["content_sha256"]:
+        print(f"identical to the published release {official['release']} ({published})")
+        return 0
+    ours = published_hashes(manifest)
+    differ = [f"{task} seed {seed}" for (task, seed), expected in published_hashes(official).items()
+              if ours.get((task, seed)) != expected]
+    print(f"wmbench: error: this release differs from the published {official['release']} ({published}) in "
+          f"{len(differ)} episodes ({', '.join(differ[:3])}{', ...' if len(differ) > 3 else ''}): this machine does "
+          "not reproduce it; publish nothing from here (see docs/generation.md)", file=sys.stderr)
+    return 1
+
+
+def cmd_data_verify(args: argparse.Namespace) -> int:
+    from wmbench.tasks import get_suite
+    from wmbench.worlds.release import load_manifest, published_manifest, verify_release
+
+    path = args.release
+    if not path.exists():
+        suite = get_suite(str(path))
+        path = published_manifest(suite.name, suite.version, args.split or suite.split)
+        if path is None:
+            raise WmbenchError(f"suite {suite.id} has no published release of its {args.split or suite.split} split")
+    manifest = load_manifest(path)
+    checks = verify_release(manifest, path, _workers(args), progress=not args.no_progress and sys.stderr.isatty())
+    if args.json:
+        print(json.dumps({"release": manifest["release"], "reproduced": all(c.ok for c in checks),
+                          "tasks": [dict(vars(c), mismatches=list(c.mismatches)) for c in checks]}, indent=2))
+    else:
+        print(f"release {manifest['release']} on this machine:")
+        for c in checks:
+            first = c.mismatches[0] if c.mismatches else None
+            detail = (f"; first: seed {first['seed']}, released {first['released'][:12]}, "
+                      f"regenerated {first['regenerated'][:12]}") if first else ""
+            print(f"  {c.task}: {c.reproduced}/{c.episodes} reproduced{detail}")
+    return 0 if all(c.ok for c in checks) else 1
 
 
 # -- offline: export, score -----------------------------------------------------------------
@@ -287,10 +384,15 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     results = find_results(args.results)
     if args.verify:
         from wmbench.results import verify_result
+        from wmbench.results.verify import release_for
+        from wmbench.worlds.release import load_manifest
 
         cache = _cache(args)
+        given = load_manifest(args.release) if args.release else None
         for result in results:
-            print(f"verified {verify_result(result, cache)} episodes of {result.path}")
+            release = given or release_for(result)
+            against = f"the release {release['release']}" if release else "regenerated episodes"
+            print(f"verified {verify_result(result, cache, release)} episodes of {result.path} against {against}")
     paths = write_leaderboard(results, args.out)
     print(_headline_markdown(paths["markdown"]))
     print("\n".join(f"{kind}: {path}" for kind, path in paths.items()))
@@ -328,7 +430,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     suite = get_suite(args.suite)
     results_dir = args.out / "results"
     for adapter in DEMO_ADAPTERS:
-        spec = RunSpec(adapter=adapter, tasks=suite.tasks, split=suite.split, limit=suite.episodes, suite=suite.name)
+        spec = RunSpec(adapter=adapter, tasks=suite.tasks, split=suite.split, limit=suite.episodes, suite=suite.name,
+                       suite_version=suite.version)
         result = evaluate(spec, results_dir / f"{suite.name}-{adapter}", _cache(args),
                           Execution(progress=sys.stderr.isatty()), args.test_secret)
         _print_summary(result, results_dir / f"{suite.name}-{adapter}")
@@ -478,7 +581,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first generate the run's missing episodes into the cache with N processes")
     p.add_argument("--logger", choices=("csv", "tensorboard", "none"), default="csv",
                    help="Lightning logger for per-task metrics under OUT/logs (tensorboard needs the package)")
+    p.add_argument("--data", type=Path, metavar="RELEASE", help="evaluate on a released dataset's exact episodes "
+                   "(its tasks, split and episodes; nothing is generated)")
     _add_cache_options(p)
+
+    data = sub.add_parser("data", help="released datasets: write and verify").add_subparsers(dest="action",
+                                                                                               required=True)
+    p = command("release", cmd_data_release, "write a content-addressed release of a suite's split (the test "
+                "split inputs-only, with the secret): Parquet files, manifest and dataset card", data)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--suite", default="smoke", help="suite name or file (default: smoke)")
+    which.add_argument("--tasks", help="comma-separated task names or files")
+    p.add_argument("--split", choices=("train", "dev", "test"), help="default: the suite's, else dev")
+    p.add_argument("--limit", type=_positive, help="first N episodes per task (default: the suite's cap, else all)")
+    p.add_argument("--out", type=Path, required=True, help="release directory (must be empty or absent)")
+    _add_workers_option(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_cache_options(p)
+    p = command("verify", cmd_data_verify, "regenerate a release's episodes on this machine and report, per task, "
+                "whether they are reproduced (exit 1 if not)", data)
+    p.add_argument("release", type=Path, help="release directory or manifest.json, or a suite name (its "
+                   "published release)")
+    p.add_argument("--split", choices=("train", "dev", "test"), help="with a suite name: default the suite's")
+    _add_workers_option(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     p = command("export", cmd_export, "write a split's inputs (context video and PNG frames, actions) and a "
                 "manifest of the predictions expected, for models that run elsewhere")
@@ -501,7 +628,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", type=Path, nargs="+", help="result.json files or directories holding them")
     p.add_argument("--out", type=Path, default=Path("leaderboard/site"), help="output directory")
     p.add_argument("--verify", action="store_true",
-                   help="check task definitions and regenerate every episode to compare content hashes")
+                   help="check task definitions and episode content hashes against the release of each result's "
+                   "suite version (episodes no release lists are regenerated)")
+    p.add_argument("--release", type=Path, help="with --verify: the release (directory or manifest.json) to check "
+                   "against (default: the published release of each result's suite version and split)")
     _add_cache_options(p)
 
     p = command("compare", cmd_compare, "compare two results metric by metric")

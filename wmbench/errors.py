@@ -55,6 +55,14 @@ class CacheError(WmbenchError):
     """A cache directory that cannot be used."""
 
 
+class GeneratorStackError(WmbenchError):
+    """A library that defines the episodes is at a release not verified to reproduce them."""
+
+
+class ReleaseError(WmbenchError):
+    """A dataset release that is missing, malformed, or does not match its manifest."""
+
+
 class ResultError(WmbenchError):
     """A result directory that is missing, malformed or tampered with."""
 

@@ -109,12 +109,18 @@ def register(cls: type[EpisodeMetric]) -> type[EpisodeMetric]:
     return cls
 
 
-def build_metrics(names: tuple[str, ...], source=None) -> tuple[dict[str, EpisodeMetric], dict[str, str]]:
-    """Instantiate metrics by name: ``(available, {name: reason it is missing})``."""
-    available, missing = {}, {}
+def check_metric_names(names: tuple[str, ...], source=None) -> None:
+    """Raise :class:`TaskFileError` naming the task file for a metric that does not exist."""
     for name in names:
         if name not in METRICS:
             raise TaskFileError(source, "metrics", str(UnknownNameError("metric", name, list(METRICS))))
+
+
+def build_metrics(names: tuple[str, ...], source=None) -> tuple[dict[str, EpisodeMetric], dict[str, str]]:
+    """Instantiate metrics by name: ``(available, {name: reason it is missing})``."""
+    check_metric_names(names, source)
+    available, missing = {}, {}
+    for name in names:
         try:
             available[name] = METRICS[name]()
         except MetricUnavailable as exc:

@@ -479,7 +479,8 @@ class ContactTiming(PhysicsMetric):
     """Contact events: impacts (runs of frames whose velocity change differs from
     gravity's by more than ``2.5 g / fps`` and somewhere by more than ``5 g / fps``, from
     second differences of positions, each timed at its largest deviation) found on the true centres and
-    on the predicted centroids over the last context frames and the horizon, matched
+    on the predicted centroids (where the object is at least 90% visible: the centroid of
+    a partly hidden object lags its centre) over the last context frames and the horizon, matched
     per object: ``mean`` over true and predicted impacts of the distance in frames to
     the nearest impact of the same object on the other side, where a weak impact
     (beyond ``2.5 g / fps``) suffices as a match (``T`` if there is none).
@@ -497,7 +498,7 @@ class ContactTiming(PhysicsMetric):
             gaps, any_true = [], False
             for k in np.flatnonzero(tr.valid[b]):
                 tracks = (tr.true_xy[b, :, k], np.ones(len(tr.true_xy[b]), bool)), (tr.pred_xy[b, :, k],
-                                                                                     tr.measured[b, :, k])
+                                                                                     tr.whole[b, :, k])
                 (true, true_weak), (pred, pred_weak) = [
                     (impact_steps(xy, ok, g, ppm, fps), impact_steps(xy, ok, g, ppm, fps, WEAK_IMPACT_THRESHOLD))
                     for xy, ok in tracks]

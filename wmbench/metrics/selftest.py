@@ -25,7 +25,9 @@ from wmbench.metrics.base import METRICS, EpisodeMetric, MetricUnavailable, Trut
 from wmbench.metrics.tracks import HIDDEN, SEEN
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode, ObjectSpec
+from wmbench.worlds.generate import BUILD_STREAM
 from wmbench.worlds.render import render
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.scenes import scene_for
 from wmbench.worlds.world import SIM_HZ, World
 
@@ -48,7 +50,7 @@ class Case:
 
 def rebuild_world(task: Task, episode: Episode) -> World:
     """The episode's world at its first frame, rebuilt from the task and the episode's parameters."""
-    return scene_for(task).build(episode.meta["params"], np.random.default_rng([episode.seed, 1]))
+    return scene_for(task).build(episode.meta["params"], Rng(episode.seed, BUILD_STREAM))
 
 
 def _render(world: World, states: np.ndarray, objects: list[ObjectSpec] | None = None,

@@ -24,6 +24,9 @@ LEAD = 2
 FULL = 0.99
 #: Visibility (true or predicted) at or above which an object counts as seen.
 SEEN = 0.5
+#: Predicted visibility at or above which an object's centroid is close enough to its
+#: centre to time impacts by (a partly hidden object's visible part lags its centre).
+WHOLE = 0.9
 #: Predicted visibility below which an object counts as gone.
 GONE = 0.1
 #: True visibility below which an object counts as hidden.
@@ -65,6 +68,11 @@ class Tracks:
     def measured(self) -> np.ndarray:
         """``(B, LEAD + T, N)``: the predicted object is seen and has a centroid."""
         return (self.pred_vis >= SEEN) & ~np.isnan(self.pred_xy[..., 0])
+
+    @property
+    def whole(self) -> np.ndarray:
+        """``(B, LEAD + T, N)``: the predicted object is (nearly) wholly visible, with a centroid."""
+        return (self.pred_vis >= WHOLE) & ~np.isnan(self.pred_xy[..., 0])
 
 
 def _np(x: torch.Tensor) -> np.ndarray:

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from wmbench.tasks.schema import Task
-from wmbench.worlds.cache import EpisodeCache
+from wmbench.worlds.cache import EpisodeSource
 from wmbench.worlds.episode import Episode
 
 
@@ -47,9 +47,10 @@ def collate(episodes: list[Episode]) -> EpisodeBatch:
 
 
 class EpisodeDataset(Dataset):
-    """Episodes of one task and split, read from (or generated into) the cache."""
+    """Episodes of one task and split, read from a release or the cache (generated into
+    it when absent)."""
 
-    def __init__(self, task: Task, split: str, seeds: list[int], cache: EpisodeCache):
+    def __init__(self, task: Task, split: str, seeds: list[int], cache: EpisodeSource):
         self.task, self.split, self.seeds, self.cache = task, split, seeds, cache
 
     def __len__(self) -> int:
@@ -65,7 +66,7 @@ class EpisodeDataModule(pl.LightningDataModule):
     process whose shard is empty gets one empty batch, so that it still reaches the end
     of the epoch where the metrics are gathered across processes."""
 
-    def __init__(self, task: Task, split: str, seeds: list[int], cache: EpisodeCache,
+    def __init__(self, task: Task, split: str, seeds: list[int], cache: EpisodeSource,
                  batch_size: int = 4, num_workers: int = 0):
         super().__init__()
         self.dataset = EpisodeDataset(task, split, seeds, cache)

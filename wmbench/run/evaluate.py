@@ -24,6 +24,7 @@ from wmbench.adapters.base import Adapter, ReferenceAdapter
 from wmbench.adapters.registry import load_adapter
 from wmbench.errors import Interrupted, WmbenchError
 from wmbench.metrics import METRICS, build_metrics
+from wmbench.metrics.base import check_metric_names
 from wmbench.metrics.headline import headline
 from wmbench.metrics.per_episode import pooled_summaries
 from wmbench.metrics.reference_cache import ReferenceCache
@@ -38,8 +39,10 @@ from wmbench.run.writer import (RESULT_FILE, ROWS_FILE, RUN_FILE, SCHEMA, SCHEMA
 from wmbench.tasks.catalog import get_task
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
-from wmbench.worlds.cache import EpisodeCache
-from wmbench.worlds.generate import engine_versions
+from wmbench.worlds.cache import EpisodeCache, EpisodeSource
+from wmbench.worlds.release import Release
+from wmbench.worlds.scenes import check_task
+from wmbench.worlds.stack import engine_versions
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class RunSpec:
     adapter_config: dict[str, Any] = field(default_factory=dict)
     suite: str | None = None
     resolution: int | None = None
+    suite_version: int | None = None
+    #: The release whose episodes are evaluated (its id), instead of generated ones.
+    data: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,17 +169,30 @@ def _measure_speed(trainer: pl.Trainer, adapter: Adapter, task: Task, episodes: 
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
-             test_secret: str | None = None) -> dict[str, Any] | None:
+             test_secret: str | None = None, release: Release | None = None) -> dict[str, Any] | None:
     """Run ``spec`` into ``out``, resuming whatever is already there. Returns the result
     record on the main process (``None`` on the others). Each task's speed is measured
-    once, on the main process, after its episodes (see :mod:`wmbench.run.speed`)."""
+    once, on the main process, after its episodes (see :mod:`wmbench.run.speed`).
+
+    With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
+    evaluated; nothing is generated. ``cache`` still keeps the reference scores."""
     _quiet_lightning()
     _check_logger(execution.logger)
     out = prepare_directory(Path(out))
     adapter = load_adapter(spec.adapter, spec.adapter_config)
-    tasks = [get_task(name).with_overrides(resolution=spec.resolution) for name in spec.tasks]
+    if release is not None:
+        tasks = [t for t in release.tasks if t.name in spec.tasks]
+        seeds = {t.name: release.seeds(t)[: spec.limit] for t in tasks}
+        episodes: EpisodeSource = release
+    else:
+        tasks = [get_task(name).with_overrides(resolution=spec.resolution) for name in spec.tasks]
+        for task in tasks:
+            check_task(task)
+        seeds = {t.name: split_seeds(t, spec.split, spec.limit, test_secret) for t in tasks}
+        episodes = cache
+    for task in tasks:
+        check_metric_names(task.metrics, task.source)
     _check_same_run(out, spec)
-    seeds = {t.name: split_seeds(t, spec.split, spec.limit, test_secret) for t in tasks}
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
     rank, missing_metrics, references = 0, {}, ReferenceCache.alongside(cache)
@@ -186,12 +205,12 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
             speed_path = _speed_path(out, task)
             if not pending and speed_path.exists():
                 continue
-            sample = [cache.get(task, spec.split, s) for s in seeds[task.name][: execution.batch_size]]
+            sample = [episodes.get(task, spec.split, s) for s in seeds[task.name][: execution.batch_size]]
             check_compatible(adapter, task, has_actions=sample[0].truth.actions is not None)
             trainer = _trainer(execution, out, task)
             rank = trainer.global_rank
             module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references)
-            data = EpisodeDataModule(task, spec.split, pending, cache, execution.batch_size, execution.num_workers)
+            data = EpisodeDataModule(task, spec.split, pending, episodes, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():
                 write_json(speed_path, _measure_speed(trainer, adapter, task, sample))

@@ -3,6 +3,7 @@
 A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
 
     name: smoke
+    version: 1          # bump whenever its tasks, their versions or the episode cap change
     description: A few tasks that run in seconds on a laptop CPU, for CI.
     split: dev
     episodes: 4          # optional cap on episodes per task
@@ -57,6 +58,12 @@ class Suite:
     split: str = "dev"
     episodes: int | None = None
     description: str = ""
+    version: int = 1
+
+    @property
+    def id(self) -> str:
+        """``name@version``, as recorded in results and releases."""
+        return f"{self.name}@{self.version}"
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -82,6 +89,9 @@ def get_suite(name_or_path: str | Path) -> Suite:
     episodes = data.get("episodes")
     if episodes is not None and (not isinstance(episodes, int) or episodes < 1):
         raise TaskFileError(path, "episodes", f"must be a positive integer, got {episodes!r}")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TaskFileError(path, "version", f"must be a positive integer, got {version!r}")
     for name in data["tasks"]:
         if str(name) not in builtin_tasks():
             raise TaskFileError(path, "tasks", str(UnknownNameError("task", str(name), list(builtin_tasks()))))
@@ -91,4 +101,5 @@ def get_suite(name_or_path: str | Path) -> Suite:
         split=split,
         episodes=episodes,
         description=str(data.get("description", "")),
+        version=version,
     )

@@ -12,11 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Protocol, Union
 
 import numpy as np
 
 from wmbench.errors import TaskFileError
+
+
+class RandomSource(Protocol):
+    """What sampling needs of a random stream (:class:`wmbench.worlds.rng.Rng` provides it)."""
+
+    def uniform(self, lo: float, hi: float) -> float: ...
+
+    def integers(self, lo: int, hi: int | None = None) -> int: ...
+
 
 Scalar = Union[int, float, bool, str]
 
@@ -25,7 +34,7 @@ Scalar = Union[int, float, bool, str]
 class Fixed:
     value: Scalar
 
-    def sample(self, rng: np.random.Generator) -> Scalar:
+    def sample(self, rng: RandomSource) -> Scalar:
         return self.value
 
     @property
@@ -38,7 +47,7 @@ class Uniform:
     lo: float
     hi: float
 
-    def sample(self, rng: np.random.Generator) -> float:
+    def sample(self, rng: RandomSource) -> float:
         return float(rng.uniform(self.lo, self.hi))
 
     @property
@@ -51,7 +60,7 @@ class IntRange:
     lo: int
     hi: int
 
-    def sample(self, rng: np.random.Generator) -> int:
+    def sample(self, rng: RandomSource) -> int:
         return int(rng.integers(self.lo, self.hi + 1))
 
     @property
@@ -63,7 +72,7 @@ class IntRange:
 class Choice:
     options: tuple[Scalar, ...]
 
-    def sample(self, rng: np.random.Generator) -> Scalar:
+    def sample(self, rng: RandomSource) -> Scalar:
         return self.options[int(rng.integers(len(self.options)))]
 
     @property
@@ -103,8 +112,3 @@ def parse_param(value: Any, source: Path | None, field: str) -> ParamRange:
             raise TaskFileError(source, field, "'choice' needs a non-empty list of options")
         return Choice(tuple(options))
     raise TaskFileError(source, field, f"expected a value, [lo, hi] or {{choice: [...]}}, got {value!r}")
-
-
-def sample_params(params: dict[str, ParamRange], rng: np.random.Generator) -> dict[str, Scalar]:
-    """Draw every parameter once, in sorted name order (stable across runs)."""
-    return {name: params[name].sample(rng) for name in sorted(params)}

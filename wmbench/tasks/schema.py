@@ -93,10 +93,15 @@ class Task:
             task = replace(task, fps=_positive_number(fps, self.source, "fps"))
         return task
 
-    def definition_hash(self) -> str:
-        """SHA-256 of the canonical task definition (what determines the episodes)."""
+    def definition_hash(self, as_written: bool = False) -> str:
+        """SHA-256 of the canonical task definition (what determines the episodes and how
+        they are scored): as rendered, with any resolution or fps override, or as written
+        in its file (the two agree when nothing is overridden)."""
         payload = {k: v for k, v in self.raw.items() if k not in ("description", "changelog")}
-        payload.update(resolution=self.resolution, fps=self.fps)
+        if as_written:
+            payload.update(resolution=self.raw.get("resolution"), fps=float(self.raw.get("fps", self.fps)))
+        else:
+            payload.update(resolution=self.resolution, fps=self.fps)
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -152,8 +157,9 @@ def task_from_dict(data: Any, source: Path | None = None) -> Task:
     counts = {s: _positive_int(n, source, f"episodes.{s}", minimum=0) for s, n in episodes.items()}
 
     changelog = data.get("changelog") or {}
-    if not isinstance(changelog, dict):
+    if not isinstance(changelog, dict) or not all(str(k).isdigit() for k in changelog):
         raise TaskFileError(source, "changelog", "must map versions to one-line descriptions")
+    changelog = {int(k): str(v) for k, v in changelog.items()}
     if changelog and version not in changelog:
         raise TaskFileError(source, "changelog", f"has no line for the current version {version}")
 
@@ -171,7 +177,7 @@ def task_from_dict(data: Any, source: Path | None = None) -> Task:
         episodes=counts,
         description=str(data.get("description", "")).strip(),
         ensemble=_positive_int(data.get("ensemble", 8), source, "ensemble", minimum=0),
-        changelog={int(k): str(v) for k, v in changelog.items()},
+        changelog=changelog,
         source=source,
         raw=data,
     )

@@ -2,11 +2,12 @@
 
 from wmbench.worlds.cache import EpisodeCache, default_cache_dir
 from wmbench.worlds.episode import OCCLUDER_ID, Episode, ObjectSpec, Rollout
-from wmbench.worlds.generate import engine_versions, generate_episode
-from wmbench.worlds.scenes import SCENES, Scene, scene_for
+from wmbench.worlds.generate import generate_episode
+from wmbench.worlds.scenes import SCENES, Scene, check_task, scene_for
+from wmbench.worlds.stack import engine_versions
 from wmbench.worlds.world import redraw
 
 __all__ = [
     "OCCLUDER_ID", "SCENES", "Episode", "EpisodeCache", "ObjectSpec", "Rollout", "Scene",
-    "default_cache_dir", "engine_versions", "generate_episode", "redraw", "scene_for",
+    "check_task", "default_cache_dir", "engine_versions", "generate_episode", "redraw", "scene_for",
 ]

@@ -1,7 +1,11 @@
-"""The on-disk episode cache: lossless, keyed by task, version, resolution, fps and seed.
+"""The on-disk episode cache: lossless, keyed by the task's full definition and the seed.
 
-Layout: ``<root>/<task>@<version>/<res>px-<fps>fps/<seed>.npz`` (see
-:meth:`Episode.to_bytes`). Entries are written atomically (a temporary file in the
+Layout: ``<root>/<task>@<version>/<definition>/<res>px-<fps>fps/<seed>.npz`` (see
+:meth:`Episode.to_bytes`), where ``<definition>`` is the first 16 hex digits of the
+task's definition hash as written in its file, so an edited task file never reads the
+episodes of its earlier definition. Two definitions under one ``name@version`` are
+refused: a changed task needs a new version. Every read and write first checks the
+task (:func:`~wmbench.worlds.scenes.check_task`), cache hit or not. Entries are written atomically (a temporary file in the
 same directory, then a rename), so concurrent writers of one entry never leave a
 partial file. Every read checks the entry's content hash and that it holds the
 episode asked for (task, version, split, seed, fps, resolution); a corrupt, truncated
@@ -11,16 +15,27 @@ or misplaced entry is regenerated with a :class:`CacheWarning`, never returned.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Protocol
 
-from wmbench.errors import CacheError
+from wmbench.errors import CacheError, TaskFileError
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode
 from wmbench.worlds.generate import generate_episode
+from wmbench.worlds.scenes import check_task
 
 CACHE_ENV = "WMBENCH_CACHE"
+DEFINITION_DIGITS = 16
+_DEFINITION_DIR = re.compile(rf"^[0-9a-f]{{{DEFINITION_DIGITS}}}$")
+
+
+class EpisodeSource(Protocol):
+    """Where a run reads episodes: the cache (which generates what it lacks) or a release."""
+
+    def get(self, task: Task, split: str, seed: int) -> Episode: ...
 
 
 class CacheWarning(UserWarning):
@@ -55,7 +70,26 @@ class EpisodeCache:
         if self.root is None:
             raise CacheError("caching is disabled: no cache directory")
         fps = f"{task.fps:g}".replace(".", "p")
-        return self.root / f"{task.name}@{task.version}" / f"{task.resolution}px-{fps}fps" / f"{seed}.npz"
+        return self._definition_dir(task) / f"{task.resolution}px-{fps}fps" / f"{seed}.npz"
+
+    def _definition_dir(self, task: Task) -> Path:
+        assert self.root is not None
+        return self.root / task.id / task.definition_hash(as_written=True)[:DEFINITION_DIGITS]
+
+    def check_definition(self, task: Task) -> None:
+        """Raise :class:`TaskFileError` if the cache holds episodes of another definition
+        of ``task.id``: the task was edited without a new version."""
+        mine = self._definition_dir(task)
+        if not mine.parent.is_dir():
+            return
+        others = sorted(p.name for p in mine.parent.iterdir()
+                        if p.name != mine.name and p.is_dir() and _DEFINITION_DIR.match(p.name))
+        if others:
+            raise TaskFileError(
+                task.source, "version",
+                f"the cache holds episodes of another definition of {task.id} ({mine.parent / others[0]}): "
+                "a changed task needs a new version; bump 'version' and add a changelog line "
+                "(or delete that directory if its episodes were never used)")
 
     def check_writable(self) -> None:
         """Raise :class:`CacheError` naming the directory unless entries can be written there."""
@@ -73,6 +107,8 @@ class EpisodeCache:
         """The cached episode, generating (and storing) it when absent or unusable."""
         if self.root is None:
             return generate_episode(task, split, seed)
+        check_task(task)
+        self.check_definition(task)
         path = self.path(task, seed)
         if path.exists():
             episode = self._read(path, task, split, seed)

@@ -1,37 +1,33 @@
-"""Episode generation: a task version and a seed give identical bytes, in any process."""
+"""Episode generation: a task version and a seed give identical bytes, in any process, on
+any machine (see ``docs/generation.md#determinism``)."""
 
 from __future__ import annotations
 
-import numpy as np
-import pymunk
-import cv2
-
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode, Rollout
-from wmbench.worlds.scenes import scene_for
+from wmbench.worlds.rng import Rng
+from wmbench.worlds.scenes import check_task
+from wmbench.worlds.stack import check_stack
 from wmbench.worlds.world import Control, World, replay
 
 #: Ensemble perturbation: below what the frames can show.
 PERTURB_POSITION_PX = 0.25
 PERTURB_VELOCITY_PX_PER_FRAME = 0.05
-
-
-def engine_versions() -> dict[str, str]:
-    """Versions of the physics engine and renderer, recorded with every episode."""
-    return {"pymunk": pymunk.version, "chipmunk": pymunk.chipmunk_version.split("-")[0],
-            "opencv": cv2.__version__, "numpy": np.__version__}
+#: Random streams of an episode: ``Rng(seed, stream, ...)``.
+PARAMS_STREAM, BUILD_STREAM, PERTURB_STREAM = 0, 1, 2
 
 
 def generate_episode(task: Task, split: str, seed: int) -> Episode:
     """Simulate and render one episode with its physical-variance ensemble (which replays
     the true actions, if any) and the scene's alternatives."""
-    scene = scene_for(task)
-    params = scene.sample(np.random.default_rng([seed, 0]))
+    check_stack()
+    scene = check_task(task)
+    params = scene.sample(Rng(seed, PARAMS_STREAM))
 
     def simulate(control: Control | None, member: int = 0) -> tuple[World, Rollout]:
-        built = scene.build(params, np.random.default_rng([seed, 1]))
+        built = scene.build(params, Rng(seed, BUILD_STREAM))
         if member:
-            built.perturb(np.random.default_rng([seed, 2, member]), PERTURB_POSITION_PX,
+            built.perturb(Rng(seed, PERTURB_STREAM, member), PERTURB_POSITION_PX,
                           PERTURB_VELOCITY_PX_PER_FRAME, task.fps)
         return built, built.rollout(task.length, task.fps, control)
 
@@ -45,6 +41,6 @@ def generate_episode(task: Task, split: str, seed: int) -> Episode:
         context=task.context, horizon=task.horizon, objects=list(truth_world.objects),
         truth=truth, ensemble=ensemble, alternatives=alternatives,
         meta={"params": params, "gravity": truth_world.gravity, "ppm": truth_world.camera.ppm,
-              "resolution": task.resolution, "scene": task.scene, "engine": engine_versions(),
+              "resolution": task.resolution, "scene": task.scene,
               "stage": truth_world.stage(), **truth_world.meta, **described},
     )

@@ -15,7 +15,7 @@ from typing import Sequence
 from wmbench.tasks.schema import Task
 from wmbench.workers import map_in_workers
 from wmbench.worlds.cache import EpisodeCache
-from wmbench.worlds.scenes import scene_for
+from wmbench.worlds.scenes import check_task
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,6 @@ def generate_all(jobs: Sequence[Job], cache: EpisodeCache, workers: int = 1, pro
     checked here first, so bad input fails before any worker starts.
     """
     for task in {job.task.id: job.task for job in jobs}.values():
-        scene_for(task)
+        check_task(task)
     cache.check_writable()
     return map_in_workers(partial(_generate, root=cache.root), jobs, workers, progress, desc, "episode")

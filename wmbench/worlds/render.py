@@ -22,6 +22,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from wmbench.worlds import exactmath
 from wmbench.worlds.episode import OCCLUDER_ID, ObjectSpec
 
 SHIFT = 4  # OpenCV fixed-point bits: vertices at 1/16 pixel
@@ -115,7 +116,7 @@ def _flat_background(size: int) -> np.ndarray:
 
 def outline(obj: ObjectSpec, x: float, y: float, angle: float) -> np.ndarray:
     """World-space polygon ``(K, 2)`` of a box or polygon object at a pose."""
-    c, s = np.cos(angle), np.sin(angle)
+    s, c = exactmath.sincos(angle)
     local = np.asarray(obj.vertices, dtype=np.float64)
     return np.stack([x + c * local[:, 0] - s * local[:, 1], y + s * local[:, 0] + c * local[:, 1]], axis=1)
 
@@ -155,7 +156,8 @@ def _layout(objects: Sequence[ObjectSpec], poses: np.ndarray, camera: Camera) ->
     """Every object's fixed-point geometry and mark tip ``(N, 2)``, in one transform."""
     n = len(objects)
     poses = np.asarray(poses, np.float64)[:n]
-    x, y, c, s = poses[:, 0], poses[:, 1], np.cos(poses[:, 2]), np.sin(poses[:, 2])
+    x, y = poses[:, 0], poses[:, 1]
+    s, c = exactmath.sincos(poses[:, 2])
     styles = [_style(obj) for obj in objects]
     reach, local, owner = _corners(tuple(objects))
     c_, s_ = c[owner], s[owner]

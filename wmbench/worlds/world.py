@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import pymunk
 
+from wmbench.worlds import exactmath
 from wmbench.worlds.episode import ObjectSpec, Rollout
 from wmbench.worlds.render import PALETTE, Backdrop, Camera, render
+from wmbench.worlds.rng import Rng
 
 if TYPE_CHECKING:
     from wmbench.worlds.episode import Episode
@@ -50,7 +51,8 @@ class Track:
         """Values at ``time`` (seconds): ``(D,)``, or ``(T, D)`` for an array of times."""
         values = np.asarray(self.values, np.float64)
         times = np.asarray(self.times, np.float64)
-        return np.stack([np.interp(time, times, values[:, d]) for d in range(values.shape[1])], axis=-1)
+        return np.stack([np.asarray(exactmath.interp(time, times, values[:, d]))
+                         for d in range(values.shape[1])], axis=-1)
 
     def describe(self) -> dict[str, Any]:
         return {"times": list(self.times), "values": [list(v) for v in self.values]}
@@ -82,9 +84,13 @@ class Occluder:
 
 def _spin_damping(rate: float) -> Callable[[pymunk.Body, tuple[float, float], float, float], None]:
     """A pymunk velocity update that also decays the angular velocity at ``rate`` per second."""
+    decay: dict[float, float] = {}  # per step length, computed once
+
     def update(body: pymunk.Body, gravity: tuple[float, float], damping: float, dt: float) -> None:
         pymunk.Body.update_velocity(body, gravity, damping, dt)
-        body.angular_velocity *= math.exp(-rate * dt)
+        if dt not in decay:
+            decay[dt] = exactmath.exp(-rate * dt)
+        body.angular_velocity *= decay[dt]
 
     return update
 
@@ -211,8 +217,7 @@ class World:
         return np.array([(b.position.x, b.position.y, b.angle, b.velocity.x, b.velocity.y,
                           b.angular_velocity) for b in self.bodies], dtype=np.float64).reshape(-1, 6)
 
-    def perturb(self, rng: np.random.Generator, position_px: float, velocity_px_per_frame: float,
-                fps: float) -> None:
+    def perturb(self, rng: Rng, position_px: float, velocity_px_per_frame: float, fps: float) -> None:
         """Nudge every body's initial state by Gaussian noise given in pixels (and per frame)."""
         for body in self.bodies:
             body.position += tuple(rng.normal(0.0, position_px / self.camera.ppm, 2))
@@ -281,7 +286,7 @@ class World:
         if recorded is None and self.camera_actions:
             step = np.diff(track, axis=0)
             recorded = np.stack([step[:, 0] * track[:-1, 2], -step[:, 1] * track[:-1, 2],
-                                 np.log(track[1:, 2] / track[:-1, 2])], axis=1).astype(np.float32)
+                                 exactmath.log(track[1:, 2] / track[:-1, 2])], axis=1).astype(np.float32)
         return Rollout(frames=images, instance_ids=ids, states=states, pixels=pixels.astype(np.float32),
                        visibility=visibility, actions=recorded, camera=track)
 

@@ -25,7 +25,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pymunk
 
+from wmbench.worlds import exactmath
 from wmbench.worlds.episode import ObjectSpec, Rollout
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.scenes.base import Bound, Scene, Simulate
 from wmbench.worlds.world import Control, World, replay
 
@@ -64,7 +66,7 @@ class PushPolicy:
 
     speed: float
     plan: list[Push]
-    rng: np.random.Generator
+    rng: Rng
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     steps: int = 0
 
@@ -84,31 +86,40 @@ class PushPolicy:
         target = np.array(world.bodies[push.target - 1].position)
         size = _radius(world.objects[push.target - 1])
         reach = size + _radius(world.objects[0])
-        heading = np.array([np.cos(push.direction), np.sin(push.direction)])
+        heading = np.array([exactmath.cos(push.direction), exactmath.sin(push.direction)])
         side = np.array([-heading[1], heading[0]])
-        along, lateral = np.dot(agent - target, heading), np.dot(agent - target, side)
+        along, lateral = _dot(agent - target, heading), _dot(agent - target, side)
         if -reach - 2 * MARGIN < along < 0 and abs(lateral) < LINED_UP * size:
             return heading * self.speed - side * lateral * APPROACH_GAIN
         offset = target - heading * (reach + MARGIN) - agent
         if along > 0:  # in front of the object: go round it
             offset = offset + side * (np.sign(lateral) or 1.0) * 2 * reach
         aim = APPROACH_GAIN * offset
-        norm = np.linalg.norm(aim)
+        norm = _norm(aim)
         return aim if norm <= self.speed else aim * (self.speed / norm)
 
     def __call__(self, t: int, world: World) -> np.ndarray:
         aim = self.aim(world) + self.rng.normal(0.0, JITTER * self.speed, 2)
         self.velocity = self.velocity + SMOOTHING * (aim - self.velocity)
-        norm = np.linalg.norm(self.velocity)
+        norm = _norm(self.velocity)
         if norm > self.speed:
             self.velocity = self.velocity * (self.speed / norm)
         self.steps += 1
         return self.velocity.astype(np.float32)
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a . b`` of two 2-vectors, in a fixed order (no BLAS)."""
+    return float(a[0] * b[0] + a[1] * b[1])
+
+
+def _norm(v: np.ndarray) -> float:
+    return exactmath.hypot(float(v[0]), float(v[1]))
+
+
 def _radius(obj: ObjectSpec) -> float:
     """Radius of the circle enclosing an object, metres."""
-    return obj.size[0] if obj.shape == "circle" else float(np.hypot(*obj.size)) / 2
+    return obj.size[0] if obj.shape == "circle" else exactmath.hypot(*obj.size) / 2
 
 
 class PushScene(Scene):
@@ -126,7 +137,7 @@ class PushScene(Scene):
         """How far the target ends from the goal, metres (lower is better)."""
         raise NotImplementedError
 
-    def random_direction(self, rng: np.random.Generator) -> float:
+    def random_direction(self, rng: Rng) -> float:
         """The direction of one push of the true policy, radians."""
         raise NotImplementedError
 
@@ -136,7 +147,7 @@ class PushScene(Scene):
 
     def policy(self, p: dict[str, Any], seed: int) -> Control:
         """Random pushes of random objects in random directions; the first is of the target."""
-        rng = np.random.default_rng([seed, 3])
+        rng = Rng(seed, 3)
         plan, total = [], 0
         while total < self.task.length:
             frames = max(2, int(round(rng.exponential(p["push_seconds"]) * self.task.fps)))
@@ -145,7 +156,7 @@ class PushScene(Scene):
             target = 2 if not plan else int(rng.integers(2, int(p["n_objects"]) + 2))
             plan.append(Push(target, self.random_direction(rng), frames))
             total += frames
-        return PushPolicy(speed=p["agent_speed"], plan=plan, rng=np.random.default_rng([seed, 4]))
+        return PushPolicy(speed=p["agent_speed"], plan=plan, rng=Rng(seed, 4))
 
     def alternatives(self, p: dict[str, Any], seed: int, truth: Rollout,
                      simulate: Simulate) -> tuple[list[Rollout], dict[str, Any]]:
@@ -158,7 +169,7 @@ class PushScene(Scene):
         for k, direction in enumerate(directions):
             last = truth.actions[split - 1].astype(np.float64) if split else np.zeros(2)
             push = PushPolicy(speed=p["agent_speed"], plan=[Push(2, direction, self.task.length)],
-                              rng=np.random.default_rng([seed, 5, k]), velocity=last)
+                              rng=Rng(seed, 5, k), velocity=last)
             _, rollout = simulate(lambda t, w, push=push: shared(t, w) if t < split else push(t, w))
             rollouts.append(rollout)
             described.append({"kind": "actions", "policy": "push", "object": 2, "direction": direction,
@@ -198,7 +209,7 @@ class TablePush(PushScene):
         "alternatives": Bound(4, 1, 16, doc="alternative action sequences per episode"),
     }
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(gravity=0.0)
         lo, hi = WALL, self.view - WALL
         for box in ((0, 0, self.view, lo), (0, hi, self.view, self.view), (0, 0, lo, self.view),
@@ -220,19 +231,19 @@ class TablePush(PushScene):
             if kind == "circle":
                 spec = world.add_circle(x, y, size, p["mass"], 0.3, 0.5)
             else:
-                spec = world.add_box(x, y, 2 * size, 2 * size, p["mass"], rng.uniform(0, np.pi / 2), 0.3, 0.5)
+                spec = world.add_box(x, y, 2 * size, 2 * size, p["mass"], rng.uniform(0, exactmath.PI / 2), 0.3, 0.5)
             self._table_friction(world, world.bodies[spec.id - 1], p["friction"], size)
         return world
 
-    def _free_spot(self, rng: np.random.Generator, reach: float, placed: list[tuple[np.ndarray, float]],
+    def _free_spot(self, rng: Rng, reach: float, placed: list[tuple[np.ndarray, float]],
                    near: np.ndarray | None = None) -> tuple[float, float]:
         """A random centre on the table clear of the walls and of what is already placed
         (and within :data:`TARGET_DISTANCE` of ``near``, if given)."""
         lo, hi = WALL + reach + 0.02, self.view - WALL - reach - 0.02
         for _ in range(500):
             xy = rng.uniform(lo, hi, 2)
-            if (all(np.linalg.norm(xy - other) > reach + r + 0.05 for other, r in placed)
-                    and (near is None or np.linalg.norm(xy - near) < TARGET_DISTANCE)):
+            if (all(_norm(xy - other) > reach + r + 0.05 for other, r in placed)
+                    and (near is None or _norm(xy - near) < TARGET_DISTANCE)):
                 break
         placed.append((xy, reach))
         return float(xy[0]), float(xy[1])
@@ -253,15 +264,16 @@ class TablePush(PushScene):
 
     def outcome(self, p: dict[str, Any], rollout: Rollout) -> float:
         """The target's distance to the goal centre at the last frame."""
-        return float(np.linalg.norm(rollout.states[-1, 1, :2] - self.goal(p)))
+        return _norm(rollout.states[-1, 1, :2] - self.goal(p))
 
-    def random_direction(self, rng: np.random.Generator) -> float:
-        return float(rng.uniform(-np.pi, np.pi))
+    def random_direction(self, rng: Rng) -> float:
+        return float(rng.uniform(-exactmath.PI, exactmath.PI))
 
     def alternative_directions(self, p: dict[str, Any], target: np.ndarray, count: int) -> list[float]:
         """Spread evenly around the direction from the target to the goal (that one first)."""
-        towards = float(np.arctan2(*(self.goal(p) - target)[::-1]))
-        return [float(np.angle(np.exp(1j * (towards + 2 * np.pi * k / count)))) for k in range(count)]
+        dx, dy = self.goal(p) - target
+        towards = exactmath.atan2(float(dy), float(dx))
+        return [exactmath.wrap_angle(towards + 2 * exactmath.PI * k / count) for k in range(count)]
 
 
 class FloorPush(PushScene):
@@ -294,7 +306,7 @@ class FloorPush(PushScene):
         "alternatives": Bound(4, 1, 16, doc="alternative action sequences per episode"),
     }
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         e, mu, lo, hi = p["restitution"], p["friction"], WALL, self.view - WALL
         world.add_static_box(-1.0, -0.5, self.view + 1.0, FLOOR, elasticity=e, friction=mu)
@@ -309,7 +321,7 @@ class FloorPush(PushScene):
         widths = [p["size"] * rng.uniform(0.8, 1.2) for _ in range(n)]
         # the objects stand in a random order in random gaps along the floor
         free = hi - lo - sum(2 * w for w in widths) - 0.04 * (n + 1)
-        gaps = rng.dirichlet(np.ones(n + 1)) * max(free, 0.0)
+        gaps = rng.dirichlet(n + 1) * max(free, 0.0)
         x, placed = lo + 0.04, []
         for i in range(n):
             x += gaps[i] + widths[i]
@@ -338,18 +350,19 @@ class FloorPush(PushScene):
         """The target's horizontal distance to the goal centre at the last frame."""
         return float(abs(rollout.states[-1, 1, 0] - p["goal_x"]))
 
-    def random_direction(self, rng: np.random.Generator) -> float:
+    def random_direction(self, rng: Rng) -> float:
         """Left or right, level or slanting down (up to 0.6 rad) onto the object."""
         elevation = float(rng.uniform(-0.6, 0.1))
-        return elevation if rng.random() < 0.5 else float(np.pi - elevation)
+        return elevation if rng.random() < 0.5 else exactmath.PI - elevation
 
     def alternative_directions(self, p: dict[str, Any], target: np.ndarray, count: int) -> list[float]:
         """Towards the goal and away from it in turn (towards first), from level to
         slanting down by 0.6 rad."""
         towards = 1.0 if p["goal_x"] >= target[0] else -1.0
-        elevations = np.linspace(0.0, -0.6, (count + 1) // 2)
+        steps = (count + 1) // 2
+        elevations = [0.0 - 0.6 * i / max(steps - 1, 1) for i in range(steps)]
         directions = []
         for k in range(count):
             side, elevation = (towards if k % 2 == 0 else -towards), float(elevations[k // 2])
-            directions.append(elevation if side > 0 else float(np.pi - elevation))
+            directions.append(elevation if side > 0 else exactmath.PI - elevation)
         return directions

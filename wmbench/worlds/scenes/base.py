@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
-import numpy as np
-
 from wmbench.errors import TaskFileError, UnknownNameError
 from wmbench.tasks.params import Choice, Fixed, ParamRange
+from wmbench.tasks.released import check_released
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Rollout
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.world import SIM_HZ, Control, World
 
 #: Re-simulates the episode's unperturbed start from its seed under a control (or none).
@@ -90,7 +90,7 @@ class Scene:
         if not ok:
             raise TaskFileError(self.task.source, f"scene.params.{name}", problem)
 
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample(self, rng: Rng) -> dict[str, Any]:
         """Parameters for one episode: defaults overridden by the task's draws."""
         ranges: dict[str, ParamRange] = {k: Fixed(b.default) for k, b in self.params.items()}
         ranges.update(self.task.params)
@@ -102,7 +102,7 @@ class Scene:
         res = self.task.resolution
         return World(camera=Camera(*self.centre, ppm=res / self.view, resolution=res), gravity=gravity)
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         raise NotImplementedError
 
     def policy(self, p: dict[str, Any], seed: int) -> Control | None:
@@ -114,6 +114,14 @@ class Scene:
         """Other rollouts from the same start (action sequences, impossible twins), each
         re-simulated from the seed with ``simulate``, and metadata describing them."""
         return [], {}
+
+
+def check_task(task: Task) -> Scene:
+    """The task's validated scene, once the task is known not to redefine a released
+    version: what every episode of it, generated or read from a cache, is checked against."""
+    scene = scene_for(task)
+    check_released(task)
+    return scene
 
 
 def scene_for(task: Task) -> Scene:

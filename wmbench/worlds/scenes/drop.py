@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from wmbench.worlds.exactmath import PI
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.scenes.base import Bound, Scene
 from wmbench.worlds.world import World
 
@@ -31,7 +33,7 @@ class Drop(Scene):
         "gravity": Bound(9.81, 0.1, 50.0, doc="m/s^2, pointing down"),
     }
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         world.add_static_box(-1.0, -0.5, 3.0, FLOOR, elasticity=p["restitution"], friction=p["friction"])
         world.add_static_box(-0.5, 0.0, 0.0, 3.0, elasticity=p["restitution"], visible=False)
@@ -50,7 +52,7 @@ class Drop(Scene):
             if kind == "circle":
                 spec = world.add_circle(x, y, size, p["mass"], elasticity, p["friction"], p["rolling_resistance"])
             else:
-                spec = world.add_box(x, y, 2 * size, 2 * size, p["mass"], rng.uniform(0, np.pi / 2),
+                spec = world.add_box(x, y, 2 * size, 2 * size, p["mass"], rng.uniform(0, PI / 2),
                                      elasticity, p["friction"])
             world.bodies[spec.id - 1].angular_velocity = p["spin"] * rng.uniform(-1, 1)
         return world
@@ -83,7 +85,7 @@ class DropOnto(Scene):
         top = FLOOR + tall + self.span("height")[1] + 2 * self.span("size")[1] * self.span("n_objects")[1]
         self.require(top <= 2.0, "height", f"objects released {top:.2f} m high would start above the view (2 m)")
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         e, mu = p["restitution"], p["friction"]
         world.add_static_box(-1.0, -0.5, 3.0, FLOOR, elasticity=1.0, friction=1.0)
@@ -114,6 +116,6 @@ class DropOnto(Scene):
             if kind == "circle":
                 world.add_circle(x, y + size, size, p["mass"], e, mu, p["rolling_resistance"])
             else:
-                world.add_box(x, y + size, 2 * size, 2 * size, p["mass"], rng.uniform(0, np.pi / 2), e, mu)
+                world.add_box(x, y + size, 2 * size, 2 * size, p["mass"], rng.uniform(0, PI / 2), e, mu)
             y += 2 * size + 0.05
         return world

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import pymunk
 
+from wmbench.worlds import exactmath
 from wmbench.worlds.render import Backdrop
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.scenes.base import Bound, Scene
 from wmbench.worlds.world import Track, World
 
@@ -23,7 +25,8 @@ MASS = Bound(1.0, 1e-3, 1e3, doc="kilograms")
 def _pendulum(world: World, anchor: tuple[float, float], length: float, angle: float, radius: float,
               mass: float) -> None:
     """A bob on a rigid massless string, released at rest ``angle`` radians from vertical."""
-    x, y = anchor[0] + length * np.sin(angle), anchor[1] - length * np.cos(angle)
+    sin, cos = exactmath.sincos(angle)
+    x, y = anchor[0] + length * sin, anchor[1] - length * cos
     spec = world.add_circle(x, y, radius, mass, 1.0, 0.0)
     for shape in world.bodies[spec.id - 1].shapes:
         shape.filter = NO_MUTUAL_COLLISION
@@ -50,7 +53,7 @@ class Pendulum(Scene):
         reach = self.span("length")[1] + self.span("size")[1]
         self.require(reach <= ANCHOR_Y - 0.05, "length", f"a bob reaching {reach:.2f} m below the anchor leaves the view")
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         world.space.damping = 1.0
         n = int(p["n_objects"])
@@ -60,7 +63,7 @@ class Pendulum(Scene):
             length = p["length"] * rng.uniform(0.6, 1.0)
             room = min(anchor[0], 2.0 - anchor[0]) - p["size"]  # the bob stays in view
             widest = np.arcsin(min(room / length, 1.0))
-            angle = min(np.radians(p["amplitude"]) * rng.uniform(0.5, 1.0), widest) * rng.choice([-1.0, 1.0])
+            angle = min(exactmath.radians(p["amplitude"]) * rng.uniform(0.5, 1.0), widest) * rng.choice([-1.0, 1.0])
             _pendulum(world, anchor, length, angle, p["size"], p["mass"])
         if p["backdrop"]:
             world.backdrop = Backdrop(seed=int(rng.integers(2**31)))
@@ -104,13 +107,13 @@ class Revisit(Scene):
         reach = self.span("length")[1] + self.span("size")[1]
         self.require(reach <= ANCHOR_Y - 0.35, "length", f"a bob reaching {reach:.2f} m below the anchor hits the floor")
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         world.space.damping = 1.0
         a, b = np.array([1.0, 1.0]), np.array([1.0 + p["distance"], 1.0])
         world.add_static_box(-2.0, -0.5, b[0] + 3.0, FLOOR, elasticity=1.0, friction=0.0)
         world.add_static_box(a[0] - 0.6, ANCHOR_Y, a[0] + 0.6, ANCHOR_Y + 0.05)
-        angle = np.radians(p["amplitude"]) * rng.choice([-1.0, 1.0])
+        angle = exactmath.radians(p["amplitude"]) * rng.choice([-1.0, 1.0])
         _pendulum(world, (a[0], ANCHOR_Y), p["length"], angle, p["size"], p["mass"])
         for _ in range(int(p["n_blocks"])):
             x, w, h = rng.uniform(0.1, 1.9), rng.uniform(0.08, 0.25), rng.uniform(0.08, 0.3)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.scenes.base import Bound, Scene
 from wmbench.worlds.world import Track, World
 
@@ -64,7 +65,7 @@ class OccluderPass(_Occlusion):
         "gravity": GRAVITY,
     }
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.floor_world(p)
         world.add_static_box(1.92, FLOOR, 2.5, 3.0, elasticity=1.0, friction=1.0)
         size = p["size"]
@@ -95,7 +96,7 @@ class OccluderStop(_Occlusion):
         "gravity": GRAVITY,
     }
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.floor_world(p)
         size, w = p["size"], p["occluder_width"]
         x0 = 0.1 + size
@@ -137,7 +138,7 @@ class OccluderCollision(_Occlusion):
         self.require(near > self.span("occluder_width")[1] / 2, "delay",
                      f"pucks would start {near:.2f} m from the centre, already behind the occluder")
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(0.0)
         r, v, t = p["size"], p["speed"], p["delay"]
         cx, cy = 1.0 + rng.uniform(-0.05, 0.05), 1.0 + rng.uniform(-0.1, 0.1)
@@ -166,7 +167,7 @@ class OutOfView(Scene):
         "gravity": GRAVITY,
     }
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         r, e, g = p["size"], p["restitution"], p["gravity"]
         world.add_static_box(-3.0, -0.5, 5.0, FLOOR, elasticity=1.0, friction=1.0)

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from wmbench.worlds import exactmath
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.scenes.base import Bound, Scene
 from wmbench.worlds.world import World
 
@@ -19,7 +21,7 @@ FRICTION = Bound(0.5, 0.0, 2.0, doc="Coulomb friction coefficient")
 SHAPE = Bound("circle", options=("circle", "box", "mixed"), doc="object shapes")
 
 
-def _kind(shape: str, rng: np.random.Generator) -> str:
+def _kind(shape: str, rng: Rng) -> str:
     return shape if shape != "mixed" else ("circle", "box")[int(rng.integers(2))]
 
 
@@ -51,7 +53,7 @@ class Collide(Scene):
         "gravity": Bound(0.0, 0.0, 50.0, doc="m/s^2 pointing down; 0 for a top-down table"),
     }
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         world.space.damping = 1.0
         for box in ((0, 0, 2, WALL), (0, 2 - WALL, 2, 2), (0, 0, WALL, 2), (2 - WALL, 0, 2, 2)):
@@ -65,11 +67,12 @@ class Collide(Scene):
             x = WALL + cell * (slot % cells + 0.5) + rng.uniform(-slack, slack)
             y = WALL + cell * (slot // cells + 0.5) + rng.uniform(-slack, slack)
             mass = p["mass"] * p["mass_ratio"] ** rng.uniform(0, 1)
-            index = _add(world, _kind(p["shape"], rng), x, y, size, mass, rng.uniform(0, np.pi / 2),
+            index = _add(world, _kind(p["shape"], rng), x, y, size, mass, rng.uniform(0, exactmath.PI / 2),
                          p["restitution"], p["friction"])
-            heading = rng.uniform(0, 2 * np.pi)
+            heading = rng.uniform(0, 2 * exactmath.PI)
             speed = p["speed"] * rng.uniform(0.5, 1.0)
-            world.bodies[index].velocity = (speed * np.cos(heading), speed * np.sin(heading))
+            sin, cos = exactmath.sincos(heading)
+            world.bodies[index].velocity = (speed * cos, speed * sin)
         return world
 
 
@@ -91,18 +94,19 @@ class Ramp(Scene):
     }
     RUN = 1.2  # horizontal length of the ramp, metres
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
-        slope = np.radians(p["angle"])
-        x0, height = 0.05, self.RUN * np.tan(slope)
+        slope = exactmath.radians(p["angle"])
+        sin, cos = exactmath.sincos(slope)
+        x0, height = 0.05, self.RUN * (sin / cos)
         world.add_static_box(-1.0, -0.5, 3.0, FLOOR, elasticity=1.0, friction=1.0)
         world.add_static_box(1.92, FLOOR, 2.5, 3.0, elasticity=1.0, friction=1.0)
         world.add_static_box(-0.5, FLOOR, x0, 3.0, visible=False)
         world.add_static_polygon([(x0, FLOOR), (x0 + self.RUN, FLOOR), (x0, FLOOR + height)],
                                  elasticity=1.0, friction=1.0)
-        down, normal = np.array([np.cos(slope), -np.sin(slope)]), np.array([np.sin(slope), np.cos(slope)])
+        down, normal = np.array([cos, -sin]), np.array([sin, cos])
         top = np.array([x0, FLOOR + height])
-        length = self.RUN / np.cos(slope)
+        length = self.RUN / cos
         s = length * (1.0 - p["start"]) + 0.05
         for _ in range(int(p["n_objects"])):
             size = p["size"] * rng.uniform(0.8, 1.0)
@@ -142,7 +146,7 @@ class Topple(Scene):
         if "stack" in arrangements:
             self.require(FLOOR + n * h <= 1.95, "n_objects", f"a stack of {n} blocks of side {h} is taller than the view")
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         world.add_static_box(-1.0, -0.5, 3.0, FLOOR, elasticity=1.0, friction=1.0)
         world.add_static_box(-0.5, FLOOR, 0.0, 3.0, visible=False)

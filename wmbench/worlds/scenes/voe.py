@@ -23,6 +23,7 @@ moment of a jump or change) happens at a frame drawn uniformly from
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -32,7 +33,9 @@ import pymunk
 from wmbench.errors import TaskFileError
 from wmbench.tasks.params import Choice
 from wmbench.worlds.episode import ObjectSpec, Rollout
+from wmbench.worlds.exactmath import PI
 from wmbench.worlds.render import PALETTE
+from wmbench.worlds.rng import Rng
 from wmbench.worlds.scenes.base import Bound, Scene, Simulate
 from wmbench.worlds.world import World
 
@@ -106,7 +109,7 @@ class ViolationOfExpectation(Scene):
             return (self.params[name].default,)
         return given.options if isinstance(given, Choice) else given.bounds
 
-    def sample(self, rng: np.random.Generator) -> dict[str, Any]:
+    def sample(self, rng: Rng) -> dict[str, Any]:
         """The parameters plus the layout: direction of travel (+1 right, -1 left), the
         event's frame, the event's and the start's positions along the path (metres from
         the view's edge; the ball may start outside the view and roll in)."""
@@ -122,7 +125,7 @@ class ViolationOfExpectation(Scene):
         """World x of distance ``u`` along the path (the view's left or right edge is 0)."""
         return self.centre[0] + p["direction"] * (u - self.view / 2)
 
-    def build(self, p: dict[str, Any], rng: np.random.Generator) -> World:
+    def build(self, p: dict[str, Any], rng: Rng) -> World:
         world = self.new_world(p["gravity"])
         e, mu, r = p["restitution"], p["friction"], p["size"]
         world.add_static_box(-2.0, -0.5, 4.0, FLOOR, elasticity=e, friction=mu)
@@ -175,7 +178,7 @@ class ViolationOfExpectation(Scene):
                       truth: Rollout) -> tuple[int, Callable[[World], None], dict[str, Any]]:
         """``(frame, change, details)``: the change is applied to the world after that frame."""
         kind, event, context = p["violation"], p["event_frame"], self.task.context
-        rng = np.random.default_rng([seed, 6])
+        rng = Rng(seed, 6)
         if kind == "vanish":
             def vanish(world: World) -> None:
                 world.space.remove(world.bodies[0], *world.bodies[0].shapes)
@@ -201,7 +204,7 @@ class ViolationOfExpectation(Scene):
                 world.bodies[0].velocity_func = _reversed_gravity
             return when, antigravity, {}
         if kind == "shape_change":
-            half = p["size"] * np.sqrt(np.pi) / 2  # a square of the disc's area
+            half = p["size"] * math.sqrt(PI) / 2  # a square of the disc's area
             corners = [(-half, -half), (half, -half), (half, half), (-half, half)]
 
             def to_square(world: World) -> None:
