@@ -72,8 +72,9 @@ STILL_PIXELS, STILL_ANGLE = 0.25, 0.02
 #: A box must overlap an object's mask better than a circle by this much to be chosen
 #: (objects a few pixels across look much alike either way).
 BOX_MARGIN = 0.03
-#: Frames of free flight needed to measure gravity.
-FALL_FRAMES = 5
+#: Frames of free flight needed to measure gravity, and how many such windows must agree
+#: (within this fraction of their median) for gravity to be measured.
+FALL_FRAMES, FALLS_AGREE = 5, 0.25
 #: Slower than this (pixels per frame) between two frames is at rest.
 AT_REST = 0.1
 
@@ -421,10 +422,13 @@ class PhysicsResim(Adapter):
     def _gravity(centres: np.ndarray, seen: dict[int, list[int]], pivots: dict[int, np.ndarray | None],
                  scenery: np.ndarray, g0: float) -> float:
         """Downward acceleration (pixels per frame^2) of the simulation: what objects falling
-        freely show, else ``g0`` for a floor without a ceiling or a pendulum, else 0."""
-        falls = [a for i, frames in seen.items() if pivots[i] is None for a in _falls(centres[:, i], frames, g0)]
-        if falls:
-            return float(np.median(falls))
+        freely show (two windows at least, agreeing), else ``g0`` for a floor without a
+        ceiling or a pendulum, else 0."""
+        falls = np.array([a for i, frames in seen.items() if pivots[i] is None
+                          for a in _falls(centres[:, i], frames, g0)])
+        agree = np.abs(falls - np.median(falls)) <= FALLS_AGREE * np.median(falls) if len(falls) else falls
+        if agree.sum() >= 2:  # one window may be a collision that happens to look like a fall
+            return float(np.median(falls[agree]))
         band = max(2, scenery.shape[0] // 4)
         floor = ((scenery[-band:] > 0.5).any(0)).mean() > 0.8
         ceiling = ((scenery[:band] > 0.5).any(0)).mean() > 0.8

@@ -96,6 +96,24 @@ def test_train_writes_a_checkpoint_and_card_that_run_evaluates_and_resumes(cli, 
     assert f"| area: physics | {physics:.1f}" in (out / "model.md").read_text()
 
 
+def test_train_reads_its_episodes_from_releases(cli, tmp_path):
+    for split in ("train", "dev"):
+        code, _, err = cli("data", "release", "--tasks", "drop_single", "--split", split, "--limit", 1,
+                           "--out", tmp_path / split, "--workers", 1, "--no-progress")
+        assert code == 0, err
+    empty = tmp_path / "empty-cache"  # nothing may be generated
+    code, stdout, err = cli("train", "--model", "convlstm", "--data", tmp_path / "train", "--val-data",
+                            tmp_path / "dev", "--batch-size", 2, "--windows", 2, "--horizon", 4, "--max-steps", 1,
+                            "--out", tmp_path / "t", "--no-progress", "--logger", "none", "--cache", empty)
+    assert code == 0, err
+    record = torch.load(tmp_path / "t" / "model.pt", weights_only=True)["training"]
+    assert record["data"].startswith("drop_single-train-") and record["val_data"].startswith("drop_single-dev-")
+    assert not any(empty.rglob("*.npz"))
+    code, _, err = cli("train", "--model", "convlstm", "--data", tmp_path / "dev", "--out", tmp_path / "u",
+                       "--no-progress")
+    assert code == 2 and "holds the dev split; train episodes were asked for" in err
+
+
 def test_a_different_run_in_the_same_directory_is_refused(cli, tmp_path):
     out = tmp_path / "train"
     assert _train(cli, out, "--max-steps", 1)[0] == 0

@@ -14,13 +14,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     from wmbench.cli import _cache, _workers
     from wmbench.tasks import get_suite
     from wmbench.train.fit import Budget, TrainSpec, train
+    from wmbench.worlds.release import Release
 
-    if args.tasks:
+    releases = {split: Release(path) for split, path in (("train", args.data), ("dev", args.val_data)) if path}
+    if "train" in releases:
+        train_release = releases["train"]
+        tasks, limit = tuple(t.name for t in train_release.tasks), args.limit
+        suite = (train_release.manifest["suite"] or {}).get("name")
+    elif args.tasks:
         tasks, suite, limit = tuple(t for t in args.tasks.split(",") if t), None, args.limit
     else:
         chosen = get_suite(args.suite)
         tasks, suite, limit = chosen.tasks, chosen.name, args.limit or chosen.episodes
     spec = TrainSpec(model=args.model, tasks=tasks, suite=suite, preset=args.preset, config=args.config,
+                     data=releases["train"].manifest["release"] if "train" in releases else None,
+                     val_data=releases["dev"].manifest["release"] if "dev" in releases else None,
                      train_limit=limit, val_limit=args.val_limit or limit, horizon=args.horizon,
                      windows=args.windows, batch_size=args.batch_size, lr=args.lr,
                      sampling_steps=args.sampling_steps, patience=args.patience, seed=args.seed)
@@ -28,7 +36,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                     num_nodes=args.num_nodes, precision=args.precision, max_steps=args.max_steps,
                     max_time=args.max_time, max_epochs=args.max_epochs, num_workers=args.num_workers,
                     logger=args.logger, progress=not args.no_progress)
-    saved = train(spec, args.out, _cache(args), budget, _workers(args), args.test_secret)
+    saved = train(spec, args.out, _cache(args), budget, _workers(args), args.test_secret, releases)
     if saved is not None:
         t = saved["training"]
         print(json.dumps({"checkpoint": str(args.out / "model.pt"), "card": str(args.out / "model.md"),
@@ -68,6 +76,9 @@ def register(command: Callable[..., argparse.ArgumentParser]) -> None:
     which.add_argument("--tasks", help="comma-separated task names or files")
     p.add_argument("--limit", type=_positive, metavar="N", help="train episodes per task (default: the suite's "
                    "cap, else all)")
+    p.add_argument("--data", type=Path, metavar="RELEASE", help="train on a release of a train split (its tasks "
+                   "and exact episodes, nothing generated) instead of the suite's episodes from the cache")
+    p.add_argument("--val-data", type=Path, metavar="RELEASE", help="validate on a release of a dev split")
     p.add_argument("--out", type=Path, required=True, help="training directory (rerun to resume)")
     p.add_argument("--val-limit", type=_positive, metavar="N", help="dev episodes per task for validation "
                    "(default: --limit, else the suite's cap)")

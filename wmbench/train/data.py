@@ -1,6 +1,7 @@
 """The training data: random windows of a suite's train episodes, fixed windows of its dev episodes.
 
-Every clip is an episode's true frames, resized to the model's resolution exactly as
+Episodes come from the episode cache (generated first where missing) or, split by split,
+from a release (``wmbench data release``): its exact bytes, no generation. Every clip is an episode's true frames, resized to the model's resolution exactly as
 a run resizes its context (:func:`wmbench.run.checks.resize`) and kept in memory as
 ``uint8``, with the episode's actions for action-conditioned models. A training item
 is a window of ``context + horizon`` consecutive frames starting at a random frame
@@ -23,8 +24,9 @@ from wmbench.errors import WmbenchError
 from wmbench.run.checks import as_float, resize
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
-from wmbench.worlds.cache import EpisodeCache
+from wmbench.worlds.cache import EpisodeCache, EpisodeSource
 from wmbench.worlds.parallel import Job, generate_all
+from wmbench.worlds.release import Release
 
 #: Frames kept per training episode: a longer episode keeps a stretch of this many,
 #: starting at a frame drawn from its seed (memory stays bounded on long-horizon tasks).
@@ -74,15 +76,27 @@ class Selection:
     val_limit: int | None = None
     windows: int = 4
     test_secret: str | None = None
+    releases: tuple[tuple[str, Release], ...] = ()
+
+    def release(self, split: str) -> Release | None:
+        """The release the ``split``'s episodes come from, or ``None`` (the cache)."""
+        return dict(self.releases).get(split)
 
     def seeds(self, task: Task, split: str) -> list[int]:
+        """The first ``train_limit`` (``val_limit`` for dev) episodes of ``task``'s ``split``."""
         limit = self.train_limit if split == "train" else self.val_limit
-        return split_seeds(task, split, limit, self.test_secret)
+        release = self.release(split)
+        if release is None:
+            return split_seeds(task, split, limit, self.test_secret)
+        seeds = release.seeds(task)
+        if not seeds:
+            raise WmbenchError(f"release {release.path} holds no episode of task '{task.name}'")
+        return seeds[:limit]
 
 
 class WindowDataModule(pl.LightningDataModule):
-    """Serves :class:`Windows` of the selected train and dev episodes from the cache,
-    generating the missing ones first (``workers`` processes, on the first process only)."""
+    """Serves :class:`Windows` of the selected train and dev episodes from their releases or
+    the cache, generating the missing ones first (``workers`` processes, first process only)."""
 
     def __init__(self, selection: Selection, cache: EpisodeCache, batch_size: int = 16, num_workers: int = 0,
                  workers: int = 1, progress: bool = True):
@@ -92,14 +106,18 @@ class WindowDataModule(pl.LightningDataModule):
         self.train: Windows | None = None
         self.val: Windows | None = None
 
+    def source(self, split: str) -> EpisodeSource:
+        return self.selection.release(split) or self.cache
+
     @property
     def length(self) -> int:
         return self.selection.context + self.selection.horizon
 
     def prepare_data(self) -> None:
-        jobs = [Job(t, split, s) for split in ("train", "dev") for t in self.selection.tasks
-                for s in self.selection.seeds(t, split)]
-        generate_all(jobs, self.cache, self.workers, self.progress, desc="episodes")
+        jobs = [Job(t, split, s) for split in ("train", "dev") if self.selection.release(split) is None
+                for t in self.selection.tasks for s in self.selection.seeds(t, split)]
+        if jobs:
+            generate_all(jobs, self.cache, self.workers, self.progress, desc="episodes")
 
     def setup(self, stage: str | None = None) -> None:
         if self.train is None:
@@ -119,7 +137,7 @@ class WindowDataModule(pl.LightningDataModule):
         return clips
 
     def _clip(self, task: Task, split: str, seed: int) -> Clip:
-        episode = self.cache.get(task, split, seed)
+        episode = self.source(split).get(task, split, seed)
         frames, actions = episode.frames, episode.truth.actions
         if self.selection.uses_actions and actions is None:
             raise WmbenchError(f"task '{task.name}' has no actions to condition on")

@@ -33,6 +33,7 @@ from wmbench.train.card import write_card
 from wmbench.train.data import Selection, WindowDataModule
 from wmbench.train.module import VideoPredictionModule, predictor_class
 from wmbench.worlds.cache import EpisodeCache
+from wmbench.worlds.release import Release
 
 #: Family whose tasks train the action-conditioned variants.
 CONTROL_FAMILY = "action_conditioned"
@@ -46,6 +47,8 @@ class TrainSpec:
     model: str
     tasks: tuple[str, ...]
     suite: str | None = None
+    data: str | None = None  # the release of the train episodes (else the cache)
+    val_data: str | None = None  # the release of the dev episodes (else the cache)
     preset: str = "smoke"
     config: dict[str, Any] = field(default_factory=dict)
     train_limit: int | None = None
@@ -122,19 +125,22 @@ def _check_same(out: Path, spec: TrainSpec) -> None:
         write_json(path, wanted)
 
 
-def _action_dim(selection: Selection, cache: EpisodeCache) -> int:
+def _action_dim(data: WindowDataModule) -> int:
+    selection = data.selection
     if not selection.uses_actions:
         return 0
     task = selection.tasks[0]
-    actions = cache.get(task, "train", selection.seeds(task, "train")[0]).truth.actions
+    actions = data.source("train").get(task, "train", selection.seeds(task, "train")[0]).truth.actions
     if actions is None:
         raise WmbenchError(f"task '{task.name}' has no actions to condition on")
     return int(actions.shape[1])
 
 
 def train(spec: TrainSpec, out: Path | str, cache: EpisodeCache, budget: Budget = Budget(),
-          workers: int = 1, test_secret: str | None = None) -> dict[str, Any] | None:
-    """Train ``spec`` into ``out`` (resuming what is there) under ``budget``. Returns the
+          workers: int = 1, test_secret: str | None = None,
+          releases: dict[str, Release] | None = None) -> dict[str, Any] | None:
+    """Train ``spec`` into ``out`` (resuming what is there) under ``budget``; the episodes
+    of a split come from ``releases[split]`` when given, else from ``cache``. Returns the
     saved checkpoint (weights and training record) on the main process, else ``None``."""
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -143,7 +149,12 @@ def train(spec: TrainSpec, out: Path | str, cache: EpisodeCache, budget: Budget 
         raise WmbenchError(f"{cls.display_name()}: unknown preset '{spec.preset}' (known: {', '.join(cls.presets)})")
     config = {**cls.presets[spec.preset], **spec.config}
     req = cls.requirements
-    tasks = tuple(get_task(t) for t in spec.tasks)
+    releases = releases or {}
+    for split, release in releases.items():
+        if release.split != split:
+            raise WmbenchError(f"release {release.path} holds the {release.split} split; {split} episodes were asked for")
+    known = {t.name: t for r in releases.values() for t in r.tasks}
+    tasks = tuple(known[t] if t in known else get_task(t) for t in spec.tasks)
     if req.uses_actions:
         tasks = tuple(t for t in tasks if t.family == CONTROL_FAMILY)
         if not tasks:
@@ -157,12 +168,12 @@ def train(spec: TrainSpec, out: Path | str, cache: EpisodeCache, budget: Budget 
     _check_same(out, spec)
     selection = Selection(tasks=tasks, context=req.context, horizon=spec.horizon, resolution=req.resolution,
                           uses_actions=req.uses_actions, train_limit=spec.train_limit, val_limit=spec.val_limit,
-                          windows=spec.windows, test_secret=test_secret)
+                          windows=spec.windows, test_secret=test_secret, releases=tuple(releases.items()))
     pl.seed_everything(spec.seed, workers=True, verbose=False)
     data = WindowDataModule(selection, cache, spec.batch_size, budget.num_workers, workers, budget.progress)
     total = budget.max_steps if budget.max_steps > 0 else None
     sampling = spec.sampling_steps if spec.sampling_steps is not None else (total // 2 if total else 1000)
-    module = VideoPredictionModule(spec.model, config, _action_dim(selection, cache), req.context, spec.horizon,
+    module = VideoPredictionModule(spec.model, config, _action_dim(data), req.context, spec.horizon,
                                    lr=spec.lr, warmup=min(100, (total or 400) // 4), total_steps=total,
                                    sampling_steps=sampling)
     best = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/mse", mode="min",
@@ -188,7 +199,8 @@ def train(spec: TrainSpec, out: Path | str, cache: EpisodeCache, budget: Budget 
     if not trainer.is_global_zero:
         return None
     record = {
-        "preset": spec.preset, "suite": spec.suite, "tasks": [t.id for t in tasks],
+        "preset": spec.preset, "suite": spec.suite, "data": spec.data, "val_data": spec.val_data,
+        "tasks": [t.id for t in tasks],
         "train_episodes": {t.id: len(selection.seeds(t, "train")) for t in tasks},
         "val_episodes": {t.id: len(selection.seeds(t, "dev")) for t in tasks},
         "windows": {"context": req.context, "horizon": spec.horizon, "per_episode": spec.windows},
