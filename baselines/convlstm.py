@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from wmbench.adapters.learned import Predictor, VideoPredictor, frame_encoder, residual_decoder, tile_actions
+from wmbench.adapters.learned import RecurrentPredictor, VideoPredictor, frame_encoder, residual_decoder
 
 
 class ConvLSTMCell(nn.Module):
@@ -38,31 +38,19 @@ class ConvLSTMCell(nn.Module):
         return torch.sigmoid(o) * torch.tanh(c), c
 
 
-class ConvLSTMNet(Predictor):
+class ConvLSTMNet(RecurrentPredictor):
     def __init__(self, hidden: int = 32, layers: int = 2, kernel: int = 3, action_dim: int = 0):
         super().__init__()
         self.encode = frame_encoder(3 + action_dim, hidden)
         self.cells = nn.ModuleList(ConvLSTMCell(hidden, hidden, kernel) for _ in range(layers))
         self.decode = residual_decoder(hidden)
 
-    def forward(self, context: torch.Tensor, horizon: int, actions: torch.Tensor | None = None,
-                future: torch.Tensor | None = None, teacher: float = 0.0) -> torch.Tensor:
-        b, c, _, h, w = context.shape
-        frame, state, out = context[:, 0], None, []
-        for t in range(c + horizon - 1):
-            x = self.encode(torch.cat([frame, *tile_actions(actions, t, h, w)], 1))
-            if state is None:
-                state = [(torch.zeros_like(x), torch.zeros_like(x)) for _ in self.cells]
-            for k, cell in enumerate(self.cells):
-                state[k] = cell(x, state[k])
-                x = state[k][0]
-            prediction = (frame + self.decode(x)).clamp(0, 1)
-            if t + 1 < c:
-                frame = context[:, t + 1]
-            else:
-                out.append(prediction)
-                frame = self.feed(prediction, future, t + 1 - c, teacher)
-        return torch.stack(out, 1)
+    def step(self, x: torch.Tensor, state: list | None) -> tuple[torch.Tensor, list]:
+        state = state or [(torch.zeros_like(x), torch.zeros_like(x)) for _ in self.cells]
+        for k, cell in enumerate(self.cells):
+            state[k] = cell(x, state[k])
+            x = state[k][0]
+        return x, state
 
 
 class ConvLSTM(VideoPredictor):

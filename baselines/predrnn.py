@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wmbench.adapters.learned import Predictor, VideoPredictor, frame_encoder, residual_decoder, tile_actions
+from wmbench.adapters.learned import RecurrentPredictor, VideoPredictor, frame_encoder, residual_decoder
 
 #: Added to the forget gates' pre-activation, as in the reference implementation.
 FORGET_BIAS = 1.0
@@ -60,7 +60,7 @@ class SpatioTemporalLSTMCell(nn.Module):
         return h, c, m, dc, dm
 
 
-class PredRNNNet(Predictor):
+class PredRNNNet(RecurrentPredictor):
     def __init__(self, hidden: int = 32, layers: int = 2, kernel: int = 3, decouple: float = 0.1, action_dim: int = 0):
         super().__init__()
         self.encode = frame_encoder(3 + action_dim, hidden)
@@ -68,36 +68,31 @@ class PredRNNNet(Predictor):
         self.adapters = nn.ModuleList(nn.Conv2d(hidden, hidden, 1, bias=False) for _ in range(layers))
         self.decode = residual_decoder(hidden)
         self.decouple = decouple
-        self._decoupling = torch.zeros(())
+        self._similarity: list[torch.Tensor] = []
+
+    def step(self, x: torch.Tensor, state: tuple | None) -> tuple[torch.Tensor, tuple]:
+        """State: each layer's ``(h, c)`` and the spatiotemporal memory ``m``, which leaves the
+        top layer at one step to enter the bottom one at the next."""
+        layers, m = state or ([(torch.zeros_like(x), torch.zeros_like(x)) for _ in self.cells], torch.zeros_like(x))
+        for k, (cell, adapter) in enumerate(zip(self.cells, self.adapters)):
+            h, c, m, dc, dm = cell(x, *layers[k], m)
+            layers[k] = (h, c)
+            if self.training:
+                dc, dm = adapter(dc).flatten(2), adapter(dm).flatten(2)
+                self._similarity.append(F.cosine_similarity(dc, dm, dim=2).abs().mean())
+            x = h
+        return x, (layers, m)
 
     def forward(self, context: torch.Tensor, horizon: int, actions: torch.Tensor | None = None,
                 future: torch.Tensor | None = None, teacher: float = 0.0) -> torch.Tensor:
-        b, c, _, h, w = context.shape
-        frame, out, similarity, state, m = context[:, 0], [], [], None, None
-        for t in range(c + horizon - 1):
-            x = self.encode(torch.cat([frame, *tile_actions(actions, t, h, w)], 1))
-            if state is None:
-                state = [(torch.zeros_like(x), torch.zeros_like(x)) for _ in self.cells]
-                m = torch.zeros_like(x)
-            for k, (cell, adapter) in enumerate(zip(self.cells, self.adapters)):
-                hk, ck, m, dc, dm = cell(x, *state[k], m)
-                state[k] = (hk, ck)
-                if self.training:
-                    dc, dm = adapter(dc).flatten(2), adapter(dm).flatten(2)
-                    similarity.append(F.cosine_similarity(dc, dm, dim=2).abs().mean())
-                x = hk
-            prediction = (frame + self.decode(x)).clamp(0, 1)
-            if t + 1 < c:
-                frame = context[:, t + 1]
-            else:
-                out.append(prediction)
-                frame = self.feed(prediction, future, t + 1 - c, teacher)
-        self._decoupling = torch.stack(similarity).mean() if similarity else torch.zeros((), device=context.device)
-        return torch.stack(out, 1)
+        self._similarity = []
+        return super().forward(context, horizon, actions, future, teacher)
 
     def regulariser(self) -> torch.Tensor:
-        """The memory decoupling loss of the last forward pass, weighted."""
-        return self.decouple * self._decoupling
+        """The memory decoupling loss of the last forward pass (in training), weighted."""
+        if not self._similarity:
+            return super().regulariser()
+        return self.decouple * torch.stack(self._similarity).mean()
 
 
 class PredRNN(VideoPredictor):

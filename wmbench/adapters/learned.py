@@ -61,6 +61,36 @@ class Predictor(nn.Module):
         return torch.where(use_true, future[:, step], prediction)
 
 
+class RecurrentPredictor(Predictor):
+    """A predictor that steps through the context, then through its own predictions: each
+    step encodes a frame (with the step's action planes), updates a recurrent state with
+    :meth:`step` and decodes the top features into a change added to that frame.
+    Subclasses set ``encode`` and ``decode`` (e.g. :func:`frame_encoder`,
+    :func:`residual_decoder`) and implement :meth:`step`."""
+
+    encode: nn.Module
+    decode: nn.Module
+
+    def step(self, x: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
+        """Features ``x`` of one frame and the state (``None`` at the first step) -> the
+        top layer's features and the next state."""
+        raise NotImplementedError
+
+    def forward(self, context: torch.Tensor, horizon: int, actions: torch.Tensor | None = None,
+                future: torch.Tensor | None = None, teacher: float = 0.0) -> torch.Tensor:
+        c, (h, w) = context.shape[1], context.shape[-2:]
+        frame, state, out = context[:, 0], None, []
+        for t in range(c + horizon - 1):
+            top, state = self.step(self.encode(torch.cat([frame, *tile_actions(actions, t, h, w)], 1)), state)
+            prediction = (frame + self.decode(top)).clamp(0, 1)
+            if t + 1 < c:
+                frame = context[:, t + 1]
+            else:
+                out.append(prediction)
+                frame = self.feed(prediction, future, t + 1 - c, teacher)
+        return torch.stack(out, 1)
+
+
 def tile_actions(actions: torch.Tensor | None, step: int, height: int, width: int) -> list[torch.Tensor]:
     """``[]`` without actions, else the action applied at ``step`` as constant planes
     ``(B, A, height, width)``: the input a network concatenates to that step's frame."""
