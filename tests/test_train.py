@@ -114,6 +114,13 @@ def test_train_reads_its_episodes_from_releases(cli, tmp_path):
     assert code == 2 and "holds the dev split; train episodes were asked for" in err
 
 
+def test_a_time_budget_stops_training_and_is_recorded(cli, tmp_path):
+    code, stdout, err = _train(cli, tmp_path / "t", "--max-time", "00:00:00:02", "--windows", 64)
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["stopped"] == "max_time" and 2.0 <= report["seconds"] < 60
+
+
 def test_a_different_run_in_the_same_directory_is_refused(cli, tmp_path):
     out = tmp_path / "train"
     assert _train(cli, out, "--max-steps", 1)[0] == 0

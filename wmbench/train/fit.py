@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -180,22 +179,20 @@ def train(spec: TrainSpec, out: Path | str, cache: EpisodeCache, budget: Budget 
                            save_last=True, save_top_k=1, enable_version_counter=False, save_on_train_epoch_end=False)
     stop = EarlyStopping(monitor="val/mse", mode="min", patience=spec.patience, check_on_train_epoch_end=False)
     curves = Curves(every=10)
+    timer = Timer(duration=budget.max_time, interval="step")  # its time is kept in checkpoints: it resumes
     trainer = pl.Trainer(
         accelerator=budget.accelerator, devices=budget.devices, strategy=budget.strategy,
         num_nodes=budget.num_nodes, precision=budget.precision, max_steps=budget.max_steps,
-        max_time=budget.max_time, max_epochs=budget.max_epochs, logger=_logger(budget.logger, out),
-        callbacks=[best, stop, curves],
+        max_epochs=budget.max_epochs, logger=_logger(budget.logger, out), callbacks=[best, stop, curves, timer],
         enable_progress_bar=budget.progress, enable_model_summary=False, default_root_dir=out,
         log_every_n_steps=10, num_sanity_val_steps=0,
     )
     last = out / "checkpoints" / "last.ckpt"
-    started = time.perf_counter()
     with warnings.catch_warnings():
         for message in ("does not have many workers", "smaller than the logging interval", "LeafSpec",
                         "Checkpoint directory .* exists and is not empty"):  # the last: resuming
             warnings.filterwarnings("ignore", message=f".*{message}.*")
         trainer.fit(module, datamodule=data, ckpt_path=last if last.exists() else None)
-    seconds = time.perf_counter() - started
     if not trainer.is_global_zero:
         return None
     record = {
@@ -205,8 +202,8 @@ def train(spec: TrainSpec, out: Path | str, cache: EpisodeCache, budget: Budget 
         "val_episodes": {t.id: len(selection.seeds(t, "dev")) for t in tasks},
         "windows": {"context": req.context, "horizon": spec.horizon, "per_episode": spec.windows},
         "batch_size": spec.batch_size, "lr": spec.lr, "seed": spec.seed, "sampling_steps": sampling,
-        "steps": trainer.global_step, "epochs": trainer.current_epoch, "stopped": _why_stopped(trainer, budget),
-        "seconds": round(seconds, 1), "precision": str(trainer.precision),
+        "steps": trainer.global_step, "epochs": trainer.current_epoch, "stopped": _why_stopped(trainer, timer, budget),
+        "seconds": round(timer.time_elapsed("train"), 1), "precision": str(trainer.precision),
         "accelerator": type(trainer.accelerator).__name__, "devices": trainer.num_devices,
         "strategy": type(trainer.strategy).__name__, "environment": provenance.environment(),
         "best_val_mse": None if best.best_model_score is None else float(best.best_model_score),
@@ -224,15 +221,14 @@ def train(spec: TrainSpec, out: Path | str, cache: EpisodeCache, budget: Budget 
     return saved
 
 
-def _why_stopped(trainer: pl.Trainer, budget: Budget) -> str:
+def _why_stopped(trainer: pl.Trainer, timer: Timer, budget: Budget) -> str:
     if trainer.interrupted:
         return "interrupted"
     if any(isinstance(c, EarlyStopping) and c.stopped_epoch for c in trainer.callbacks):
         return "early stopping on val/mse"
     if budget.max_steps > 0 and trainer.global_step >= budget.max_steps:
         return "max_steps"
-    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
-    if timer is not None and (timer.time_remaining() or 0) <= 0:
+    if budget.max_time is not None and (timer.time_remaining() or 0) <= 0:
         return "max_time"
     return "max_epochs"
 
