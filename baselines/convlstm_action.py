@@ -7,10 +7,10 @@ Trained on the action-conditioned tasks only (``wmbench train --model convlstm_a
 """
 
 from wmbench import Requirements
-from wmbench.adapters import resolve
+from wmbench.baselines.convlstm import ConvLSTM
 
 
-class ConvLSTMAction(resolve("convlstm")):
+class ConvLSTMAction(ConvLSTM):
     name = "convlstm_action"
     requirements = Requirements(context=4, resolution=64, uses_actions=True)
     default_checkpoint = "checkpoints/convlstm_action.pt"

@@ -143,8 +143,11 @@ def _patches(masks: np.ndarray) -> np.ndarray:
             hull = cv2.convexHull(points)
             area = cv2.contourArea(hull) + cv2.arcLength(hull, True) / 2 + 1  # hull of pixel centres, grown
             border = cv2.dilate(patch, ring).astype(bool) & ~patch.astype(bool)
-            if (min(cv2.minAreaRect(points)[1]) + 1 >= MIN_THICKNESS and len(rows) >= COMPACT * area
-                    and (others & border).sum() <= INSIDE * border.sum()):
+            if (
+                min(cv2.minAreaRect(points)[1]) + 1 >= MIN_THICKNESS
+                and len(rows) >= COMPACT * area
+                and (others & border).sum() <= INSIDE * border.sum()
+            ):
                 kept[t, k] |= patch
     grown = np.stack([cv2.dilate(m, ring) for m in kept.reshape(-1, *masks.shape[2:])]).reshape(masks.shape)
     return masks * grown
@@ -364,22 +367,29 @@ class PhysicsResim(Adapter):
         objects = masks.sum(1) > 0.5
         scenery_seen = np.where(objects, 0.0, p[:, _SCENERY])
         scenery = scenery_seen.sum(0) / np.maximum((~objects).sum(0), 1)  # static scenery: near 1
-        states = mask_states(torch.from_numpy(masks[None, :, present]),
-                             torch.from_numpy(masks[:, present].sum((2, 3)).max(0)[None]),
-                             torch.ones(1, len(present), dtype=torch.bool))
+        states = mask_states(
+            torch.from_numpy(masks[None, :, present]),
+            torch.from_numpy(masks[:, present].sum((2, 3)).max(0)[None]),
+            torch.ones(1, len(present), dtype=torch.bool),
+        )
         centres = states.centroid[0].double().numpy()  # (C, N, 2), image coordinates
         fraction = states.fraction[0].double().numpy()
         occluded = p[:, _OCCLUDER] > 0.5
         seen = {}
         for i, k in enumerate(present):
-            full = [t for t in range(c) if fraction[t, i] >= FULL and np.isfinite(centres[t, i, 0])
-                    and not _touches(masks[t, k], occluded[t])]
+            full = [
+                t
+                for t in range(c)
+                if fraction[t, i] >= FULL and np.isfinite(centres[t, i, 0]) and not _touches(masks[t, k], occluded[t])
+            ]
             seen[i] = full or [int(np.nanargmax(fraction[:, i]))]
         strings = np.where(scenery < 0.5, scenery_seen, 0.0)  # (C, H, W)
         pivots = {i: _pivot(centres[seen[i], i], strings[seen[i]]) for i in seen}
         gravity = self._gravity(centres, seen, pivots, scenery, GRAVITY * w / self.view_metres / fps**2)
-        bodies = [self._body(k, fills[:, k], marks[:, k], centres[:, i], seen[i], pivots[i], gravity, h)
-                  for i, k in enumerate(present)]
+        bodies = [
+            self._body(k, fills[:, k], marks[:, k], centres[:, i], seen[i], pivots[i], gravity, h)
+            for i, k in enumerate(present)
+        ]
         grow = np.ones((3, 3), np.uint8)
         for body, k in zip(bodies, present):
             footprint = masks[-1, k] > 0.1
@@ -387,13 +397,28 @@ class PhysicsResim(Adapter):
                 footprint |= strings[-1] > 0.1
             body.footprint = cv2.dilate(footprint.astype(np.uint8), grow).astype(bool)
         covered = objects | occluded | ((scenery_seen > 0.5) & (scenery < 0.5))  # and moving strings
-        return Scene(bodies=bodies, last=images[-1], walls=[_to_up(line, h) for line in _walls(scenery)], gravity=gravity,
-                     background=_background(images, covered), occluder=p[-1, _OCCLUDER].astype(np.float32),
-                     occluder_colour=images[-1], occluder_velocity=_occluder_velocity(occluded))
+        return Scene(
+            bodies=bodies,
+            last=images[-1],
+            walls=[_to_up(line, h) for line in _walls(scenery)],
+            gravity=gravity,
+            background=_background(images, covered),
+            occluder=p[-1, _OCCLUDER].astype(np.float32),
+            occluder_colour=images[-1],
+            occluder_velocity=_occluder_velocity(occluded),
+        )
 
     @staticmethod
-    def _body(k: int, fill: np.ndarray, mark: np.ndarray, centres: np.ndarray, seen: list[int],
-              pivot: np.ndarray | None, gravity: float, height: int) -> Body:
+    def _body(
+        k: int,
+        fill: np.ndarray,
+        mark: np.ndarray,
+        centres: np.ndarray,
+        seen: list[int],
+        pivot: np.ndarray | None,
+        gravity: float,
+        height: int,
+    ) -> Body:
         """Palette object ``k`` from its masks ``(C, H, W)`` and centroids ``(C, 2)``, measured
         in the frames ``seen`` fully (the last of them is where it enters the simulation)."""
         masks = fill + mark
@@ -414,18 +439,30 @@ class PhysicsResim(Adapter):
             velocity = np.array([step[0], -step[1]])
             if np.abs(velocity).max() > AT_REST:  # the mean velocity over the frame, half a frame ago
                 velocity[1] -= gravity / 2
-        return Body(spec=spec, start=last, position=tuple(_to_up(centres[last], height)), angle=float(angles[-1]),
-                    velocity=tuple(velocity), spin=float(_trend(recent, angles)),
-                    anchor=None if pivot is None else tuple(_to_up(pivot, height)))
+        return Body(
+            spec=spec,
+            start=last,
+            position=tuple(_to_up(centres[last], height)),
+            angle=float(angles[-1]),
+            velocity=tuple(velocity),
+            spin=float(_trend(recent, angles)),
+            anchor=None if pivot is None else tuple(_to_up(pivot, height)),
+        )
 
     @staticmethod
-    def _gravity(centres: np.ndarray, seen: dict[int, list[int]], pivots: dict[int, np.ndarray | None],
-                 scenery: np.ndarray, g0: float) -> float:
+    def _gravity(
+        centres: np.ndarray,
+        seen: dict[int, list[int]],
+        pivots: dict[int, np.ndarray | None],
+        scenery: np.ndarray,
+        g0: float,
+    ) -> float:
         """Downward acceleration (pixels per frame^2) of the simulation: what objects falling
         freely show (two windows at least, agreeing), else ``g0`` for a floor without a
         ceiling or a pendulum, else 0."""
-        falls = np.array([a for i, frames in seen.items() if pivots[i] is None
-                          for a in _falls(centres[:, i], frames, g0)])
+        falls = np.array(
+            [a for i, frames in seen.items() if pivots[i] is None for a in _falls(centres[:, i], frames, g0)]
+        )
         agree = np.abs(falls - np.median(falls)) <= FALLS_AGREE * np.median(falls) if len(falls) else falls
         if agree.sum() >= 2:  # one window may be a collision that happens to look like a fall
             return float(np.median(falls[agree]))
@@ -491,9 +528,13 @@ class PhysicsResim(Adapter):
         moving_occluder = any(scene.occluder_velocity)
         out = np.empty((len(poses), h, w, 3), np.uint8)
         for k, pose in enumerate(poses, start=1):
-            moved = [i for i, b in enumerate(scene.bodies)
-                     if np.hypot(*(pose[i, :2] - start[i, :2])) > STILL_PIXELS
-                     or abs(pose[i, 2] - start[i, 2]) > STILL_ANGLE or b.start < context - 1]
+            moved = [
+                i
+                for i, b in enumerate(scene.bodies)
+                if np.hypot(*(pose[i, :2] - start[i, :2])) > STILL_PIXELS
+                or abs(pose[i, 2] - start[i, 2]) > STILL_ANGLE
+                or b.start < context - 1
+            ]
             erase = np.zeros((h, w), bool)
             for i in moved:
                 erase |= scene.bodies[i].footprint

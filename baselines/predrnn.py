@@ -46,8 +46,7 @@ class SpatioTemporalLSTMCell(nn.Module):
         self.o = nn.Conv2d(2 * hidden, hidden, kernel, padding=pad)
         self.last = nn.Conv2d(2 * hidden, hidden, 1)
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, m: torch.Tensor
-                ) -> tuple[torch.Tensor, ...]:
+    def forward(self, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor, m: torch.Tensor) -> tuple[torch.Tensor, ...]:
         ix, fx, gx, ix2, fx2, gx2, ox = self.x(x).chunk(7, 1)
         ih, fh, gh, oh = self.h(h).chunk(4, 1)
         im, fm, gm = self.m(m).chunk(3, 1)
@@ -83,8 +82,14 @@ class PredRNNNet(RecurrentPredictor):
             x = h
         return x, (layers, m)
 
-    def forward(self, context: torch.Tensor, horizon: int, actions: torch.Tensor | None = None,
-                future: torch.Tensor | None = None, teacher: float = 0.0) -> torch.Tensor:
+    def forward(
+        self,
+        context: torch.Tensor,
+        horizon: int,
+        actions: torch.Tensor | None = None,
+        future: torch.Tensor | None = None,
+        teacher: float = 0.0,
+    ) -> torch.Tensor:
         self._similarity = []
         return super().forward(context, horizon, actions, future, teacher)
 

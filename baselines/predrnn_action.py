@@ -8,10 +8,10 @@ checkpoint is ``checkpoints/predrnn_action.pt``.
 """
 
 from wmbench import Requirements
-from wmbench.adapters import resolve
+from wmbench.baselines.predrnn import PredRNN
 
 
-class PredRNNAction(resolve("predrnn")):
+class PredRNNAction(PredRNN):
     name = "predrnn_action"
     requirements = Requirements(context=4, resolution=64, uses_actions=True)
     default_checkpoint = "checkpoints/predrnn_action.pt"

@@ -36,14 +36,18 @@ class GatedSpatialAttention(nn.Module):
         super().__init__()
         self.norm1, self.norm2 = nn.GroupNorm(1, channels), nn.GroupNorm(1, channels)
         self.inp = nn.Conv2d(channels, channels, 1)
-        self.spatial = nn.Sequential(nn.Conv2d(channels, channels, 5, padding=2, groups=channels),
-                                     nn.Conv2d(channels, channels, 7, padding=9, dilation=3, groups=channels),
-                                     nn.Conv2d(channels, 2 * channels, 1))
+        self.spatial = nn.Sequential(
+            nn.Conv2d(channels, channels, 5, padding=2, groups=channels),
+            nn.Conv2d(channels, channels, 7, padding=9, dilation=3, groups=channels),
+            nn.Conv2d(channels, 2 * channels, 1),
+        )
         self.out = nn.Conv2d(channels, channels, 1)
-        self.mlp = nn.Sequential(nn.Conv2d(channels, expand * channels, 1),
-                                 nn.Conv2d(expand * channels, expand * channels, 3, padding=1,
-                                           groups=expand * channels),
-                                 nn.GELU(), nn.Conv2d(expand * channels, channels, 1))
+        self.mlp = nn.Sequential(
+            nn.Conv2d(channels, expand * channels, 1),
+            nn.Conv2d(expand * channels, expand * channels, 3, padding=1, groups=expand * channels),
+            nn.GELU(),
+            nn.Conv2d(expand * channels, channels, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         value, gate = self.spatial(nn.functional.gelu(self.inp(self.norm1(x)))).chunk(2, 1)
@@ -52,8 +56,15 @@ class GatedSpatialAttention(nn.Module):
 
 
 class SimVPNet(Predictor):
-    def __init__(self, hidden: int = 32, translator: int = 128, blocks: int = 4, context: int = 4,
-                 chunk: int = 8, action_dim: int = 0):
+    def __init__(
+        self,
+        hidden: int = 32,
+        translator: int = 128,
+        blocks: int = 4,
+        context: int = 4,
+        chunk: int = 8,
+        action_dim: int = 0,
+    ):
         super().__init__()
         self.context, self.chunk, self.hidden = context, chunk, hidden
         self.encode = frame_encoder(3, hidden)
@@ -74,20 +85,27 @@ class SimVPNet(Predictor):
         change = self.decode(x).view(b, self.chunk, 3, h, w)
         return (frames[:, -1:] + change).clamp(0, 1)
 
-    def forward(self, context: torch.Tensor, horizon: int, actions: torch.Tensor | None = None,
-                future: torch.Tensor | None = None, teacher: float = 0.0) -> torch.Tensor:
-        frames, out, done = context[:, -self.context:], [], 0
+    def forward(
+        self,
+        context: torch.Tensor,
+        horizon: int,
+        actions: torch.Tensor | None = None,
+        future: torch.Tensor | None = None,
+        teacher: float = 0.0,
+    ) -> torch.Tensor:
+        frames, out, done = context[:, -self.context :], [], 0
         offset = context.shape[1] - self.context  # actions[:, offset + t] acts after frames[:, t]
         while done < horizon:
             window = None
             if actions is not None:
                 window = actions[:, offset + done : offset + done + self.context + self.chunk - 1]
                 if window.shape[1] < self.context + self.chunk - 1:  # past the last action: pad with zeros
-                    pad = window.new_zeros(window.shape[0], self.context + self.chunk - 1 - window.shape[1],
-                                           window.shape[2])
+                    pad = window.new_zeros(
+                        window.shape[0], self.context + self.chunk - 1 - window.shape[1], window.shape[2]
+                    )
                     window = torch.cat([window, pad], 1)
             out.append(self.block(frames, window))
-            frames = torch.cat([frames, out[-1]], 1)[:, -self.context:]
+            frames = torch.cat([frames, out[-1]], 1)[:, -self.context :]
             done += self.chunk
         return torch.cat(out, 1)[:, :horizon]
 

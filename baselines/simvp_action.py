@@ -8,10 +8,10 @@ control``); the committed checkpoint is ``checkpoints/simvp_action.pt``.
 """
 
 from wmbench import Requirements
-from wmbench.adapters import resolve
+from wmbench.baselines.simvp import SimVP
 
 
-class SimVPAction(resolve("simvp")):
+class SimVPAction(SimVP):
     name = "simvp_action"
     requirements = Requirements(context=4, resolution=64, uses_actions=True)
     default_checkpoint = "checkpoints/simvp_action.pt"

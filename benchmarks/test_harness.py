@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from wmbench import Adapter, ContextBatch, get_task
-from wmbench.run.checks import call_adapter, chunks
+from wmbench.results import write_result
+from wmbench.run.harness import Harness
 from wmbench.run.speed import SpeedProtocol, measure_speed
 
 TOLERANCE = 0.05
@@ -56,8 +57,7 @@ def _protocol(adapter: KnownCost) -> dict:
     task = get_task("drop_single")
     inputs = ContextBatch(frames=torch.rand(BATCH, task.context, 3, task.resolution, task.resolution),
                           horizon=task.horizon, fps=task.fps)
-    predict = lambda x: call_adapter(adapter, chunks(x, adapter.requirements.max_batch_size))  # noqa: E731
-    return measure_speed(adapter, inputs, task, torch.device("cpu"), predict, "32-true",
+    return measure_speed(Harness(adapter, task), inputs, torch.device("cpu"), "32-true",
                          protocol=SpeedProtocol(warmup=2, rollouts=2, throughput_calls=_calls(adapter.seconds)))
 
 
@@ -97,9 +97,10 @@ def test_harness_overhead_per_episode(benchmark, tmp_path):
     evaluate(RunSpec(adapter="copy_last", tasks=("drop_single",), limit=16), tmp_path / "warm", cache,
              Execution(progress=False, batch_size=BATCH, logger="none"))
     start = time.perf_counter()
-    result = benchmark.pedantic(evaluate, args=(spec, tmp_path / "run", cache,
-                                                Execution(progress=False, batch_size=BATCH, logger="none")),
-                                rounds=1, iterations=1)
+    log = benchmark.pedantic(evaluate, args=(spec, tmp_path / "run", cache,
+                                             Execution(progress=False, batch_size=BATCH, logger="none")),
+                             rounds=1, iterations=1)
+    result = write_result(log)
     wall = time.perf_counter() - start
     harness = result["speed"]["drop_single"]["harness_ms_per_episode"]
     known_ms, bare_ms = 1e3 * seconds / BATCH, 1e3 * _bare_seconds(seconds, 10) / BATCH

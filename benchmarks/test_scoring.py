@@ -79,8 +79,8 @@ def test_batch_with_references(benchmark, tmp_path, references):
     """What a run does per batch: every metric of ``drop_single`` (but LPIPS) on the
     prediction and its references (the frozen world and 8 ensemble members), measured,
     or read from a warm reference cache. Rates count the model's predicted frames."""
-    from wmbench.metrics.per_episode import score_episodes
-    from wmbench.metrics.reference_cache import ReferenceCache
+    from wmbench.metrics.references import ReferenceCache
+    from wmbench.metrics.scoring import score_episodes
 
     task = get_task("drop_single")
     batch = collate([generate_episode(task, "dev", s) for s in split_seeds(task, "dev", EPISODES)])

@@ -11,10 +11,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from wmbench.metrics import METRICS, Probes, Truth
-from wmbench.worlds.episode import Episode
-
 from tests.synthetic import CONTEXT, HORIZON, episode
+from wmbench.metrics import METRICS, Truth
+from wmbench.worlds.episode import Episode
 
 BATCH = 4
 COHERENCE = ("flicker", "warp_error", "coherent_horizon", "revisit_error")
@@ -32,8 +31,7 @@ def batch(size: int) -> tuple[torch.Tensor, Truth]:
     pred = torch.roll(as_float[CONTEXT:], 1, dims=-1).expand(BATCH, -1, -1, -1, -1).contiguous()
     truth = Truth(frames=as_float[CONTEXT:].expand(BATCH, -1, -1, -1, -1).contiguous(),
                   context=as_float[:CONTEXT].expand(BATCH, -1, -1, -1, -1).contiguous(), episodes=episodes,
-                  probes=Probes(alternatives=[pred[0, None].expand(3, -1, -1, -1, -1)] * BATCH,
-                                surprise=[None] * BATCH))
+                  outputs={"alternatives": [pred[0, None].expand(3, -1, -1, -1, -1)] * BATCH})
     return pred, truth
 
 

@@ -44,8 +44,10 @@ def test_training_step(benchmark, model, preset, device):
     step()  # warm-up
     benchmark.pedantic(step, rounds=3, iterations=1)
     seconds = benchmark.stats.stats.median if benchmark.stats else None
-    benchmark.extra_info.update(parameters=sum(p.numel() for p in net.parameters()), batch=BATCH,
-                                frames_per_step=BATCH * (CONTEXT + HORIZON))
+    benchmark.extra_info.update(
+        parameters=sum(p.numel() for p in net.parameters()), batch=BATCH, frames_per_step=BATCH * (CONTEXT + HORIZON)
+    )
     if seconds:
-        benchmark.extra_info.update(training_frames_per_s=BATCH * (CONTEXT + HORIZON) / seconds,
-                                    steps_in_15_min=int(900 / seconds))
+        benchmark.extra_info.update(
+            training_frames_per_s=BATCH * (CONTEXT + HORIZON) / seconds, steps_in_15_min=int(900 / seconds)
+        )

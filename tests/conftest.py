@@ -40,6 +40,14 @@ def cli(cache_dir, capsys, monkeypatch):
     return run
 
 
+def run_and_record(spec, out, cache, execution=None):
+    """``wmbench run`` in-process: evaluate ``spec`` into ``out`` and write its result; returns the record."""
+    from wmbench.results import write_result
+    from wmbench.run import Execution, evaluate
+
+    return write_result(evaluate(spec, out, cache, execution or Execution(progress=False)))
+
+
 def run_subprocess(*args: str, cache_dir: Path, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     """``python -m wmbench ARGS`` in a fresh interpreter."""
     env = dict(os.environ, WMBENCH_CACHE=str(cache_dir), PYTHONPATH=str(REPO))

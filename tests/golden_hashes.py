@@ -47,8 +47,10 @@ def released() -> dict[str, str]:
         task = get_task(name)
         now[task.id] = task.definition_hash(as_written=True)
         if before.get(task.id, now[task.id]) != now[task.id]:
-            raise SystemExit(f"{task.source}: {task.id} was released with another definition; "
-                             "bump its version and add a changelog line")
+            raise SystemExit(
+                f"{task.source}: {task.id} was released with another definition; "
+                "bump its version and add a changelog line"
+            )
     return now
 
 

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import torch
 
-from wmbench.metrics import Probes, Truth
+from wmbench.frames import unit_float
+from wmbench.metrics import Truth
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode, ObjectSpec, Rollout
 
@@ -53,15 +54,11 @@ def episode(frames: np.ndarray, seed: int = 0, alternatives: list[Rollout] | Non
                    alternatives=alternatives or [], meta=meta or {})
 
 
-def frames_tensor(frames: np.ndarray) -> torch.Tensor:
-    """``uint8 (..., H, W, 3)`` -> ``float32 (..., 3, H, W)`` in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).movedim(-1, -3).float() / 255
-
-
-def truth_of(episodes: list[Episode], probes: Probes | None = None) -> Truth:
-    return Truth(frames=torch.stack([frames_tensor(e.future_frames) for e in episodes]),
-                 context=torch.stack([frames_tensor(e.context_frames) for e in episodes]),
-                 episodes=episodes, probes=probes)
+def truth_of(episodes: list[Episode], outputs: dict[str, list] | None = None) -> Truth:
+    """The truth of ``episodes``, with the model ``outputs`` the metrics need, if any."""
+    return Truth(frames=torch.stack([unit_float(e.future_frames) for e in episodes]),
+                 context=torch.stack([unit_float(e.context_frames) for e in episodes]),
+                 episodes=episodes, outputs=outputs or {})
 
 
 def task(metrics: tuple[str, ...], family: str = "action_conditioned") -> Task:

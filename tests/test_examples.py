@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from wmbench import get_task
+from wmbench.frames import as_float
 from wmbench.results import load_result
-from wmbench.run.checks import as_float, resize
+from wmbench.run.checks import resize
 
 from .conftest import REPO
 

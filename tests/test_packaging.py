@@ -27,7 +27,7 @@ def test_wheel_contains_tasks_and_baselines(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     assert "wmbench/_data/tasks/dropping_objects/drop_single.yaml" in names
     assert "wmbench/_data/tasks/suites/smoke.yaml" in names
-    assert "wmbench/_data/baselines/copy_last.py" in names and "wmbench/_data/baselines/oracle.py" in names
+    assert "wmbench/baselines/copy_last.py" in names and "wmbench/baselines/oracle.py" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "wmbench = wmbench.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -37,8 +37,8 @@ def test_installed_layout_finds_tasks_and_baselines(wheel, tmp_path):
     zipfile.ZipFile(wheel).extractall(site)
     code = ("import wmbench, wmbench._resources as r; from wmbench.tasks import get_suite, get_task; "
             "from wmbench.adapters import resolve; "
-            "assert str(r.tasks_dir()).startswith(%r), r.tasks_dir(); "
-            "get_task('drop_single'); get_suite('smoke'); print(resolve('oracle').__name__)") % str(site)
+            f"assert str(r.tasks_dir()).startswith({str(site)!r}), r.tasks_dir(); "
+            "get_task('drop_single'); get_suite('smoke'); print(resolve('oracle').__name__)")
     env = dict(os.environ, PYTHONPATH=str(site))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=120)

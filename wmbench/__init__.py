@@ -1,11 +1,11 @@
 """wmbench: a benchmark suite for world models.
 
-The public API, stage by stage: tasks -> worlds -> adapters -> run -> metrics ->
-results -> leaderboard.
+The public API. Each stage is a package that imports only the stages before it:
+tasks < worlds < {adapters, metrics} < run < results < leaderboard < cli (the contract
+import-linter checks in CI, in pyproject.toml).
 """
 
-__version__ = "0.1.0"
-
+from wmbench._version import __version__
 from wmbench.adapters import Adapter, ContextBatch, ReferenceAdapter, Requirements, load_adapter
 from wmbench.errors import WmbenchError
 from wmbench.tasks import Task, get_suite, get_task, load_task

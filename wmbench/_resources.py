@@ -1,4 +1,4 @@
-"""Locate the task files and baselines shipped with wmbench (checkout or wheel)."""
+"""Locate the task files shipped with wmbench (checkout or wheel)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,3 @@ def tasks_dir() -> Path:
     """Directory holding the built-in task files (``<family>/<task>.yaml``) and suites."""
     return _data_dir("tasks")
 
-
-def baselines_dir() -> Path:
-    """Directory holding the built-in reference adapters."""
-    return _data_dir("baselines")

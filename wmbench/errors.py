@@ -36,6 +36,22 @@ class UnknownNameError(WmbenchError):
         super().__init__(f"unknown {kind} '{name}'{hint}{listing}")
 
 
+class RegistryError(WmbenchError):
+    """A class registered under a name already taken, or not of the registry's base class."""
+
+
+class MetricUnavailable(WmbenchError):
+    """Raised by a metric's constructor when it cannot run here (e.g. missing weights);
+    runs report the metric as missing, with this reason."""
+
+
+class MissingSecretError(WmbenchError):
+    """The test split's seeds were asked for without the secret they are derived from."""
+
+    def __init__(self, task: str, variable: str):
+        super().__init__(f"task '{task}': the test split needs a secret; pass --test-secret or set {variable}")
+
+
 class AdapterError(WmbenchError):
     """An adapter failed or broke its contract; names adapter, task and episode."""
 
@@ -82,6 +98,14 @@ class PredictionsError(WmbenchError):
         self.directory, self.problems = Path(directory), problems
         count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
         super().__init__(f"predictions in {directory}: {count}, nothing scored: {'; '.join(problems)}")
+
+
+class UnreadableMedia(WmbenchError):
+    """An image or video file that cannot be decoded (the message says why)."""
+
+
+class PhysicsIQError(WmbenchError):
+    """A Physics-IQ submission directory that cannot be scored."""
 
 
 class Interrupted(WmbenchError):

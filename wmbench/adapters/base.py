@@ -80,6 +80,8 @@ class Adapter:
     #: Display name in results and leaderboards (default: the class name).
     name: ClassVar[str] = ""
     requirements: ClassVar[Requirements] = Requirements()
+    #: Shown the true future instead of predicting it (:class:`ReferenceAdapter`).
+    privileged: ClassVar[bool] = False
 
     def __init__(self) -> None:
         #: The constructor arguments given by the registry (recorded in results).
@@ -165,6 +167,8 @@ class ReferenceAdapter(Adapter):
     Only for sanity bounds: results mark such runs ``privileged`` and leaderboards list
     them apart from submitted models.
     """
+
+    privileged = True
 
     def predict_with_truth(self, batch: ContextBatch, future: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

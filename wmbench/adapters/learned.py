@@ -43,8 +43,14 @@ class Predictor(nn.Module):
     3, H, W)`` in ``[0, 1]``.
     """
 
-    def forward(self, context: torch.Tensor, horizon: int, actions: torch.Tensor | None = None,
-                future: torch.Tensor | None = None, teacher: float = 0.0) -> torch.Tensor:
+    def forward(
+        self,
+        context: torch.Tensor,
+        horizon: int,
+        actions: torch.Tensor | None = None,
+        future: torch.Tensor | None = None,
+        teacher: float = 0.0,
+    ) -> torch.Tensor:
         raise NotImplementedError
 
     def regulariser(self) -> torch.Tensor:
@@ -76,8 +82,14 @@ class RecurrentPredictor(Predictor):
         top layer's features and the next state."""
         raise NotImplementedError
 
-    def forward(self, context: torch.Tensor, horizon: int, actions: torch.Tensor | None = None,
-                future: torch.Tensor | None = None, teacher: float = 0.0) -> torch.Tensor:
+    def forward(
+        self,
+        context: torch.Tensor,
+        horizon: int,
+        actions: torch.Tensor | None = None,
+        future: torch.Tensor | None = None,
+        teacher: float = 0.0,
+    ) -> torch.Tensor:
         c, (h, w) = context.shape[1], context.shape[-2:]
         frame, state, out = context[:, 0], None, []
         for t in range(c + horizon - 1):
@@ -102,16 +114,20 @@ def tile_actions(actions: torch.Tensor | None, step: int, height: int, width: in
 def frame_encoder(inputs: int, width: int) -> nn.Module:
     """Frames (and tiled actions) ``(B, inputs, H, W)`` -> features ``(B, width, H/4, W/4)``:
     two stride-2 convolutions."""
-    return nn.Sequential(nn.Conv2d(inputs, width // 2, 3, 2, 1), nn.LeakyReLU(0.2),
-                         nn.Conv2d(width // 2, width, 3, 2, 1), nn.LeakyReLU(0.2))
+    return nn.Sequential(
+        nn.Conv2d(inputs, width // 2, 3, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(width // 2, width, 3, 2, 1),
+        nn.LeakyReLU(0.2),
+    )
 
 
 def residual_decoder(width: int) -> nn.Module:
     """Features ``(B, width, H/4, W/4)`` -> a change of frame ``(B, 3, H, W)``: two
     transposed convolutions, the last starting at zero (an untrained network adds nothing)."""
     last = nn.ConvTranspose2d(width // 2, 3, 4, 2, 1)
-    nn.init.zeros_(last.weight)
-    nn.init.zeros_(last.bias)
+    for parameter in last.parameters():
+        nn.init.zeros_(parameter)
     return nn.Sequential(nn.ConvTranspose2d(width, width // 2, 4, 2, 1), nn.LeakyReLU(0.2), last)
 
 
@@ -124,11 +140,14 @@ def read_checkpoint(path: Path) -> dict[str, Any]:
     except Exception as exc:  # torch raises several types for corrupt or foreign files
         raise WmbenchError(f"checkpoint {path} cannot be read: {type(exc).__name__}: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
-        raise WmbenchError(f"checkpoint {path} is not a wmbench video predictor checkpoint "
-                           "(write one with `wmbench train`)")
+        raise WmbenchError(
+            f"checkpoint {path} is not a wmbench video predictor checkpoint (write one with `wmbench train`)"
+        )
     if data.get("format_version") != FORMAT_VERSION:
-        raise WmbenchError(f"checkpoint {path} has format version {data.get('format_version')}; "
-                           f"this wmbench reads version {FORMAT_VERSION}")
+        raise WmbenchError(
+            f"checkpoint {path} has format version {data.get('format_version')}; "
+            f"this wmbench reads version {FORMAT_VERSION}"
+        )
     return data
 
 
@@ -171,8 +190,10 @@ class VideoPredictor(Adapter):
             return
         path = Path(checkpoint) if checkpoint is not None else self.default_checkpoint_path()
         if path is None:
-            raise WmbenchError(f"{name}: no checkpoint given and none committed; pass "
-                               f'{{"checkpoint": PATH}} (from `wmbench train --model {name}`)')
+            raise WmbenchError(
+                f"{name}: no checkpoint given and none committed; pass "
+                f'{{"checkpoint": PATH}} (from `wmbench train --model {name}`)'
+            )
         self.checkpoint = read_checkpoint(path)
         if self.checkpoint["model"] != name:
             raise WmbenchError(f"checkpoint {path} holds a '{self.checkpoint['model']}' network, not '{name}'")

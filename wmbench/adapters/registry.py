@@ -2,8 +2,9 @@
 
 An adapter spec is one of:
 
-* a short name: a built-in baseline (``copy_last``, ``oracle``, ...) or a name
-  registered by an installed package under the ``wmbench.adapters`` entry-point group;
+* a short name: a reference adapter (``copy_last``, ``oracle``, ...: the modules of
+  :mod:`wmbench.baselines`) or a name registered by an installed package under the
+  ``wmbench.adapters`` entry-point group;
 * ``package.module:Class``: an importable class;
 * ``path/to/file.py:Class`` (or ``path/to/file.py`` when the file defines exactly
   one adapter class).
@@ -17,31 +18,56 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import pkgutil
 import sys
-from importlib.metadata import entry_points
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from wmbench._resources import baselines_dir
 from wmbench.adapters.base import Adapter
 from wmbench.errors import UnknownNameError, WmbenchError
+from wmbench.registry import Registry
 
 ENTRY_POINT_GROUP = "wmbench.adapters"
+BASELINES = "wmbench.baselines"
 
 
-def builtin_names() -> dict[str, Path]:
-    """Built-in baselines: file stem -> file."""
-    return {p.stem: p for p in sorted(baselines_dir().glob("*.py")) if not p.stem.startswith("_")}
+def _class_in(module: ModuleType, class_name: str | None, where: str) -> type[Adapter]:
+    defined = {
+        n: c for n, c in vars(module).items()
+        if inspect.isclass(c) and issubclass(c, Adapter) and c.__module__ == module.__name__
+    }
+    if class_name is None:
+        if len(defined) != 1:
+            raise WmbenchError(f"{where} defines {len(defined)} adapter classes; name one as {where}:Class")
+        return next(iter(defined.values()))
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        raise UnknownNameError(f"class in {where}", class_name, list(defined))
+    if not (inspect.isclass(cls) and issubclass(cls, Adapter)):
+        raise WmbenchError(f"{where}:{class_name} is not a subclass of wmbench.Adapter")
+    return cls
 
 
-def _entry_points() -> dict[str, Any]:
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+def _baseline(module: str) -> type[Adapter]:
+    return _class_in(importlib.import_module(module), None, module)
+
+
+def _baselines() -> dict[str, Callable[[], type]]:
+    """Each reference adapter's short name (its module's) and how to load it."""
+    package = importlib.import_module(BASELINES)
+    return {m.name: partial(_baseline, f"{BASELINES}.{m.name}") for m in pkgutil.iter_modules(package.__path__)
+            if not m.name.startswith("_")}
+
+
+ADAPTERS: Registry[type[Adapter]] = Registry("adapter", Adapter, ENTRY_POINT_GROUP, sources=_baselines)
 
 
 def available() -> list[str]:
-    """Every short name that resolves: built-ins and entry points."""
-    return sorted(set(builtin_names()) | set(_entry_points()))
+    """Every short name that resolves: reference adapters and entry points."""
+    return ADAPTERS.names()
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -62,23 +88,6 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
-def _class_in(module: ModuleType, class_name: str | None, where: str) -> type[Adapter]:
-    defined = {
-        n: c for n, c in vars(module).items()
-        if inspect.isclass(c) and issubclass(c, Adapter) and c.__module__ == module.__name__
-    }
-    if class_name is None:
-        if len(defined) != 1:
-            raise WmbenchError(f"{where} defines {len(defined)} adapter classes; name one as {where}:Class")
-        return next(iter(defined.values()))
-    cls = getattr(module, class_name, None)
-    if cls is None:
-        raise UnknownNameError(f"class in {where}", class_name, list(defined))
-    if not (inspect.isclass(cls) and issubclass(cls, Adapter)):
-        raise WmbenchError(f"{where}:{class_name} is not a subclass of wmbench.Adapter")
-    return cls
-
-
 def resolve(spec: str) -> type[Adapter]:
     """The adapter class named by ``spec`` (see the module docstring)."""
     target, _, class_name = spec.partition(":")
@@ -93,16 +102,7 @@ def resolve(spec: str) -> type[Adapter]:
         except ImportError as exc:
             raise WmbenchError(f"adapter module '{target}' cannot be imported: {exc}") from exc
         return _class_in(module, class_name, target)
-    builtins = builtin_names()
-    if spec in builtins:
-        return _class_in(_import_file(builtins[spec]), None, str(builtins[spec]))
-    eps = _entry_points()
-    if spec in eps:
-        cls = eps[spec].load()
-        if not (inspect.isclass(cls) and issubclass(cls, Adapter)):
-            raise WmbenchError(f"entry point '{spec}' ({eps[spec].value}) is not a wmbench.Adapter subclass")
-        return cls
-    raise UnknownNameError("adapter", spec, available())
+    return ADAPTERS.resolve(spec)
 
 
 def load_adapter(spec: str, config: dict[str, Any] | None = None) -> Adapter:

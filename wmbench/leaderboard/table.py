@@ -82,6 +82,11 @@ NOTE = ("Indices: 0 = a frozen world (last context frame repeated), 100 = the ph
         "e.g. the oracle) are sanity bounds, not ranked models. Speed is reported apart.")
 
 
+def headline_markdown(results: list[Result]) -> str:
+    """The leaderboard's title, note and index table in Markdown."""
+    return f"# wmbench leaderboard\n\n{NOTE}\n\n{_with_intervals(headline_table(results)).to_markdown(index=False)}\n"
+
+
 def write_leaderboard(results: list[Result], out: Path) -> dict[str, Path]:
     """Write ``leaderboard.csv``/``leaderboard.md`` (indices), ``details.csv`` and ``index.html``."""
     summary, details = headline_table(results), detail_table(results)
@@ -93,8 +98,7 @@ def write_leaderboard(results: list[Result], out: Path) -> dict[str, Path]:
         summary.to_csv(paths["csv"], index=False)
         details.to_csv(paths["details"], index=False)
         paths["markdown"].write_text(
-            f"# wmbench leaderboard\n\n{NOTE}\n\n{shown.to_markdown(index=False)}\n\n## Raw scores\n\n"
-            f"{details.to_markdown(index=False, floatfmt='.4g')}\n")
+            f"{headline_markdown(results)}\n## Raw scores\n\n{details.to_markdown(index=False, floatfmt='.4g')}\n")
         paths["html"].write_text(_page(shown, details))
     except OSError as exc:
         raise OutputError(f"leaderboard directory {out} is not writable: {exc.strerror or exc}") from exc

@@ -1,7 +1,11 @@
-"""Stage 5: metrics, each a torchmetrics ``Metric`` scored per episode."""
+"""Stage 3 (beside adapters): metrics, each a torchmetrics ``Metric`` scored per episode.
 
-from wmbench.metrics import coherence, control, motion, perceptual, physics, pixel, surprise  # noqa: F401  (register the metrics)
+Every module of this package is imported on the first lookup in :data:`METRICS`, and
+registers its metrics itself (``@register``); installed packages add metrics through
+the ``wmbench.metrics`` entry-point group.
+"""
+
 from wmbench.metrics.base import METRICS, EpisodeMetric, MetricUnavailable, Truth, build_metrics, register
-from wmbench.metrics.probes import Probes
+from wmbench.metrics.needs import NEEDS, Need
 
-__all__ = ["METRICS", "EpisodeMetric", "MetricUnavailable", "Probes", "Truth", "build_metrics", "register"]
+__all__ = ["METRICS", "NEEDS", "EpisodeMetric", "MetricUnavailable", "Need", "Truth", "build_metrics", "register"]

@@ -47,12 +47,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from wmbench.errors import WmbenchError
 from wmbench.metrics.base import EpisodeMetric, Truth, register
 from wmbench.metrics.pixel import MSE_FLOOR, step_mse
-from wmbench.metrics.pooled import PooledEpisodeMetric
+from wmbench.metrics.pooled import Items, PooledEpisodeMetric
 from wmbench.metrics.sums import float64_sum
 from wmbench.worlds.episode import Episode
+from wmbench.worlds.meta import revisit_of
 
 #: A true pixel changing by at most this much between two frames is unchanged.
 STATIC_TOLERANCE = 0.5 / 255
@@ -163,9 +163,11 @@ class CoherentHorizon(PooledEpisodeMetric):
     pooled_states = ("curves",)
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        curve = psnr_per_step(pred, truth)
-        self._pool(curves=list(curve[:, None]))
-        return coherent_steps(curve)
+        return coherent_steps(psnr_per_step(pred, truth))
+
+    def items(self, pred: torch.Tensor, truth: Truth) -> Items:
+        """Each episode's per-step PSNR curve, ``(1, T)``."""
+        return {"curves": list(psnr_per_step(pred, truth)[:, None])}
 
     @classmethod
     def summarise(cls, items: dict[str, torch.Tensor]) -> dict[str, Any]:
@@ -190,20 +192,9 @@ class CoherentHorizonSeconds(EpisodeMetric):
 
 
 def revisits(episode: Episode) -> list[tuple[int, int]]:
-    """``(leave, return)`` frame pairs from ``meta["revisit"]`` (written by revisit scenes:
-    ``leave_frame``, ``return_frame``); none without it; a malformed entry is an error."""
-    entry = episode.meta.get("revisit")
-    if entry is None:
-        return []
-    try:
-        leave, back = entry["leave_frame"], entry["return_frame"]
-        valid = isinstance(leave, int) and isinstance(back, int) and 0 <= leave < back
-    except (TypeError, KeyError):
-        valid = False
-    if not valid:
-        raise WmbenchError(f"episode {episode.key}: meta 'revisit' must hold integer frames "
-                           f"0 <= leave_frame < return_frame, got {entry!r}")
-    return [(leave, back)]
+    """``(leave, return)`` frame pairs of the episode's camera revisits (none without one)."""
+    revisit = revisit_of(episode)
+    return [] if revisit is None else [(revisit.leave_frame, revisit.return_frame)]
 
 
 def _frame(context: torch.Tensor, future: torch.Tensor, t: int) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 An action episode has its true rollout and ``K`` alternatives (``Episode.alternatives``):
 other action sequences from the same start, each simulated. The run predicts a future
-for each alternative's actions from the same context (``Truth.probes.alternatives``).
+for each alternative's actions from the same context (the need ``"alternatives"``).
 With the main prediction that gives ``n = K + 1`` rollouts ``r``, each with a true
 future ``F_r`` and a predicted one ``P_r`` (``horizon`` frames).
 
@@ -45,9 +45,10 @@ import torch
 import torch.nn.functional as F
 from scipy.stats import rankdata
 
-from wmbench.errors import WmbenchError
+from wmbench.frames import unit_float
 from wmbench.metrics.base import EpisodeMetric, Truth, register
 from wmbench.worlds.episode import Episode
+from wmbench.worlds.meta import target_of
 
 #: Counterfactual consistency and sensitivity are scored at 1/WORKING_SCALE of the resolution.
 WORKING_SCALE = 4
@@ -64,11 +65,12 @@ class ActionMetric(EpisodeMetric):
     predicted steps ``steps``."""
 
     steps: ClassVar[slice] = slice(None)
+    needs = frozenset({"alternatives"})
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
         values = []
         for i, episode in enumerate(truth.episodes):
-            alternatives = None if truth.probes is None else truth.probes.alternatives[i]
+            alternatives = truth.output("alternatives", i)
             if alternatives is None:
                 values.append(math.nan)
                 continue
@@ -89,7 +91,7 @@ def alternative_futures(episode: Episode, steps: slice = slice(None)) -> torch.T
     ``float32 (K, horizon, 3, H, W)`` in [0, 1]."""
     start, stop = episode.context, episode.context + episode.horizon
     frames = np.stack([a.frames[start:stop][steps] for a in episode.alternatives])
-    return torch.from_numpy(frames).permute(0, 1, 4, 2, 3).float().div_(255.0)
+    return unit_float(frames)
 
 
 def _coarse(frames: torch.Tensor) -> torch.Tensor:
@@ -150,12 +152,8 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 def outcome_candidates(episode: Episode) -> list[int]:
     """Object ids whose final position may be the outcome (see the module docstring)."""
-    if "target" not in episode.meta:
-        return [o.id for o in episode.objects if o.dynamic]
-    target = episode.meta["target"]
-    if target not in {o.id for o in episode.objects}:
-        raise WmbenchError(f"episode {episode.key}: meta 'target' is {target!r}, not one of its object ids")
-    return [target]
+    target = target_of(episode)
+    return [o.id for o in episode.objects if o.dynamic] if target is None else [target]
 
 
 @register

@@ -35,6 +35,8 @@ with the same functions (:mod:`wmbench.metrics.physics_iq`).
 
 from __future__ import annotations
 
+from typing import cast
+
 import cv2
 import numpy as np
 import torch
@@ -78,9 +80,9 @@ def gaussian_blur_5x5(grey: torch.Tensor) -> torch.Tensor:
     pad = len(BLUR_TAPS) // 2
     h, w = grey.shape[-2:]
     x = grey.index_select(-1, _reflect_101(w, pad, grey.device))
-    x = sum(tap * x[..., i:i + w] for i, tap in enumerate(BLUR_TAPS))
+    x = cast(torch.Tensor, sum(tap * x[..., i:i + w] for i, tap in enumerate(BLUR_TAPS)))
     x = x.index_select(-2, _reflect_101(h, pad, grey.device))
-    x = sum(tap * x[..., i:i + h, :] for i, tap in enumerate(BLUR_TAPS))
+    x = cast(torch.Tensor, sum(tap * x[..., i:i + h, :] for i, tap in enumerate(BLUR_TAPS)))
     return (x + 128) >> 8
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from wmbench.worlds.episode import Episode, ObjectSpec
+from wmbench.worlds.meta import scale_of
 from wmbench.worlds.render import BACKGROUND, MARK_DARKEN, OCCLUDER, SCENERY
 
 #: Softmax temperature on squared RGB distances (0-1 scale).
@@ -109,9 +110,9 @@ def prototypes(object_colours: list[list[tuple[int, int, int]]], device: torch.d
     colours[:, :s] = np.asarray(SCENE_COLOURS, np.float32) / 255.0
     for b, item in enumerate(object_colours):
         for k, colour in enumerate(item):
-            colour = np.asarray(colour, np.float32)
-            colours[b, s + k] = colour / 255.0
-            colours[b, s + n + k] = np.floor(colour * MARK_DARKEN) / 255.0
+            rgb = np.asarray(colour, np.float32)
+            colours[b, s + k] = rgb / 255.0
+            colours[b, s + n + k] = np.floor(rgb * MARK_DARKEN) / 255.0
     return torch.from_numpy(colours).to(device), n
 
 
@@ -169,7 +170,7 @@ def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectState
     valid = torch.zeros(b, n, dtype=torch.bool, device=frames.device)
     for i, episode in enumerate(episodes):
         for k, obj in enumerate(episode.objects):
-            full[i, k] = full_area_pixels(obj, episode.meta["ppm"] * w / episode.resolution[1])
+            full[i, k] = full_area_pixels(obj, scale_of(episode).ppm * w / episode.resolution[1])
             valid[i, k] = True
     return mask_states(masks, full, valid)
 

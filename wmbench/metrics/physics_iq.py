@@ -34,9 +34,16 @@ import cv2
 import numpy as np
 import torch
 
-from wmbench.errors import WmbenchError
-from wmbench.metrics.motion import (SECONDS_SCORED, frame_mse, motion_masks, shrink_masks, spatial_iou,
-                                    spatiotemporal_iou, weighted_spatial_iou)
+from wmbench.errors import PhysicsIQError
+from wmbench.metrics.motion import (
+    SECONDS_SCORED,
+    frame_mse,
+    motion_masks,
+    shrink_masks,
+    spatial_iou,
+    spatiotemporal_iou,
+    weighted_spatial_iou,
+)
 from wmbench.workers import map_in_workers
 
 VIEWS = ("perspective-left", "perspective-center", "perspective-right")
@@ -47,10 +54,6 @@ CHUNK_FRAMES = 16
 RATIO_EPS = 1e-8  # the official score's guard against dividing by a zero variance
 LIST_KEYS = ("v1_mse", "v2_mse", "variance_spatiotemporal_iou", "variance_mse",
              "spatiotemporal_iou_v1", "spatiotemporal_iou_v2")
-
-
-class PhysicsIQError(WmbenchError):
-    """A Physics-IQ submission directory that cannot be scored."""
 
 
 @dataclass(frozen=True)

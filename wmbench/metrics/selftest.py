@@ -14,13 +14,14 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, cast
 
 import cv2
 import numpy as np
 import pandas as pd
 import torch
 
+from wmbench.frames import unit_float
 from wmbench.metrics.base import METRICS, EpisodeMetric, MetricUnavailable, Truth
 from wmbench.metrics.tracks import HIDDEN, SEEN
 from wmbench.tasks.schema import Task
@@ -54,10 +55,10 @@ def rebuild_world(task: Task, episode: Episode) -> World:
 
 
 def _render(world: World, states: np.ndarray, objects: list[ObjectSpec] | None = None,
-            occluders: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            occluders: list[Any] | None = None) -> tuple[Any, ...]:
     """Frames, ids and visibility of ``states (T, N, >=3)`` drawn in ``world``'s view."""
     objects = world.objects if objects is None else objects
-    occluders = world.occluders if occluders is None else occluders
+    occluders = cast(list[Any], world.occluders) if occluders is None else occluders
     out = [render(objects, s, world.camera, world.scenery, occluders) for s in states]
     return tuple(np.stack(a) for a in zip(*out)) if out else (None, None, None)
 
@@ -134,7 +135,7 @@ def size_change(task: Task, episode: Episode) -> Case:
     return Case(episode, frames)
 
 
-def _without(world: World, states: np.ndarray, k: int, occluders=None) -> np.ndarray:
+def _without(world: World, states: np.ndarray, k: int, occluders: list[Any] | None = None) -> np.ndarray:
     """Frames of ``states`` with object ``k`` left out."""
     keep = [i for i in range(len(world.objects)) if i != k]
     return _render(world, states[:, keep], [world.objects[i] for i in keep], occluders)[0]
@@ -157,7 +158,7 @@ def _reappearing(visibility: np.ndarray, context: int) -> tuple[int, int] | None
     return None
 
 
-def _square_occluder(world: World, episode: Episode) -> list[np.ndarray] | None:
+def _square_occluder(world: World, episode: Episode) -> list[Any] | None:
     """A square occluder that fully hides one object at some horizon step, placed so that
     the object is fully visible again later in the horizon; ``None`` if no object moves enough."""
     pixel = 1.0 / world.camera.ppm
@@ -178,7 +179,7 @@ def occluded_vanish(task: Task, episode: Episode) -> Case | None:
     """An object passes behind an occluder and never comes out. Episodes without such an
     occlusion get a square occluder on an object's path (in the truth too)."""
     world = rebuild_world(task, episode)
-    reference, occluders = episode, world.occluders
+    reference, occluders = episode, cast(list[Any] | None, world.occluders)
     if _reappearing(episode.truth.visibility, episode.context) is None:
         occluders = _square_occluder(world, episode)
         if occluders is None:
@@ -213,7 +214,7 @@ VIOLATIONS: dict[str, Callable[[Task, Episode], Case | None]] = {
 
 
 def _frames(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float().div(255.0)[None]
+    return unit_float(array)[None]
 
 
 def margin_of(metric: EpisodeMetric, truth_value: float) -> float:

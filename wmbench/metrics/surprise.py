@@ -6,7 +6,7 @@ describes each alternative in order, an impossible one as
 ``{"kind": "impossible", "violation": name, "onset": frame}`` (``onset``: the first
 frame, counted from the first context frame, that differs from the possible clip).
 The run asks the adapter for the per-frame surprise of every clip
-(``Adapter.score_surprise``, context = the task's context; ``Truth.probes.surprise``).
+(``Adapter.score_surprise``, context = the task's context: the need ``"surprise"``).
 
 A clip's surprise over a window is the **maximum** of its per-frame surprise over the
 frames from the window's first frame to the end of the clip.
@@ -37,27 +37,15 @@ import numpy as np
 import torch
 from scipy.stats import rankdata
 
-from wmbench.errors import WmbenchError
 from wmbench.metrics.base import EpisodeMetric, Truth, register
-from wmbench.metrics.pooled import PooledEpisodeMetric
+from wmbench.metrics.pooled import Items, PooledEpisodeMetric
 from wmbench.worlds.episode import Episode
+from wmbench.worlds.meta import alternatives_of
 
 
 def impossible_onsets(episode: Episode) -> list[int | None]:
     """Per alternative: its violation onset if ``meta`` marks it impossible, else ``None``."""
-    described = episode.meta.get("alternatives", [])
-    onsets: list[int | None] = []
-    for k in range(len(episode.alternatives)):
-        entry = described[k] if k < len(described) else {}
-        if not isinstance(entry, dict) or entry.get("kind") != "impossible":
-            onsets.append(None)
-            continue
-        onset = entry.get("onset")
-        if not isinstance(onset, int) or not 0 <= onset < len(episode.frames):
-            raise WmbenchError(f"episode {episode.key}: meta 'alternatives'[{k}] is impossible but its "
-                               f"'onset' is {onset!r}, not a frame index in [0, {len(episode.frames)})")
-        onsets.append(onset)
-    return onsets
+    return [a.onset if a.impossible else None for a in alternatives_of(episode)]
 
 
 def is_voe(episode: Episode) -> bool:
@@ -76,14 +64,16 @@ def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 class SurpriseMetric(EpisodeMetric):
-    area, fixed_references = "surprise", (0.5, 1.0)  # chance / perfect
     """Base class of metrics on the adapter's surprise for possible and impossible clips."""
+
+    area, fixed_references = "surprise", (0.5, 1.0)  # chance / perfect
+    needs = frozenset({"surprise"})
 
     @staticmethod
     def clips(truth: Truth, i: int) -> tuple[torch.Tensor, list[int | None]] | None:
         """Episode ``i``'s per-frame surprise ``(1 + K, T)`` (row 0 the possible clip) and
         the alternatives' onsets, or ``None`` when it has no impossible clip or no surprise."""
-        surprise = None if truth.probes is None else truth.probes.surprise[i]
+        surprise = truth.output("surprise", i)
         onsets = impossible_onsets(truth.episodes[i])
         if surprise is None or all(o is None for o in onsets):
             return None
@@ -119,24 +109,29 @@ class VoeAUROC(SurpriseMetric, PooledEpisodeMetric):
     pooled_states = ("clip_scores", "clip_labels")
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        values, clip_scores, clip_labels = [], [], []
+        items = self.batch_items(pred, truth)
+        values = [math.nan if scores is None or labels is None else auroc(scores.numpy(), labels.numpy())
+                  for scores, labels in zip(items["clip_scores"], items["clip_labels"])]
+        return torch.tensor(values, dtype=torch.float64)
+
+    def items(self, pred: torch.Tensor, truth: Truth) -> Items:
+        """Each episode's clips: their surprise (from the onset for impossible ones, from
+        the earliest onset for possible ones) and labels (1 impossible)."""
+        clip_scores: list[torch.Tensor | None] = []
+        clip_labels: list[torch.Tensor | None] = []
         for i in range(len(truth.episodes)):
             found = self.clips(truth, i)
             if found is None:
-                values.append(math.nan)
                 clip_scores.append(None)
                 clip_labels.append(None)
                 continue
             surprise, onsets = found
             earliest = min(o for o in onsets if o is not None)
             starts = [earliest] + [earliest if o is None else o for o in onsets]
-            scores = torch.tensor([window_max(s, start) for s, start in zip(surprise, starts)], dtype=torch.float64)
-            labels = torch.tensor([0] + [int(o is not None) for o in onsets], dtype=torch.float64)
-            values.append(auroc(scores.numpy(), labels.numpy()))
-            clip_scores.append(scores)
-            clip_labels.append(labels)
-        self._pool(clip_scores=clip_scores, clip_labels=clip_labels)
-        return torch.tensor(values, dtype=torch.float64)
+            clip_scores.append(torch.tensor([window_max(s, start) for s, start in zip(surprise, starts)],
+                                            dtype=torch.float64))
+            clip_labels.append(torch.tensor([0] + [int(o is not None) for o in onsets], dtype=torch.float64))
+        return {"clip_scores": clip_scores, "clip_labels": clip_labels}
 
     @classmethod
     def summarise(cls, items: dict[str, torch.Tensor]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ visibility is ``truth.visibility``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ import torch
 from wmbench.errors import WmbenchError
 from wmbench.metrics.base import Truth
 from wmbench.metrics.objects import ObjectStates, extract_states, inradius_pixels
+from wmbench.worlds.meta import scale_of
 
 #: Context frames that lead each track.
 LEAD = 2
@@ -90,7 +92,7 @@ def build_tracks(pred: torch.Tensor, truth: Truth) -> Tracks:
                                f"resolution {episode.resolution[1]} px and at least {LEAD} context frames "
                                f"(got {width} px, {truth.context.shape[1]} context frames)")
     pred_states, context_states, true_frames = (
-        truth.memo("object_states", frames, lambda frames=frames: extract_states(frames, episodes))
+        truth.memo("object_states", frames, partial(extract_states, frames, episodes))
         for frames in (pred, truth.context, truth.frames))
     n = pred_states.area.shape[2]
     shape = (b, LEAD + t, n)
@@ -102,14 +104,14 @@ def build_tracks(pred: torch.Tensor, truth: Truth) -> Tracks:
         true_xy[i, :, :k] = episode.truth.pixels[start : episode.context + t]
         true_vis[i, :, :k] = episode.truth.visibility[start : episode.context + t]
         true_states[i, :, :k] = episode.truth.states[start : episode.context + t]
-        inradius[i, :k] = [inradius_pixels(o, episode.meta["ppm"]) for o in episode.objects]
+        inradius[i, :k] = [inradius_pixels(o, scale_of(episode).ppm) for o in episode.objects]
         mass[i, :k] = [o.mass for o in episode.objects]
     pred_xy = np.concatenate([_np(context_states.centroid[:, -LEAD:]), _np(pred_states.centroid)], 1)
     pred_vis = np.concatenate([_np(context_states.visibility[:, -LEAD:]), _np(pred_states.visibility)], 1)
     return Tracks(
         pred_xy=pred_xy, pred_vis=pred_vis, true_xy=true_xy, true_vis=true_vis, true_states=true_states,
         valid=pred_states.valid.cpu().numpy(), inradius=inradius, mass=mass,
-        ppm=np.array([e.meta["ppm"] for e in episodes], float), fps=np.array([e.fps for e in episodes], float),
-        gravity=np.array([e.meta["gravity"] for e in episodes], float), view=np.full(b, float(width)),
+        ppm=np.array([scale_of(e).ppm for e in episodes], float), fps=np.array([e.fps for e in episodes], float),
+        gravity=np.array([scale_of(e).gravity for e in episodes], float), view=np.full(b, float(width)),
         pred=pred_states, true_frames=true_frames,
     )

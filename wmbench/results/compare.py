@@ -29,3 +29,10 @@ def compare(base: Result, new: Result) -> pd.DataFrame:
     summary["higher_is_better"] = higher.astype(bool)
     summary["worse"] = summary["change"].where(summary["higher_is_better"], -summary["change"]) < 0
     return summary
+
+
+def regressions(table: pd.DataFrame, fraction: float) -> pd.DataFrame:
+    """The rows of a :func:`compare` table that got worse by more than ``fraction`` of
+    the base value (a CI gate: ``wmbench compare --fail-on-regression``)."""
+    scale = table["base"].abs().clip(lower=1e-12)
+    return table[table["worse"] & (table["change"].abs() / scale > fraction)]

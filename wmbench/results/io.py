@@ -9,10 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from wmbench.errors import ResultError
-from wmbench.run.writer import RESULT_FILE, SCHEMA, SCHEMA_VERSION, read_json
+from wmbench.files import read_json
+from wmbench.results.schema import RESULT_FILE, SCHEMA, SCHEMA_VERSION
 
-_REQUIRED = ("schema", "schema_version", "created", "wmbench", "run", "adapter", "tasks",
-             "environment", "aggregates", "rows")
+_REQUIRED = (
+    "schema",
+    "schema_version",
+    "created",
+    "wmbench",
+    "run",
+    "adapter",
+    "tasks",
+    "environment",
+    "aggregates",
+    "rows",
+)
 
 
 @dataclass
@@ -46,8 +57,9 @@ def load_result(path: Path | str) -> Result:
     if record["schema"] != SCHEMA:
         raise ResultError(f"{file}: field 'schema' is {record['schema']!r}, expected {SCHEMA!r}")
     if record["schema_version"] != SCHEMA_VERSION:
-        raise ResultError(f"{file}: schema_version {record['schema_version']} is not supported "
-                          f"(this wmbench reads {SCHEMA_VERSION})")
+        raise ResultError(
+            f"{file}: schema_version {record['schema_version']} is not supported (this wmbench reads {SCHEMA_VERSION})"
+        )
     rows_file = file.parent / record["rows"]["file"]
     try:
         data = rows_file.read_bytes()

@@ -1,12 +1,13 @@
 """Verifying a submitted result: it must have been scored on the released episodes.
 
-A leaderboard maintainer checks that a result was scored on the task definitions and on
-the exact episodes everyone else is scored on. The reference is the release manifest of
-the result's suite version and split (the published one shipped with wmbench, or one
-given explicitly): every task's definition hash and every episode's content hash must
-equal the manifest's. Episodes the manifest does not list (a task outside a suite, or
-rendered at another resolution) are regenerated (or read from the cache) here instead,
-and their tasks compared with the local task files.
+A leaderboard maintainer checks that a result follows the published schema
+(:mod:`wmbench.results.schema`), record and rows, and that it was scored on the task
+definitions and on the exact episodes everyone else is scored on. The reference is the
+release manifest of the result's suite version and split (the published one shipped
+with wmbench, or one given explicitly): every task's definition hash and every
+episode's content hash must equal the manifest's. Episodes the manifest does not list
+(a task outside a suite, or rendered at another resolution) are regenerated (or read
+from the cache) here instead, and their tasks compared with the local task files.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from wmbench.errors import ResultError
 from wmbench.results.io import Result
+from wmbench.results.schema import check_schema
 from wmbench.tasks.catalog import get_task
 from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.release import load_manifest, published_hashes, published_manifest
@@ -37,6 +39,10 @@ def verify_result(result: Result, cache: EpisodeCache, release: dict[str, Any] |
     released = published_hashes(release) if release else {}
     definitions = {r["id"]: r["definition_sha256"] for r in release["tasks"]} if release else {}
     name = f"the release {release['release']}" if release else "this machine's regeneration"
+    check_schema(result.record, str(result.path))
+    rows_file = result.path.parent / result.record["rows"]["file"]
+    for number, row in enumerate(result.rows, start=1):
+        check_schema(row, f"{rows_file}: line {number}", "row")
     split = result.record["run"]["split"]
     checked = 0
     for entry in result.record["tasks"]:

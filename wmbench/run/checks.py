@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from wmbench.adapters.base import Adapter, ContextBatch, ReferenceAdapter
+from wmbench.adapters.base import Adapter, ContextBatch
 from wmbench.errors import AdapterError
 from wmbench.tasks.schema import Task
 
@@ -53,32 +53,10 @@ def adapter_inputs(adapter: Adapter, context: torch.Tensor, actions: torch.Tenso
                         actions=actions if req.uses_actions else None)
 
 
-def chunks(inputs: ContextBatch, size: int | None) -> list[ContextBatch]:
-    """``inputs`` split along the batch into pieces of at most ``size`` episodes."""
-    if size is None or inputs.batch_size <= size:
-        return [inputs]
-    return [ContextBatch(frames=inputs.frames[i : i + size], horizon=inputs.horizon, fps=inputs.fps,
-                         actions=None if inputs.actions is None else inputs.actions[i : i + size])
-            for i in range(0, inputs.batch_size, size)]
-
-
-def call_adapter(adapter: Adapter, pieces: list[ContextBatch], future: torch.Tensor | None = None) -> list[object]:
-    """The adapter's raw output for each piece of a batch (see :func:`chunks`); a
-    reference adapter also gets the matching slice of the true ``future``."""
-    outputs, start = [], 0
-    for piece in pieces:
-        if isinstance(adapter, ReferenceAdapter):
-            assert future is not None, "a reference adapter needs the true future"
-            outputs.append(adapter.predict_with_truth(piece, future[start : start + piece.batch_size]))
-        else:
-            outputs.append(adapter.predict(piece))
-        start += piece.batch_size
-    return outputs
-
-
-def as_float(frames: torch.Tensor) -> torch.Tensor:
-    """``uint8`` frames as ``float32`` in ``[0, 1]``."""
-    return frames.float().div_(255.0)
+def pieces(total: int, size: int | None) -> list[slice]:
+    """Consecutive slices of at most ``size`` items (all at once for ``None``) covering ``total``."""
+    step = size or max(total, 1)
+    return [slice(start, min(start + step, total)) for start in range(0, total, step)]
 
 
 def check_prediction(pred: object, expected: tuple[int, ...], adapter: str, task: str,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from wmbench.frames import channels_first
 from wmbench.tasks.schema import Task
 from wmbench.worlds.cache import EpisodeSource
 from wmbench.worlds.episode import Episode
@@ -28,21 +28,17 @@ class EpisodeBatch:
     episodes: list[Episode]
 
 
-def _channels_first(frames: np.ndarray) -> torch.Tensor:
-    """``(T, H, W, 3)`` -> contiguous ``(T, 3, H, W)``: every batch has one memory layout,
-    so reductions over it run in one order whatever built it."""
-    return torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
-
-
 def collate(episodes: list[Episode]) -> EpisodeBatch:
     if not episodes:
         empty = torch.empty(0, dtype=torch.uint8)
         return EpisodeBatch(context=empty, future=empty, actions=None, episodes=[])
-    context = torch.stack([_channels_first(e.context_frames) for e in episodes])
-    future = torch.stack([_channels_first(e.future_frames) for e in episodes])
+    context = torch.stack([channels_first(e.context_frames) for e in episodes])
+    future = torch.stack([channels_first(e.future_frames) for e in episodes])
+    given = [e.truth.actions for e in episodes]
     actions = None
-    if episodes[0].truth.actions is not None:
-        actions = torch.stack([torch.from_numpy(e.truth.actions[: e.context + e.horizon - 1]) for e in episodes])
+    if all(a is not None for a in given):
+        actions = torch.stack([torch.from_numpy(a[: e.context + e.horizon - 1]) for a, e in zip(given, episodes)
+                               if a is not None])
     return EpisodeBatch(context=context, future=future, actions=actions, episodes=episodes)
 
 
@@ -74,9 +70,9 @@ class EpisodeDataModule(pl.LightningDataModule):
 
     def transfer_batch_to_device(self, batch: EpisodeBatch, device: torch.device, dataloader_idx: int) -> EpisodeBatch:
         """Move the frames and actions; the episodes stay on the host."""
-        move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
-        return EpisodeBatch(context=move(batch.context), future=move(batch.future),
-                            actions=move(batch.actions), episodes=batch.episodes)
+        actions = None if batch.actions is None else batch.actions.to(device, non_blocking=True)
+        return EpisodeBatch(context=batch.context.to(device, non_blocking=True),
+                            future=batch.future.to(device, non_blocking=True), actions=actions, episodes=batch.episodes)
 
     def shard(self, rank: int, world_size: int) -> list[list[int]]:
         """The batches (lists of dataset indices) of process ``rank`` of ``world_size``."""

@@ -2,47 +2,42 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import importlib.util
+import json
 import logging
 import signal
 import threading
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, cast
 
-import numpy as np
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-import wmbench
-from wmbench.adapters.base import Adapter, ReferenceAdapter
+from wmbench.adapters.base import Adapter
 from wmbench.adapters.registry import load_adapter
 from wmbench.errors import Interrupted, WmbenchError
-from wmbench.metrics import METRICS, build_metrics
+from wmbench.files import read_json, write_json
+from wmbench.frames import as_float
+from wmbench.metrics import build_metrics
 from wmbench.metrics.base import check_metric_names
-from wmbench.metrics.headline import headline
-from wmbench.metrics.per_episode import pooled_summaries
-from wmbench.metrics.reference_cache import ReferenceCache
-from wmbench.run import provenance
-from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_compatible, chunks
+from wmbench.metrics.references import ReferenceCache
+from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule, collate
+from wmbench.run.harness import Harness
 from wmbench.run.module import EvaluationModule
-from wmbench.run.speed import harness_overhead, measure_speed
-from wmbench.run.writer import (RESULT_FILE, ROWS_FILE, RUN_FILE, SCHEMA, SCHEMA_VERSION, SPEED_DIR, RowWriter,
-                                completed, prepare_directory, read_json, read_rows, row_key, write_json,
-                                write_jsonl)
+from wmbench.run.speed import measure_speed
+from wmbench.run.writer import RUN_FILE, SPEED_DIR, RowWriter, completed, prepare_directory
 from wmbench.tasks.catalog import get_task
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
 from wmbench.worlds.cache import EpisodeCache, EpisodeSource
 from wmbench.worlds.release import Release
 from wmbench.worlds.scenes import check_task
-from wmbench.worlds.stack import engine_versions
 
 
 @dataclass(frozen=True)
@@ -80,6 +75,27 @@ class Execution:
 LOGGERS = ("csv", "tensorboard", "none")
 
 
+@dataclass
+class RunLog:
+    """What a run did, for its result record (:func:`wmbench.results.write_result`).
+
+    ``out``: the run directory; ``adapter``: the adapter's class (``None`` for
+    predictions scored offline, named by ``spec.adapter``); ``seeds``: per task, the
+    episodes asked for; ``missing_metrics``: per task, the metrics that could not run
+    here, with the reason; ``execution``: how it ran; ``speed``: per task, the speed
+    protocol's numbers (or why there are none).
+    """
+
+    out: Path
+    spec: RunSpec
+    adapter: type[Adapter] | None
+    tasks: list[Task]
+    seeds: dict[str, list[int]]
+    missing_metrics: dict[str, dict[str, str]]
+    execution: dict[str, Any]
+    speed: dict[str, dict[str, Any]]
+
+
 def _check_same_run(out: Path, spec: RunSpec) -> None:
     path = out / RUN_FILE
     wanted = json.loads(json.dumps(asdict(spec)))
@@ -111,20 +127,34 @@ def _check_logger(kind: str) -> None:
 def _trainer(execution: Execution, out: Path, task: Task) -> pl.Trainer:
     return pl.Trainer(
         accelerator=execution.accelerator, devices=execution.devices, strategy=execution.strategy,
-        num_nodes=execution.num_nodes, precision=execution.precision,
+        num_nodes=execution.num_nodes, precision=cast(Any, execution.precision),
         logger=_logger(execution.logger, out, task), enable_checkpointing=False,
         enable_progress_bar=execution.progress, enable_model_summary=False,
         use_distributed_sampler=False, inference_mode=True, default_root_dir=out,
     )
 
 
-def _quiet_lightning() -> None:
-    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed setting.*")
-    warnings.filterwarnings("ignore", message=".*compute.* method of metric .* was called before the .*update.*")
+LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric")
+#: Lightning's advice that does not apply to evaluating episodes.
+LIGHTNING_WARNINGS = (".*does not have many workers.*", ".*LeafSpec.*",
+                      ".*when logging on epoch level in distributed setting.*")
+
+
+@contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Lightning's info messages and irrelevant warnings silenced, for the run only."""
+    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for message in LIGHTNING_WARNINGS:
+                warnings.filterwarnings("ignore", message=message)
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
 
 
 @contextmanager
@@ -133,7 +163,7 @@ def _interrupts(progress: Callable[[], str]) -> Iterator[None]:
     ``KeyboardInterrupt`` (which adapters' ``except Exception`` cannot swallow), so that
     Lightning, when it is running, tears down cleanly as for Ctrl-C and then exits."""
     main = threading.current_thread() is threading.main_thread()
-    received = {"name": "Ctrl-C", "code": 128 + signal.SIGINT}
+    received: dict[str, Any] = {"name": "Ctrl-C", "code": 128 + signal.SIGINT}
 
     def on_sigterm(signum: int, frame: object) -> None:
         received.update(name="SIGTERM", code=128 + signal.SIGTERM)
@@ -157,26 +187,24 @@ def _speed_path(out: Path, task: Task) -> Path:
     return out / SPEED_DIR / f"{task.name}@{task.version}.json"
 
 
-def _measure_speed(trainer: pl.Trainer, adapter: Adapter, task: Task, episodes: list) -> dict[str, Any]:
+def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list) -> dict[str, Any]:
     """The speed protocol on the device Lightning chose, with its precision context."""
     device = trainer.strategy.root_device
     batch = collate(episodes)
     actions = None if batch.actions is None else batch.actions.to(device)
-    inputs = adapter_inputs(adapter, as_float(batch.context.to(device)), actions, task.horizon, task.fps)
-    predict = lambda x: call_adapter(adapter, chunks(x, adapter.requirements.max_batch_size))  # noqa: E731
-    return measure_speed(adapter, inputs, task, device, predict, str(trainer.precision),
-                         trainer.precision_plugin.forward_context)
+    inputs = harness.inputs(as_float(batch.context.to(device)), actions)
+    return measure_speed(harness, inputs, device, str(trainer.precision), trainer.precision_plugin.forward_context)
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
-             test_secret: str | None = None, release: Release | None = None) -> dict[str, Any] | None:
-    """Run ``spec`` into ``out``, resuming whatever is already there. Returns the result
-    record on the main process (``None`` on the others). Each task's speed is measured
-    once, on the main process, after its episodes (see :mod:`wmbench.run.speed`).
+             test_secret: str | None = None, release: Release | None = None) -> RunLog | None:
+    """Run ``spec`` into ``out``, resuming whatever is already there. Returns what ran on
+    the main process (``None`` on the others), for :func:`wmbench.results.write_result`.
+    Each task's speed is measured once, on the main process, after its episodes (see
+    :mod:`wmbench.run.speed`).
 
     With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
     evaluated; nothing is generated. ``cache`` still keeps the reference scores."""
-    _quiet_lightning()
     _check_logger(execution.logger)
     out = prepare_directory(Path(out))
     adapter = load_adapter(spec.adapter, spec.adapter_config)
@@ -196,7 +224,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
     rank, missing_metrics, references = 0, {}, ReferenceCache.alongside(cache)
-    with _interrupts(progress):
+    with _interrupts(progress), _quiet_lightning():
         for task in tasks:
             done = completed(out)
             pending = [s for s in seeds[task.name] if (task.name, task.version, spec.split, s) not in done]
@@ -213,47 +241,13 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
             data = EpisodeDataModule(task, spec.split, pending, episodes, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():
-                write_json(speed_path, _measure_speed(trainer, adapter, task, sample))
+                write_json(speed_path, _measure_speed(trainer, module.harness, sample))
             trainer.strategy.barrier()
     if rank != 0:
         return None
-    return finalise(out, spec, adapter_record(spec, adapter), tasks, seeds, missing_metrics, asdict(execution),
-                    {t.name: _read_speed(out, t) for t in tasks})
-
-
-def _summary(values: list[float]) -> dict[str, float | int | None]:
-    array = np.asarray(values, dtype=np.float64)
-    if not array.size:
-        return {"mean": None, "std": None, "count": 0}
-    return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if array.size > 1 else 0.0,
-            "count": int(array.size)}
-
-
-def aggregate(rows: list[dict[str, Any]], metric_names: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-    """Per task: each metric's mean, std and count over episodes that have a value, and
-    how many episodes lack it (missing values are never counted as 0); the pooled
-    metrics' summaries over every episode's items (``pooled``)."""
-    result: dict[str, Any] = {}
-    for task, names in metric_names.items():
-        ok = [r for r in rows if r["task"] == task and r["status"] == "ok"]
-        entry: dict[str, Any] = {"episodes": sum(r["task"] == task for r in rows), "failed":
-                                 sum(r["task"] == task and r["status"] != "ok" for r in rows), "metrics": {}}
-        for name in names:
-            values = [r["metrics"][name] for r in ok if r["metrics"].get(name) is not None]
-            entry["metrics"][name] = dict(_summary(values), missing=len(ok) - len(values))
-        entry["pooled"] = pooled_summaries(ok, names)
-        latencies = [r["latency_ms"] / r["batch_size"] for r in ok if r["latency_ms"] is not None]
-        entry["latency_ms_per_episode"] = {"p50": float(np.percentile(latencies, 50)) if latencies else None}
-        result[task] = entry
-    return result
-
-
-def adapter_record(spec: RunSpec, adapter: Adapter) -> dict[str, Any]:
-    """How a result names the adapter that made the predictions."""
-    cls = type(adapter)
-    return {"spec": spec.adapter, "name": adapter.display_name(), "class": f"{cls.__module__}:{cls.__qualname__}",
-            "config": spec.adapter_config, "privileged": isinstance(adapter, ReferenceAdapter), "offline": False,
-            "capabilities": cls.capabilities(), "requirements": asdict(cls.requirements)}
+    return RunLog(out=out, spec=spec, adapter=type(adapter), tasks=tasks, seeds=seeds,
+                  missing_metrics=missing_metrics, execution=asdict(execution),
+                  speed={t.name: _read_speed(out, t) for t in tasks})
 
 
 def _read_speed(out: Path, task: Task) -> dict[str, Any]:
@@ -261,45 +255,3 @@ def _read_speed(out: Path, task: Task) -> dict[str, Any]:
     if not path.exists():
         return {"measured": False, "reason": "the speed protocol did not run (no episode of this task was run)"}
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def finalise(out: Path, spec: RunSpec, adapter: dict[str, Any], tasks: list[Task], seeds: dict[str, list[int]],
-             missing_metrics: dict[str, dict[str, str]], execution: dict[str, Any],
-             speed: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Merge the rows into ``episodes.jsonl`` and write ``result.json``; ``adapter``,
-    ``execution`` and ``speed`` (per task) record who made the predictions, how they ran
-    and how fast."""
-    wanted = {(t.name, t.version, spec.split, s) for t in tasks for s in seeds[t.name]}
-    rows = [r for r in read_rows(out) if row_key(r) in wanted]
-    write_jsonl(out / ROWS_FILE, rows)
-    digest = hashlib.sha256((out / ROWS_FILE).read_bytes()).hexdigest()
-    hashes = {row_key(r): r["episode_hash"] for r in rows}
-    task_records = [{
-        "name": t.name, "version": t.version, "family": t.family, "scene": t.scene,
-        "definition_sha256": t.definition_hash(), "resolution": t.resolution, "fps": t.fps,
-        "context": t.context, "horizon": t.horizon, "metrics": list(t.metrics),
-        "metric_units": {m: METRICS[m].unit for m in t.metrics if m in METRICS},
-        "higher_is_better": {m: METRICS[m].higher_is_better for m in t.metrics if m in METRICS},
-        "metric_areas": {m: METRICS[m].area for m in t.metrics if m in METRICS},
-        "missing_metrics": missing_metrics.get(t.name, {}),
-        "episodes": [{"seed": s, "episode_hash": hashes.get((t.name, t.version, spec.split, s))}
-                     for s in seeds[t.name]],
-    } for t in tasks]
-    result = {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "created": provenance.now(),
-        "wmbench": {"version": wmbench.__version__, "git_revision": provenance.git_revision()},
-        "run": asdict(spec),
-        "adapter": adapter,
-        "tasks": task_records,
-        "execution": execution,
-        "environment": dict(provenance.environment(), engine=engine_versions()),
-        "aggregates": aggregate(rows, {t.name: t.metrics for t in tasks}),
-        "headline": headline(rows, task_records),
-        "speed": {t.name: dict(speed[t.name], harness_ms_per_episode=harness_overhead(
-            [r for r in rows if r["task"] == t.name])) for t in tasks},
-        "rows": {"file": ROWS_FILE, "count": len(rows), "sha256": digest},
-    }
-    write_json(out / RESULT_FILE, result)
-    return result

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Callable
+import warnings
+from typing import Callable, cast
 
 import pytorch_lightning as pl
-import torch
 from torch import nn
 
-from wmbench.adapters.base import Adapter, ReferenceAdapter
+from wmbench.adapters.base import Adapter
 from wmbench.errors import AdapterError
+from wmbench.frames import as_float
 from wmbench.metrics.base import EpisodeMetric, Truth
-from wmbench.metrics.per_episode import score_episodes
-from wmbench.metrics.reference_cache import ReferenceCache
-from wmbench.run.checks import adapter_inputs, as_float, call_adapter, check_prediction, chunks, resize
+from wmbench.metrics.needs import gather_needs
+from wmbench.metrics.references import ReferenceCache
+from wmbench.metrics.scoring import score_episodes
 from wmbench.run.data import EpisodeBatch
-from wmbench.run.probes import probe_adapter
-from wmbench.run.speed import timed
+from wmbench.run.harness import Harness
 from wmbench.tasks.schema import Task
 
 RowSink = Callable[[list[dict]], None]
@@ -42,8 +42,13 @@ class EvaluationModule(pl.LightningModule):
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
         self.references = references
         self.metrics = nn.ModuleDict(metrics)
-        self.label = adapter.display_name()
+        self.harness = Harness(adapter, task)
+        self.needs = {need for metric in metrics.values() for need in metric.needs}
+        self.label = self.harness.label
         self._batch_end = self._data_seconds = 0.0
+
+    def _metrics(self) -> dict[str, EpisodeMetric]:
+        return {name: cast(EpisodeMetric, metric) for name, metric in self.metrics.items()}
 
     def on_test_start(self) -> None:
         self.adapter.setup(self.device)
@@ -57,22 +62,6 @@ class EvaluationModule(pl.LightningModule):
     def on_test_batch_end(self, outputs: object, batch: EpisodeBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._batch_end = time.perf_counter()
 
-    def _predict(self, batch: EpisodeBatch, context: torch.Tensor) -> tuple[torch.Tensor, float]:
-        task, adapter = self.task, self.adapter
-        inputs = adapter_inputs(adapter, context, batch.actions, task.horizon, task.fps)
-        future = resize(as_float(batch.future), inputs.frames.shape[-1]) if isinstance(adapter, ReferenceAdapter) else None
-        pieces = chunks(inputs, adapter.requirements.max_batch_size)
-        outputs, latency = timed(self.device, lambda: call_adapter(adapter, pieces, future))
-        _, _, c, h, w = inputs.frames.shape
-        keys, checked, start = [e.key for e in batch.episodes], [], 0
-        for piece, out in zip(pieces, outputs):
-            episodes = ", ".join(keys[start : start + piece.batch_size])
-            checked.append(check_prediction(out, (piece.batch_size, task.horizon, c, h, w), self.label,
-                                            task.name, episodes))
-            start += piece.batch_size
-        pred = torch.cat(checked)
-        return resize(pred, batch.future.shape[-1]), latency
-
     def test_step(self, batch: EpisodeBatch, batch_idx: int) -> None:
         if not batch.episodes:
             return  # a process without episodes of its own still joins the metric sync
@@ -81,32 +70,29 @@ class EvaluationModule(pl.LightningModule):
         truth = Truth(frames=as_float(batch.future), context=context, episodes=batch.episodes)
         rows = [{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed, "episode_hash": h,
                  "batch_size": len(batch.episodes)} for e, h in zip(batch.episodes, truth.episode_hashes())]
+        keys = [e.key for e in batch.episodes]
         try:
-            pred, latency = self._predict(batch, context)
-            probes = probe_adapter(self.adapter, self.task, self.metrics.values(), batch.episodes, context, self.label)
+            pred, latency = self.harness.timed_predict(context, batch.actions, lambda: truth.frames, keys)
+            truth.outputs = gather_needs(self.harness, self.needs, batch.episodes, context)
         except Exception as exc:
             error = exc if isinstance(exc, AdapterError) else AdapterError(
-                self.label, f"raised {type(exc).__name__}: {exc}", self.task.name,
-                ", ".join(e.key for e in batch.episodes))
+                self.label, f"raised {type(exc).__name__}: {exc}", self.task.name, ", ".join(keys))
             trace = traceback.format_exc()
             self.sink([dict(r, status="failed", error=str(error), traceback=trace) for r in rows])
             if self.on_error == "stop":
                 raise error from exc
             return
-        truth.probes = probes
-        scored = score_episodes(self.metrics, pred, truth, self.references)
+        scored = score_episodes(self._metrics(), pred, truth, self.references)
         overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
         for row, values in zip(rows, scored):
             row.update(status="ok", latency_ms=1e3 * latency, overhead_ms=overhead, **values)
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:
-        """Log each metric's mean over every process's episodes: its summed states are
-        reduced across processes (the same collectives on every process, in the same
-        order, whatever each one scored; pooled states stay with ``compute()``)."""
-        reduce = self.trainer.strategy.reduce
-        for name, metric in self.metrics.items():
-            total = reduce(metric.total.clone(), reduce_op="sum")
-            count = reduce(metric.count.clone(), reduce_op="sum")
-            mean = total / count if count > 0 else torch.tensor(float("nan"), dtype=torch.float64)
-            self.log(f"{self.task.name}/{name}", mean.float(), sync_dist=False, rank_zero_only=True)
+        """Log each metric's mean over every process's episodes (``compute()`` syncs the
+        states across processes: every process calls it, in the same order, whatever it
+        scored)."""
+        with warnings.catch_warnings():  # a process whose shard was empty computes before any update
+            warnings.filterwarnings("ignore", message=".*compute.* method of metric .* was called before the .*update.*")
+            for name, metric in self._metrics().items():
+                self.log(f"{self.task.name}/{name}", metric.compute().float(), sync_dist=False, rank_zero_only=True)

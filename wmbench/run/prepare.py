@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Sequence
 
 from wmbench.errors import WmbenchError
+from wmbench.frames import as_float
 from wmbench.metrics import build_metrics
 from wmbench.metrics.base import Truth
-from wmbench.metrics.reference_cache import ReferenceCache
-from wmbench.metrics.references import reference_scores
-from wmbench.run.checks import as_float
+from wmbench.metrics.references import ReferenceCache, reference_scores
 from wmbench.run.data import collate
 from wmbench.workers import map_in_workers
 from wmbench.worlds.cache import EpisodeCache

@@ -12,15 +12,13 @@ from pathlib import Path
 
 import torch
 
-import wmbench
-
 LIBRARIES = ("torch", "torchvision", "pytorch-lightning", "torchmetrics", "lpips", "numpy",
              "opencv-python-headless", "pandas", "pymunk", "PyYAML")
 
 
 def git_revision() -> str | None:
     """The checkout's commit (with ``-dirty`` if modified), or ``None`` when installed."""
-    root = Path(wmbench.__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
         return None
     try:
@@ -34,7 +32,7 @@ def git_revision() -> str | None:
 
 
 def library_versions() -> dict[str, str | None]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)
@@ -82,4 +80,4 @@ def environment() -> dict[str, object]:
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")

@@ -19,7 +19,7 @@ Definitions (also in ``docs/speed.md``):
 Every timed call runs in ``eval()`` and ``torch.inference_mode()``, after ``warmup``
 discarded calls, with the device synchronised before and after. Timings cover the
 model only; data loading and scoring are timed per batch during the run (see
-:func:`harness_overhead`).
+:func:`wmbench.results.record.harness_overhead`).
 """
 
 from __future__ import annotations
@@ -30,14 +30,16 @@ import sys
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
 
-from wmbench.adapters.base import Adapter, ContextBatch, ReferenceAdapter
+from wmbench.adapters.base import Adapter, ContextBatch
 from wmbench.run import provenance
-from wmbench.tasks.schema import Task
+
+if TYPE_CHECKING:
+    from wmbench.run.harness import Harness
 
 FRAME_DEFINITION = "one predicted frame of one episode; frames/s = predicted frames per second of wall time"
 
@@ -122,12 +124,12 @@ def _step_latencies(adapter: Adapter, one: ContextBatch, context: int, device: t
     return step_times, first_frame
 
 
-def measure_speed(adapter: Adapter, inputs: ContextBatch, task: Task, device: torch.device,
-                  predict: Callable[[ContextBatch], Any], precision: str,
+def measure_speed(harness: Harness, inputs: ContextBatch, device: torch.device, precision: str,
                   forward_context: Callable[[], AbstractContextManager] = nullcontext,
                   protocol: SpeedProtocol = SpeedProtocol()) -> dict[str, Any]:
     """Run the protocol on ``inputs`` (the adapter's input at the run's batch size, on
-    ``device``); ``predict`` calls the adapter on a batch the way the run does."""
+    ``device``), calling the adapter through ``harness`` as the run does."""
+    adapter, task, predict = harness.adapter, harness.task, harness.raw
     record: dict[str, Any] = {
         "protocol": asdict(protocol), "frame": FRAME_DEFINITION, "device": _device_record(device),
         "precision": precision, "input_dtype": str(inputs.frames.dtype).removeprefix("torch."),
@@ -136,7 +138,7 @@ def measure_speed(adapter: Adapter, inputs: ContextBatch, task: Task, device: to
         "context": int(inputs.frames.shape[1]), "horizon": inputs.horizon, "fps": task.fps,
         "libraries": {k: v for k, v in provenance.library_versions().items() if k in ("torch", "pytorch-lightning")},
     }
-    if isinstance(adapter, ReferenceAdapter):
+    if harness.privileged:
         return dict(record, measured=False, reason="privileged reference adapter: it reads the answer, not a model")
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -167,18 +169,3 @@ def measure_speed(adapter: Adapter, inputs: ContextBatch, task: Task, device: to
             "host": host_peak_mib(),
         },
     )
-
-
-def harness_overhead(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-episode means (ms) over a task's successful rows of the model time and of the
-    harness's own time: data (loading, collating, moving to the device) and scoring
-    (input preparation, output checks, resizing, metrics)."""
-    ok = [r for r in rows if r["status"] == "ok" and "overhead_ms" in r]
-    if not ok:
-        return {"episodes": 0, "model_ms": None, "data_ms": None, "scoring_ms": None, "overhead_fraction": None}
-    per = lambda value, row: value / row["batch_size"]  # noqa: E731  (batch times, shared by its rows)
-    model = float(np.mean([per(r["latency_ms"], r) for r in ok]))
-    data = float(np.mean([per(r["overhead_ms"]["data"], r) for r in ok]))
-    scoring = float(np.mean([per(r["overhead_ms"]["scoring"], r) for r in ok]))
-    return {"episodes": len(ok), "model_ms": model, "data_ms": data, "scoring_ms": scoring,
-            "overhead_fraction": (data + scoring) / (model + data + scoring) if model + data + scoring else None}

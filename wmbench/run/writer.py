@@ -1,12 +1,13 @@
-"""The run directory: per-episode rows written as produced, finalised into a result.
+"""The run directory: per-episode rows written as they are produced.
 
 Layout of ``<out>/``::
 
     run.json          what was asked (adapter, config, tasks, split); a rerun must match
     rows/rank-<r>.jsonl  rows appended and fsynced by each process as episodes finish
     speed/<task>@<version>.json  the speed protocol's numbers, measured once per task
-    episodes.jsonl    the final rows: exactly one per episode, sorted
-    result.json       the versioned, self-describing result (see wmbench.results)
+
+:mod:`wmbench.results` then writes the result beside them (``episodes.jsonl``,
+``result.json``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from wmbench.errors import OutputError, ResultError
 
-SCHEMA = "wmbench.result"
-SCHEMA_VERSION = 1
-RUN_FILE, ROWS_DIR, ROWS_FILE, RESULT_FILE = "run.json", "rows", "episodes.jsonl", "result.json"
-SPEED_DIR = "speed"
+RUN_FILE, ROWS_DIR, SPEED_DIR = "run.json", "rows", "speed"
 
 
 def row_key(row: dict[str, Any]) -> tuple[str, int, str, int]:
@@ -74,10 +72,10 @@ def read_rows(out: Path) -> list[dict[str, Any]]:
         for number, line in enumerate(lines, start=1):
             try:
                 row = json.loads(line)
-            except json.JSONDecodeError:
+            except json.JSONDecodeError as exc:
                 if number == len(lines):
                     continue  # the torn last line of a killed writer
-                raise ResultError(f"{path}: line {number} is not valid JSON")
+                raise ResultError(f"{path}: line {number} is not valid JSON") from exc
             if row_key(row) not in latest or row["status"] == "ok":
                 latest[row_key(row)] = row
     return sorted(latest.values(), key=row_key)
@@ -88,27 +86,3 @@ def completed(out: Path) -> set[tuple]:
     if not (out / ROWS_DIR).is_dir():
         return set()
     return {row_key(r) for r in read_rows(out) if r["status"] == "ok"}
-
-
-def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, sort_keys=True, allow_nan=False) + "\n")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path, error: type[Exception]) -> Any:
-    """Parse a JSON file; an unreadable or invalid file raises ``error`` naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    except ValueError as exc:
-        raise error(f"{path}: is not valid JSON ({exc})") from exc
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

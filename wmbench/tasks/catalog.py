@@ -13,7 +13,7 @@ A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -25,7 +25,7 @@ from wmbench.tasks.schema import SPLITS, Task, load_task
 SUITES_DIR = "suites"
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_tasks() -> dict[str, Path]:
     """Built-in task names mapped to their files (``tasks/<family>/<name>.yaml``)."""
     root = tasks_dir()

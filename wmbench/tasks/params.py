@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, Union
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,7 +27,7 @@ class RandomSource(Protocol):
     def integers(self, lo: int, hi: int | None = None) -> int: ...
 
 
-Scalar = Union[int, float, bool, str]
+Scalar = int | float | bool | str
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Choice:
         return self.options[0], self.options[-1]
 
 
-ParamRange = Union[Fixed, Uniform, IntRange, Choice]
+ParamRange = Fixed | Uniform | IntRange | Choice
 
 
 def _is_number(x: Any) -> bool:

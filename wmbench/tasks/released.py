@@ -33,6 +33,8 @@ def check_released(task: Task) -> None:
     written = task.definition_hash(as_written=True)
     if released is not None and released != written:
         raise TaskFileError(
-            task.source, "version",
+            task.source,
+            "version",
             f"{task.id} differs from its released definition (sha256 {written[:12]}, released "
-            f"{released[:12]}): a changed task needs a new version; bump 'version' and add a changelog line")
+            f"{released[:12]}): a changed task needs a new version; bump 'version' and add a changelog line",
+        )

@@ -15,7 +15,7 @@ A task file is YAML under ``tasks/<family>/<name>.yaml``::
     fps: 30                      # frames per second of scene time
     context: 8                   # frames given to the model
     horizon: 16                  # frames the model must predict
-    metrics: [mse, psnr, ssim]
+    metrics: [mse, psnr, {include: coherence}]   # names, or named sets (tasks/metric_sets.yaml)
     episodes: {train: 200, dev: 16, test: 16}
     ensemble: 8                  # physical-variance re-simulations per episode
     changelog:
@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from wmbench.errors import TaskFileError
+from wmbench.tasks.metric_sets import expand_metrics
 from wmbench.tasks.params import ParamRange, parse_param
 
 FAMILIES = (
@@ -94,14 +95,15 @@ class Task:
         return task
 
     def definition_hash(self, as_written: bool = False) -> str:
-        """SHA-256 of the canonical task definition (what determines the episodes and how
-        they are scored): as rendered, with any resolution or fps override, or as written
-        in its file (the two agree when nothing is overridden)."""
+        """SHA-256 of the canonical task definition (what determines the episodes and what
+        is scored; metric sets expanded): as rendered, with any resolution or fps override,
+        or as written in its file (the two agree when nothing is overridden)."""
         payload = {k: v for k, v in self.raw.items() if k not in ("description", "changelog")}
         if as_written:
             payload.update(resolution=self.raw.get("resolution"), fps=float(self.raw.get("fps", self.fps)))
         else:
             payload.update(resolution=self.resolution, fps=self.fps)
+        payload.update(metrics=list(self.metrics))
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -147,9 +149,7 @@ def task_from_dict(data: Any, source: Path | None = None) -> Task:
         raise TaskFileError(source, "scene.params", "must be a mapping of parameter ranges")
     params = {str(k): parse_param(v, source, f"scene.params.{k}") for k, v in raw_params.items()}
 
-    metrics = data["metrics"]
-    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
-        raise TaskFileError(source, "metrics", "must be a non-empty list of metric names")
+    metrics = expand_metrics(data["metrics"], source)
 
     episodes = data["episodes"]
     if not isinstance(episodes, dict) or set(episodes) - set(SPLITS) or not episodes:

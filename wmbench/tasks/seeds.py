@@ -13,17 +13,10 @@ import hashlib
 import hmac
 import os
 
-from wmbench.errors import WmbenchError
+from wmbench.errors import MissingSecretError, WmbenchError
 from wmbench.tasks.schema import SPLITS, Task
 
 SECRET_ENV = "WMBENCH_TEST_SECRET"
-
-
-class MissingSecretError(WmbenchError):
-    def __init__(self, task: str):
-        super().__init__(
-            f"task '{task}': the test split needs a secret; pass --test-secret or set {SECRET_ENV}"
-        )
 
 
 def episode_seed(task: Task, split: str, index: int, secret: str | None = None) -> int:
@@ -34,7 +27,7 @@ def episode_seed(task: Task, split: str, index: int, secret: str | None = None) 
     if split == "test":
         secret = secret if secret is not None else os.environ.get(SECRET_ENV)
         if not secret:
-            raise MissingSecretError(task.name)
+            raise MissingSecretError(task.name, SECRET_ENV)
         digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     else:
         digest = hashlib.sha256(b"wmbench-public/" + message).digest()

@@ -11,6 +11,7 @@ validation error against the steps, with a frozen world's error on the same wind
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,20 @@ from wmbench.adapters.learned import read_checkpoint
 from wmbench.errors import OutputError, WmbenchError
 from wmbench.results.io import Result
 
-LICENCE = ("Apache-2.0, like wmbench: the weights were trained only on episodes wmbench generates, "
-           "and may be used, changed and shared under the same terms.")
+LICENCE = (
+    "Apache-2.0, like wmbench: the weights were trained only on episodes wmbench generates, "
+    "and may be used, changed and shared under the same terms."
+)
 
 
 def _hardware(record: dict[str, Any]) -> str:
     hw = record["environment"]["hardware"]
     gpus = ", ".join(hw.get("gpus") or []) or "no GPU"
-    return (f"{record['accelerator'].removesuffix('Accelerator')} x{record['devices']} "
-            f"({record['strategy'].removesuffix('Strategy')}); {hw.get('processor') or hw.get('machine')}, "
-            f"{hw.get('cpu_count')} cores, {hw.get('memory_gib')} GiB; {gpus}")
+    return (
+        f"{record['accelerator'].removesuffix('Accelerator')} x{record['devices']} "
+        f"({record['strategy'].removesuffix('Strategy')}); {hw.get('processor') or hw.get('machine')}, "
+        f"{hw.get('cpu_count')} cores, {hw.get('memory_gib')} GiB; {gpus}"
+    )
 
 
 def _scores(results: list[Result]) -> list[str]:
@@ -35,20 +40,25 @@ def _scores(results: list[Result]) -> list[str]:
     for result in results:
         run, head = result.record["run"], result.record["headline"]
         where = f"`{result.path.parent}`" if result.path else "a result"
-        lines.append(f"\n{run.get('suite') or ', '.join(run['tasks'])} suite, {run['split']} split "
-                     f"({sum(e['episodes'] for e in result.record['aggregates'].values())} episodes; {where}); "
-                     "indices: 0 = a frozen world, 100 = the physical variance, 95% bootstrap intervals.\n")
+        lines.append(
+            f"\n{run.get('suite') or ', '.join(run['tasks'])} suite, {run['split']} split "
+            f"({sum(e['episodes'] for e in result.record['aggregates'].values())} episodes; {where}); "
+            "indices: 0 = a frozen world, 100 = the physical variance, 95% bootstrap intervals.\n"
+        )
         lines.append("| index | score |\n|---|---|")
         for group in ("areas", "families"):
             for name, entry in head.get(group, {}).items():
                 ci = entry.get("ci")
-                shown = "missing" if entry["score"] is None else (
-                    f"{entry['score']:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""))
+                shown = (
+                    "missing"
+                    if entry["score"] is None
+                    else (f"{entry['score']:.1f}" + (f" [{ci[0]:.1f}, {ci[1]:.1f}]" if ci else ""))
+                )
                 lines.append(f"| {group[:-1] if group == 'areas' else 'family'}: {name} | {shown} |")
     return lines or ["\nNo results given (`wmbench card CHECKPOINT --results DIR`)."]
 
 
-def card_text(path: Path, saved: dict[str, Any], results: list[Result] = ()) -> str:
+def card_text(path: Path, saved: dict[str, Any], results: Sequence[Result] = ()) -> str:
     """The model card of checkpoint ``path`` holding ``saved``, with the dev scores of ``results``."""
     t = saved["training"]
     size = path.stat().st_size if path.exists() else 0
@@ -63,7 +73,7 @@ def card_text(path: Path, saved: dict[str, Any], results: list[Result] = ()) -> 
         "",
         f"`{path.name}`: {params:,} parameters, {size / 1e6:.1f} MB, sha256 `{digest[:16]}`.",
         f"Evaluate it with `wmbench run --adapter {saved['model']}` (this checkpoint is its default) or "
-        f"`--adapter-config '{{\"checkpoint\": \"{path.name}\"}}'` for another file.",
+        f'`--adapter-config \'{{"checkpoint": "{path.name}"}}\'` for another file.',
         "",
         "## Model",
         "",
@@ -89,8 +99,9 @@ def card_text(path: Path, saved: dict[str, Any], results: list[Result] = ()) -> 
         f"- hardware: {_hardware(t)}",
         f"- software: wmbench {t['wmbench']['version']} ({t['wmbench']['git_revision'] or 'installed'}), "
         f"Python {t['environment']['python']}, "
-        + ", ".join(f"{k} {v}" for k, v in t["environment"]["libraries"].items() if k in
-                    ("torch", "pytorch-lightning")),
+        + ", ".join(
+            f"{k} {v}" for k, v in t["environment"]["libraries"].items() if k in ("torch", "pytorch-lightning")
+        ),
         f"- trained {t['created']}",
         "",
         "## Validation",
@@ -108,7 +119,7 @@ def card_text(path: Path, saved: dict[str, Any], results: list[Result] = ()) -> 
     return "\n".join(lines)
 
 
-def write_card(path: Path, saved: dict[str, Any] | None = None, results: list[Result] = ()) -> Path:
+def write_card(path: Path, saved: dict[str, Any] | None = None, results: Sequence[Result] = ()) -> Path:
     """Write checkpoint ``path``'s model card beside it (``.md``); returns the card's path."""
     saved = saved if saved is not None else read_checkpoint(path)
     card = path.with_suffix(".md")
@@ -146,7 +157,7 @@ def plot_curves(checkpoints: list[Path], out: Path) -> Path:
         ax.set_xlabel("step")
         ax.set_ylabel("MSE")
         ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(checkpoints):]:
+    for ax in list(axes.flat)[len(checkpoints) :]:
         ax.axis("off")
     figure.tight_layout()
     try:
@@ -157,4 +168,3 @@ def plot_curves(checkpoints: list[Path], out: Path) -> Path:
     finally:
         plt.close(figure)
     return out
-

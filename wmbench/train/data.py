@@ -21,7 +21,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from wmbench.errors import WmbenchError
-from wmbench.run.checks import as_float, resize
+from wmbench.frames import as_float
+from wmbench.run.checks import resize
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
 from wmbench.worlds.cache import EpisodeCache, EpisodeSource
@@ -98,8 +99,15 @@ class WindowDataModule(pl.LightningDataModule):
     """Serves :class:`Windows` of the selected train and dev episodes from their releases or
     the cache, generating the missing ones first (``workers`` processes, first process only)."""
 
-    def __init__(self, selection: Selection, cache: EpisodeCache, batch_size: int = 16, num_workers: int = 0,
-                 workers: int = 1, progress: bool = True):
+    def __init__(
+        self,
+        selection: Selection,
+        cache: EpisodeCache,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        workers: int = 1,
+        progress: bool = True,
+    ):
         super().__init__()
         self.selection, self.cache = selection, cache
         self.batch_size, self.num_workers, self.workers, self.progress = batch_size, num_workers, workers, progress
@@ -114,8 +122,13 @@ class WindowDataModule(pl.LightningDataModule):
         return self.selection.context + self.selection.horizon
 
     def prepare_data(self) -> None:
-        jobs = [Job(t, split, s) for split in ("train", "dev") if self.selection.release(split) is None
-                for t in self.selection.tasks for s in self.selection.seeds(t, split)]
+        jobs = [
+            Job(t, split, s)
+            for split in ("train", "dev")
+            if self.selection.release(split) is None
+            for t in self.selection.tasks
+            for s in self.selection.seeds(t, split)
+        ]
         if jobs:
             generate_all(jobs, self.cache, self.workers, self.progress, desc="episodes")
 
@@ -128,8 +141,10 @@ class WindowDataModule(pl.LightningDataModule):
         sel, clips = self.selection, []
         for task in sel.tasks:
             if task.context < sel.context or task.length < self.length:
-                raise WmbenchError(f"task '{task.name}' has {task.context} context frames and {task.length} "
-                                   f"in all; the model needs {sel.context} and {self.length}")
+                raise WmbenchError(
+                    f"task '{task.name}' has {task.context} context frames and {task.length} "
+                    f"in all; the model needs {sel.context} and {self.length}"
+                )
             for seed in sel.seeds(task, split):
                 clips.append(self._clip(task, split, seed))
         if not clips:
@@ -157,12 +172,23 @@ class WindowDataModule(pl.LightningDataModule):
         return Clip(frames=small.contiguous(), actions=kept, start=start)
 
     def _loader(self, windows: Windows, train: bool) -> DataLoader[Any]:
-        return DataLoader(windows, batch_size=self.batch_size, shuffle=train, drop_last=train and
-                          len(windows) >= self.batch_size, num_workers=self.num_workers,
-                          persistent_workers=self.num_workers > 0)
+        return DataLoader(
+            windows,
+            batch_size=self.batch_size,
+            shuffle=train,
+            drop_last=train and len(windows) >= self.batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader[Any]:
-        return self._loader(self.train, train=True)
+        return self._loader(_ready(self.train), train=True)
 
     def val_dataloader(self) -> DataLoader[Any]:
-        return self._loader(self.val, train=False)
+        return self._loader(_ready(self.val), train=False)
+
+
+def _ready(windows: Windows | None) -> Windows:
+    if windows is None:
+        raise RuntimeError("the data module serves windows only after setup()")
+    return windows

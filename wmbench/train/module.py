@@ -8,6 +8,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.utilities.types import OptimizerLRSchedulerConfig
 
 from wmbench.adapters.learned import VideoPredictor
 from wmbench.adapters.registry import resolve
@@ -18,8 +19,10 @@ def predictor_class(model: str) -> type[VideoPredictor]:
     """The :class:`VideoPredictor` adapter class named by ``model`` (any adapter spec)."""
     cls = resolve(model)
     if not issubclass(cls, VideoPredictor):
-        raise WmbenchError(f"adapter '{model}' is not a trainable video predictor "
-                           "(a subclass of wmbench.adapters.learned.VideoPredictor)")
+        raise WmbenchError(
+            f"adapter '{model}' is not a trainable video predictor "
+            "(a subclass of wmbench.adapters.learned.VideoPredictor)"
+        )
     return cls
 
 
@@ -36,26 +39,39 @@ class VideoPredictionModule(pl.LightningModule):
     the same windows, for scale).
     """
 
-    def __init__(self, model: str, config: dict[str, Any], action_dim: int, context: int, horizon: int,
-                 lr: float = 1e-3, weight_decay: float = 1e-2, warmup: int = 100, total_steps: int | None = None,
-                 sampling_steps: int = 0):
+    def __init__(
+        self,
+        model: str,
+        config: dict[str, Any],
+        action_dim: int,
+        context: int,
+        horizon: int,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-2,
+        warmup: int = 100,
+        total_steps: int | None = None,
+        sampling_steps: int = 0,
+    ):
         super().__init__()
         self.save_hyperparameters()
         self.net = predictor_class(model).network(action_dim, **config)
+        self.action_dim, self.context, self.horizon = action_dim, context, horizon
+        self.lr, self.weight_decay, self.warmup, self.total_steps = lr, weight_decay, warmup, total_steps
+        self.sampling_steps = sampling_steps
 
     def _inputs(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         frames = batch["frames"].float() / 255.0
-        c = self.hparams.context
+        c = self.context
         return frames[:, :c], frames[:, c:], batch.get("actions")
 
     def teacher(self) -> float:
-        steps = self.hparams.sampling_steps
+        steps = self.sampling_steps
         return max(0.0, 1.0 - self.global_step / steps) if steps else 0.0
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         context, future, actions = self._inputs(batch)
         teacher = self.teacher()
-        pred = self.net(context, self.hparams.horizon, actions, future, teacher)
+        pred = self.net(context, self.horizon, actions, future, teacher)
         mse = F.mse_loss(pred, future)
         loss = mse + self.net.regulariser()
         size = context.shape[0]
@@ -66,15 +82,15 @@ class VideoPredictionModule(pl.LightningModule):
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         context, future, actions = self._inputs(batch)
-        pred = self.net(context, self.hparams.horizon, actions)
+        pred = self.net(context, self.horizon, actions)
         size = context.shape[0]
         self.log("val/mse", F.mse_loss(pred, future), prog_bar=True, sync_dist=True, batch_size=size)
         frozen = context[:, -1:].expand_as(future)
         self.log("val/mse_copy_last", F.mse_loss(frozen, future), sync_dist=True, batch_size=size)
 
-    def configure_optimizers(self) -> dict[str, Any]:
-        optimizer = torch.optim.AdamW(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
-        warmup, total = max(1, self.hparams.warmup), self.hparams.total_steps
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
+        optimizer = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        warmup, total = max(1, self.warmup), self.total_steps
 
         def scale(step: int) -> float:
             if step < warmup:

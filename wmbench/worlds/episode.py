@@ -160,7 +160,7 @@ class Episode:
         arrays = {f"{prefix}/{name}": a for prefix, r in self.rollouts().items() for name, a in r.arrays().items()}
         header = dict(self.header(), content_hash=self.content_hash())
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, __header__=np.frombuffer(_canonical_json(header), dtype=np.uint8), **arrays)
+        np.savez_compressed(buffer, __header__=np.frombuffer(_canonical_json(header), dtype=np.uint8), **arrays)  # type: ignore[arg-type]
         return buffer.getvalue()
 
     @classmethod

@@ -43,7 +43,7 @@ class Rng:
         """The next uniformly random 64-bit unsigned integer."""
         if not self._words:
             digest = hashlib.blake2b(self._prefix + str(self._block).encode(), digest_size=64).digest()
-            self._words = [int.from_bytes(digest[i: i + 8], "little") for i in range(56, -1, -8)]
+            self._words = [int.from_bytes(digest[i : i + 8], "little") for i in range(56, -1, -8)]
             self._block += 1
         return self._words.pop()
 
@@ -87,12 +87,12 @@ class Rng:
         ``mean + std * sqrt(-2 log(1 - u)) * cos(2 pi v)``."""
         if size is not None:
             return np.array([self.normal(mean, std) for _ in range(size)], np.float64)
-        radius = math.sqrt(-2.0 * exactmath.log(1.0 - self.random()))
-        return mean + std * (radius * exactmath.cos(2.0 * exactmath.PI * self.random()))
+        radius = math.sqrt(-2.0 * float(exactmath.log(1.0 - self.random())))
+        return mean + std * (radius * float(exactmath.cos(2.0 * exactmath.PI * self.random())))
 
     def exponential(self, scale: float = 1.0) -> float:
         """Exponential with mean ``scale``: ``-scale log(1 - u)``."""
-        return -scale * exactmath.log(1.0 - self.random())
+        return -scale * float(exactmath.log(1.0 - self.random()))
 
     def dirichlet(self, k: int) -> np.ndarray:
         """A flat Dirichlet draw on ``k`` parts (uniform on the simplex): normalised

@@ -8,7 +8,7 @@ level and BLAS kernel do not change episodes. Two libraries still do:
   differently. Episodes are generated only with the pymunk releases listed in
   :data:`VERIFIED`.
 * **OpenCV** rasterises the frames; its drawing code changed between releases (4.10
-  and 4.12 draw some anti-aliased edges differently). Episodes are generated only with
+  and 4.11 draw some anti-aliased edges differently). Episodes are generated only with
   the OpenCV releases listed in :data:`VERIFIED`.
 
 Both ranges are also the ones ``pyproject.toml`` accepts; an environment outside them
@@ -41,8 +41,8 @@ from wmbench.errors import GeneratorStackError
 #: Libraries verified to reproduce the golden episodes: the package to install and the
 #: verified releases ``[lowest, first unverified)``, compared by (major, minor).
 VERIFIED = {
-    "pymunk": ("pymunk", (7, 1), (7, 4)),
-    "opencv": ("opencv-python-headless", (4, 12), (5, 1)),
+    "pymunk": ("pymunk", (6, 6), (7, 4)),
+    "opencv": ("opencv-python-headless", (4, 11), (5, 1)),
 }
 #: SHA-256 of the probe's rotations on the reference platform (x86-64 Linux, glibc, FMA).
 REFERENCE_MATH_LIBRARY = "17b5d0d6e1db092935125936eac06d5ed0254044588783be1e15e34e0c73ebac"
@@ -60,8 +60,12 @@ def _minor(version: str) -> tuple[int, int]:
 
 def versions() -> dict[str, str]:
     """The versions of the libraries in the generator stack."""
-    return {"pymunk": pymunk.version, "chipmunk": pymunk.chipmunk_version.split("-")[0],
-            "opencv": cv2.__version__, "numpy": np.__version__}
+    return {
+        "pymunk": pymunk.version,
+        "chipmunk": pymunk.chipmunk_version.split("-")[0],
+        "opencv": cv2.__version__,
+        "numpy": np.__version__,
+    }
 
 
 def check_versions(found: dict[str, str] | None = None) -> None:
@@ -73,7 +77,8 @@ def check_versions(found: dict[str, str] | None = None) -> None:
             raise GeneratorStackError(
                 f"{name} {found[name]} is not verified to reproduce wmbench's episodes (verified: {wanted}); "
                 f"install a verified release (pip install '{package}{wanted}'), or evaluate on a released "
-                "dataset (wmbench run --data RELEASE)")
+                "dataset (wmbench run --data RELEASE)"
+            )
 
 
 def _probe_digest() -> str:
@@ -94,8 +99,12 @@ def math_library() -> dict[str, Any]:
     """The probe of the platform's ``sin``/``cos`` as the physics engine calls them:
     its digest, whether it matches the reference platform, and the platform."""
     digest = _probe_digest()
-    return {"digest": digest, "matches_reference": digest == REFERENCE_MATH_LIBRARY, "platform": f"{platform.system()}-{platform.machine()}",
-            "libc": "-".join(platform.libc_ver()) or "unknown"}
+    return {
+        "digest": digest,
+        "matches_reference": digest == REFERENCE_MATH_LIBRARY,
+        "platform": f"{platform.system()}-{platform.machine()}",
+        "libc": "-".join(platform.libc_ver()) or "unknown",
+    }
 
 
 def check_math_library() -> None:
@@ -107,7 +116,10 @@ def check_math_library() -> None:
             "sin/cos that round differently from the reference platform's (x86-64 Linux, glibc, FMA): "
             "episodes of scenes with rotating bodies may differ in their last bits from the published "
             "release; evaluate on the release (wmbench run --data RELEASE) and check a machine with "
-            "wmbench data verify", GeneratorStackWarning, stacklevel=3)
+            "wmbench data verify",
+            GeneratorStackWarning,
+            stacklevel=3,
+        )
 
 
 def check_stack() -> None:

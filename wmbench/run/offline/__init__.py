@@ -5,8 +5,8 @@ of the exact output expected; ``score_predictions`` checks a directory of predic
 videos or PNG frames against that manifest and scores it like an in-process run.
 """
 
+from wmbench.media import read_frames, read_video, write_frames, write_video
 from wmbench.run.offline.export import MANIFEST_FILE, Selection, episode_id, export_split
-from wmbench.run.offline.media import read_frames, read_video, write_frames, write_video
 from wmbench.run.offline.predictions import check_predictions, load_manifest, score_predictions
 
 __all__ = [

@@ -22,11 +22,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-import wmbench
+from wmbench._version import __version__
 from wmbench.errors import OutputError
+from wmbench.files import write_json
+from wmbench.media import FRAME_NAME, VIDEO_SUFFIX, VIDEO_SUFFIXES, write_frames, write_video
 from wmbench.run import provenance
-from wmbench.run.offline.media import FRAME_NAME, VIDEO_SUFFIX, VIDEO_SUFFIXES, write_frames, write_video
-from wmbench.run.writer import write_json
 from wmbench.tasks.catalog import get_task
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
@@ -129,7 +129,7 @@ def export_split(selection: Selection, out: Path | str, cache: EpisodeCache, tes
         raise OutputError(f"two episodes of the selection share an id in {out}; they have the same content")
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "created": provenance.now(),
-        "wmbench": {"version": wmbench.__version__},
+        "wmbench": {"version": __version__},
         "selection": asdict(selection),
         "predictions": {"naming": PREDICTION_NAMING, "video_suffixes": list(VIDEO_SUFFIXES),
                         "frame_name": FRAME_NAME, "pixel_format": "8-bit RGB"},

@@ -20,20 +20,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-import wmbench
-from wmbench.errors import ManifestError, PredictionsError
+from wmbench._version import __version__
+from wmbench.errors import ManifestError, PredictionsError, UnreadableMedia
+from wmbench.files import read_json
+from wmbench.frames import as_float, unit_float
+from wmbench.media import FRAME_NAME, VIDEO_SUFFIXES, frame_number, read_frames, read_image, read_video
 from wmbench.metrics import build_metrics
 from wmbench.metrics.base import Truth
-from wmbench.metrics.per_episode import score_episodes
-from wmbench.metrics.reference_cache import ReferenceCache
-from wmbench.run.checks import as_float
+from wmbench.metrics.references import ReferenceCache
+from wmbench.metrics.scoring import score_episodes
 from wmbench.run.data import collate
-from wmbench.run.evaluate import RunSpec, finalise
-from wmbench.run.offline.export import (FORMAT, FORMAT_VERSION, MANIFEST_FILE, Selection, empty_directory,
-                                        episode_id)
-from wmbench.run.offline.media import (FRAME_NAME, VIDEO_SUFFIXES, UnreadableMedia, frame_number,
-                                       read_frames, read_image, read_video)
-from wmbench.run.writer import RowWriter, prepare_directory, read_json
+from wmbench.run.evaluate import RunLog, RunSpec
+from wmbench.run.offline.export import FORMAT, FORMAT_VERSION, MANIFEST_FILE, Selection, empty_directory, episode_id
+from wmbench.run.writer import RowWriter, prepare_directory
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
 from wmbench.worlds.cache import EpisodeCache
@@ -117,13 +116,19 @@ def _frame_files(directory: Path, label: str, problems: list[str]) -> list[Path]
     if gaps:
         problems.append(f"{label}/: frames must be numbered from {FRAME_NAME.format(0)} without gaps; "
                         f"missing {', '.join(FRAME_NAME.format(g) for g in gaps)}")
-    return sorted(frames, key=frame_number)
+    return sorted(frames, key=_number)
+
+
+def _number(path: Path) -> int:
+    """A frame file's number (files that are not frames sort first)."""
+    number = frame_number(path)
+    return -1 if number is None else number
 
 
 def read_prediction(path: Path) -> np.ndarray:
     """A prediction file (video) or directory (PNG frames) as ``uint8 (T, H, W, 3)`` RGB."""
     if path.is_dir():
-        return read_frames(sorted((p for p in path.iterdir() if frame_number(p) is not None), key=frame_number))
+        return read_frames(sorted((p for p in path.iterdir() if frame_number(p) is not None), key=_number))
     return read_video(path)
 
 
@@ -217,8 +222,9 @@ def episodes_of(manifest: dict[str, Any], path: Path, cache: EpisodeCache,
     selection = selection_of(manifest)
     records = {t["name"]: t for t in manifest["tasks"]}
     wanted = {e["id"]: e for e in manifest["episodes"]}
-    versions = f"exported with wmbench {manifest.get('wmbench', {}).get('version')}, this is {wmbench.__version__}"
-    tasks, episodes, hashes = selection.resolve(), {}, {}
+    versions = f"exported with wmbench {manifest.get('wmbench', {}).get('version')}, this is {__version__}"
+    tasks, hashes = selection.resolve(), {}
+    episodes: dict[str, dict[str, Episode]] = {}
     for task in tasks:
         record = records.get(task.name)
         if record is None:
@@ -247,11 +253,6 @@ def episodes_of(manifest: dict[str, Any], path: Path, cache: EpisodeCache,
 
 # -- scoring -------------------------------------------------------------------------------------
 
-def _unit_float(frames: np.ndarray) -> torch.Tensor:
-    """``uint8 (T, H, W, 3)`` -> ``float32 (T, 3, H, W)`` in ``[0, 1]``, as the run scores it."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255.0)
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -271,7 +272,7 @@ def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], h
         episodes = [by_id[eid] for eid in chunk]
         batch = collate(episodes)
         try:
-            pred = torch.stack([_unit_float(read_prediction(files[eid])) for eid in chunk])
+            pred = torch.stack([unit_float(read_prediction(files[eid])) for eid in chunk])
         except UnreadableMedia as exc:  # changed since it was checked
             raise PredictionsError(files[chunk[0]].parent, [f"{', '.join(chunk)}: corrupt ({exc})"]) from exc
         truth = Truth(frames=as_float(batch.future).to(device), context=as_float(batch.context).to(device),
@@ -285,10 +286,10 @@ def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], h
 
 def score_predictions(manifest_path: Path | str, predictions: Path | str, out: Path | str, cache: EpisodeCache,
                       adapter_name: str | None = None, test_secret: str | None = None, batch_size: int = 4,
-                      device: str = "cpu", progress: bool = False) -> dict[str, Any]:
-    """Check ``predictions`` against the manifest, score them, write a result into the
-    empty directory ``out`` and return the result record. ``adapter_name`` names the
-    model in the result (default: the predictions directory's name)."""
+                      device: str = "cpu", progress: bool = False) -> RunLog:
+    """Check ``predictions`` against the manifest and score them into the empty directory
+    ``out``; returns what was scored, for :func:`wmbench.results.write_result`.
+    ``adapter_name`` names the model in the result (default: the predictions directory's name)."""
     manifest_path, predictions, out = Path(manifest_path), Path(predictions), Path(out)
     manifest_path = manifest_path / MANIFEST_FILE if manifest_path.is_dir() else manifest_path
     manifest = load_manifest(manifest_path)
@@ -301,14 +302,11 @@ def score_predictions(manifest_path: Path | str, predictions: Path | str, out: P
                                    references) for t in tasks}
     seeds = {t.name: [e.seed for e in episodes[t.name].values()] for t in tasks}
     selection = selection_of(manifest)
-    name = adapter_name or predictions.resolve().name
-    spec = RunSpec(adapter=name, tasks=selection.tasks, split=selection.split, limit=selection.limit,
-                   suite=selection.suite, resolution=selection.resolution)
-    adapter = {"spec": None, "name": name, "class": None, "config": {}, "privileged": False, "offline": True,
-               "capabilities": [], "requirements": None}
+    spec = RunSpec(adapter=adapter_name or predictions.resolve().name, tasks=selection.tasks, split=selection.split,
+                   limit=selection.limit, suite=selection.suite, resolution=selection.resolution)
     execution = {"offline": True, "manifest": str(manifest_path), "manifest_sha256": _sha256(manifest_path),
                  "exported_with": manifest.get("wmbench", {}).get("version"), "predictions": str(predictions),
                  "formats": sorted({"png" if p.is_dir() else p.suffix.lower().lstrip(".") for p in files.values()}),
                  "device": str(target), "batch_size": batch_size}
-    return finalise(out, spec, adapter, tasks, seeds, missing, execution,
-                    {t.name: {"measured": False, "reason": SPEED_MISSING} for t in tasks})
+    return RunLog(out=out, spec=spec, adapter=None, tasks=tasks, seeds=seeds, missing_metrics=missing,
+                  execution=execution, speed={t.name: {"measured": False, "reason": SPEED_MISSING} for t in tasks})

@@ -1,4 +1,9 @@
-"""Scenes: parametrised physics setups, registered by name for task files."""
+"""Scenes: parametrised physics setups, registered by name for task files.
+
+A subclass of :class:`Scene` with a ``name`` registers itself in :data:`SCENES`; every
+module of :mod:`wmbench.worlds.scenes` is imported on the first lookup, and installed
+packages add scenes through the ``wmbench.scenes`` entry-point group.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
 from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.registry import Registry
 from wmbench.tasks.params import Choice, Fixed, ParamRange
 from wmbench.tasks.released import check_released
 from wmbench.tasks.schema import Task
@@ -40,9 +46,6 @@ class Bound:
         return None
 
 
-SCENES: dict[str, type["Scene"]] = {}
-
-
 class Scene:
     """Subclass, set ``name`` and ``params``, implement :meth:`build`; registered on definition."""
 
@@ -55,7 +58,7 @@ class Scene:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if getattr(cls, "name", None):
-            SCENES[cls.name] = cls
+            SCENES.register(cls)
 
     def __init__(self, task: Task):
         self.task = task
@@ -116,6 +119,9 @@ class Scene:
         return [], {}
 
 
+SCENES: Registry[type[Scene]] = Registry("scene", Scene, "wmbench.scenes", builtins="wmbench.worlds.scenes")
+
+
 def check_task(task: Task) -> Scene:
     """The task's validated scene, once the task is known not to redefine a released
     version: what every episode of it, generated or read from a cache, is checked against."""
@@ -126,6 +132,8 @@ def check_task(task: Task) -> Scene:
 
 def scene_for(task: Task) -> Scene:
     """The validated scene of a task; an unknown scene names the task file and field."""
-    if task.scene not in SCENES:
-        raise TaskFileError(task.source, "scene.type", str(UnknownNameError("scene", task.scene, list(SCENES))))
-    return SCENES[task.scene](task)
+    try:
+        scene = SCENES.resolve(task.scene)
+    except UnknownNameError as exc:
+        raise TaskFileError(task.source, "scene.type", str(exc)) from exc
+    return scene(task)

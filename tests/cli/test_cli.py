@@ -1,0 +1,37 @@
+"""Every subcommand exists, has --help, and the listing commands work."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ..conftest import run_subprocess
+
+COMMANDS = [["tasks", "list"], ["tasks", "show"], ["tasks", "suites"], ["adapters", "list"], ["generate"],
+            ["run"], ["export"], ["score"], ["leaderboard"], ["compare"], ["demo"], ["pictures"],
+            ["bench", "generate"], ["physics-iq"], ["selftest"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help(cli, command, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli(*command, "--help")
+    assert info.value.code == 0
+    assert "usage: wmbench" in capsys.readouterr().out
+
+
+def test_tasks_list_json(cli):
+    code, out, _ = cli("tasks", "list", "--json")
+    names = {t["name"] for t in json.loads(out)}
+    assert code == 0 and "drop_single" in names
+
+
+def test_tasks_show(cli):
+    code, out, _ = cli("tasks", "show", "drop_single")
+    assert code == 0 and "family: dropping_objects" in out
+
+
+def test_errors_exit_nonzero_in_a_real_process(cache_dir):
+    proc = run_subprocess("tasks", "show", "nope_task", cache_dir=cache_dir)
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("wmbench: error: unknown task 'nope_task'")

@@ -1,0 +1,187 @@
+"""Physical plausibility metrics: definitions on synthetic tracks, truth scores, missing values."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from wmbench.metrics import METRICS, Truth
+from wmbench.metrics.kinematics import (
+    energy_rise,
+    fitted_acceleration,
+    free_fall_segments,
+    impact_steps,
+    lens_area,
+    near_impacts,
+)
+from wmbench.metrics.physics import PhysicsMetric
+from wmbench.metrics.selftest import VIOLATIONS
+from wmbench.tasks import get_task, task_from_dict
+from wmbench.worlds import generate_episode
+
+PHYSICS = {name: cls for name, cls in METRICS.items() if issubclass(cls, PhysicsMetric)}
+RESTING = {"name": "drop_resting", "version": 1, "family": "dropping_objects",
+           "scene": {"type": "drop", "params": {"height": 0.3, "restitution": 0.0}},
+           "resolution": 128, "fps": 30, "context": 40, "horizon": 6, "metrics": ["mse"],
+           "episodes": {"train": 1, "dev": 2, "test": 1}, "ensemble": 0, "changelog": {1: "test"}}
+
+
+def frames_of(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array)).permute(0, 3, 1, 2).float().div(255)[None]
+
+
+def truth_of(episodes) -> Truth:
+    return Truth(frames=torch.cat([frames_of(e.future_frames) for e in episodes]),
+                 context=torch.cat([frames_of(e.context_frames) for e in episodes]), episodes=list(episodes))
+
+
+@pytest.fixture(scope="module")
+def drops():
+    task = get_task("drop_single")
+    return [generate_episode(task, "dev", s) for s in (1, 2)]
+
+
+def test_every_physics_metric_is_defined():
+    assert len(PHYSICS) >= 12
+    for name, cls in PHYSICS.items():
+        assert cls.name == name and cls.unit and cls.__doc__ and len(cls.__doc__) > 80
+        assert set(cls.catches) <= set(VIOLATIONS) and cls.margin > 0
+        assert isinstance(cls.higher_is_better, bool)
+
+
+def test_truth_scores_the_best_value(drops):
+    """Within each metric's margin: the truth is never taken for a violation (reading
+    states from frames is not exact: a small spinning box's speed is off by a few %)."""
+    truth = truth_of(drops)
+    for name, cls in PHYSICS.items():
+        values = cls().score(truth.frames, truth).numpy()
+        best = 1.0 if cls.higher_is_better else 0.0
+        for v in values[~np.isnan(values)]:
+            assert abs(v - best) < cls.margin, (name, v)
+    assert not np.isnan(PHYSICS["trajectory_ade"]().score(truth.frames, truth).numpy()).any()
+
+
+def test_missing_where_a_metric_cannot_be_computed():
+    task = task_from_dict(RESTING)
+    episode = generate_episode(task, "dev", 0)  # at rest through the horizon, never hidden
+    truth = truth_of([episode])
+    scores = {n: float(c().score(truth.frames, truth)[0]) for n, c in PHYSICS.items()}
+    for name in ("gravity_error", "reappearance_time", "reappearance_position", "contact_timing"):
+        assert np.isnan(scores[name]), name
+    assert scores["trajectory_ade"] < 0.005 and scores["permanence"] == 0.0
+    acting = dataclasses.replace(episode, truth=dataclasses.replace(
+        episode.truth, actions=np.zeros((len(episode.frames) - 1, 1), np.float32)))
+    truth = truth_of([acting])
+    assert np.isnan(float(PHYSICS["energy_gain"]().score(truth.frames, truth)[0]))  # not a passive scene
+
+
+def test_batch_scores_match_single_scores(drops):
+    both = truth_of(drops)
+    pred = both.frames.flip(1)  # a wrong prediction with something to score
+    for name, cls in PHYSICS.items():
+        batch = cls().score(pred, both).numpy()
+        single = [float(cls().score(pred[i : i + 1], truth_of(drops[i : i + 1]))[0]) for i in range(2)]
+        np.testing.assert_allclose(batch, single, rtol=1e-5, atol=1e-7, err_msg=name)
+
+
+def test_update_and_compute_average_the_episodes(drops):
+    truth = truth_of(drops)
+    metric = PHYSICS["continuity"]()
+    values = metric(truth.frames.flip(1), truth)  # per-episode values, accumulated
+    unseen = truth_of(drops[:1])
+    assert torch.isnan(metric(torch.zeros_like(unseen.frames), unseen)).all()  # no object: missing
+    assert float(metric.compute()) == pytest.approx(float(values.mean()))
+    assert int(metric.count) == len(drops) and int(metric.missing) == 1
+
+
+def test_trajectory_curve_has_one_value_per_step(drops):
+    truth = truth_of(drops)
+    curve = PHYSICS["trajectory_ade"]().curve(truth.frames[:, :1].expand_as(truth.frames), truth)
+    assert curve.shape == (2, drops[0].horizon)
+    assert float(curve[:, 0].max()) < 0.005 and float(curve[:, -1].min()) > float(curve[:, 0].max())
+
+
+def test_lens_area():
+    r = np.array(1.0)
+    assert float(lens_area(np.array(2.5), r, r)) == 0.0
+    assert float(lens_area(np.array(0.0), r, r)) == pytest.approx(np.pi)
+    assert float(lens_area(np.array(1.0), r, r)) == pytest.approx(2 * np.pi / 3 - np.sqrt(3) / 2)
+    assert float(lens_area(np.array(0.5), r, np.array(0.25))) == pytest.approx(np.pi / 16)
+
+
+def test_fitted_acceleration_recovers_a_parabola():
+    t = np.arange(10.0)
+    xy = np.stack([3 + 0.5 * t - 0.1 * t**2, 7 - 2 * t + 0.35 * t**2], 1)
+    xy[6:] += 50  # a second segment with its own offset
+    acc = fitted_acceleration(xy, [np.arange(0, 6), np.arange(6, 10)])
+    np.testing.assert_allclose(acc, [-0.2, 0.7], atol=1e-9)
+    assert fitted_acceleration(xy, [np.arange(0, 2)]) is None  # too short to fit
+
+
+def test_free_fall_segments_end_at_the_bounce(drops):
+    episode = drops[0]
+    states, g, fps = episode.truth.states[:, 0], episode.meta["gravity"], episode.fps
+    runs = free_fall_segments(states, np.ones(len(states), bool), g, fps)
+    assert runs and runs[0][0] == 0
+    first_bounce = int(np.flatnonzero(np.diff(states[:, 4]) > 0)[0])  # vy jumps up at the floor
+    assert runs[0][-1] == first_bounce
+
+
+def test_impacts_and_energy_on_synthetic_tracks():
+    fps, ppm, g = 30.0, 64.0, 9.81
+    t = np.arange(20) / fps
+    y = np.where(t < 0.3, 1.0 - 0.5 * g * t**2, np.nan)  # free fall, then a perfect bounce
+    y_bounce = 1.0 - 0.5 * g * 0.3**2
+    y = np.where(t >= 0.3, y_bounce + (g * 0.3) * (t - 0.3) - 0.5 * g * (t - 0.3) ** 2, y)
+    xy = np.stack([np.full_like(t, 64.0), (2.0 - y) * ppm], 1)
+    ok = np.ones(len(t), bool)
+    assert impact_steps(xy, ok, g, ppm, fps).tolist() == [9]
+    assert impact_steps(xy[:9] * np.array([1.0, -1.0]), ok[:9], g, ppm, fps).tolist() == []  # -g is no impact
+    mass, skip = np.array([1.0]), near_impacts(xy[:, None], ok[:, None], g, ppm, fps)
+    assert skip.tolist() == [i in (8, 9) for i in range(19)]
+    assert energy_rise(xy[:, None], ok[:, None], skip, mass, g, ppm, fps) < 0.01 * g  # elastic: no rise
+    assert np.isnan(energy_rise(xy[:, None], ok[:, None], np.arange(19) > 2, mass, g, ppm, fps))
+    faster = xy.copy()
+    faster[10:, 1] = xy[10:, 1] - np.arange(10) * 5.0  # speeds up upwards after the bounce
+    assert energy_rise(faster[:, None], ok[:, None], skip, mass, g, ppm, fps) > 0.5 * g
+
+
+def test_docstrings_name_the_formula_next_to_the_code():
+    for cls in PHYSICS.values():
+        source = inspect.getsource(cls)
+        assert "Unit:" in cls.__doc__ and ("lower is better" in cls.__doc__) != cls.higher_is_better, source[:80]
+
+
+def test_runs_score_physics_on_drop_single(cli, tmp_path):
+    means = {}
+    for adapter in ("oracle", "copy_last"):
+        code, _, err = cli("run", "--adapter", adapter, "--tasks", "drop_single", "--limit", "2",
+                           "--out", tmp_path / adapter, "--no-progress")
+        assert code == 0, err
+        result = json.loads((tmp_path / adapter / "result.json").read_text())
+        means[adapter] = {k: v["mean"] for k, v in result["aggregates"]["drop_single"]["metrics"].items()}
+    assert means["oracle"]["trajectory_ade"] < 0.005 < 0.05 < means["copy_last"]["trajectory_ade"]
+    assert means["oracle"]["gravity_error"] < 0.1 and means["copy_last"]["gravity_error"] > 0.9  # frozen: a = 0
+    assert means["oracle"]["outcome_accuracy"] == 1.0 > means["copy_last"]["outcome_accuracy"]
+
+
+def test_overlapping_objects_interpenetrate():
+    from wmbench.metrics.selftest import _render, rebuild_world
+
+    task = task_from_dict(dict(RESTING, name="drop_two", scene={"type": "drop", "params": {"n_objects": 2}},
+                               context=4, horizon=6))
+    episode = generate_episode(task, "dev", 0)
+    world = rebuild_world(task, episode)
+    states = episode.truth.states[episode.context :].copy()
+    states[:, 1, :2] = states[:, 0, :2] + [world.objects[0].size[0], 0.0]  # object 2 sunk halfway into object 1
+    truth = truth_of([episode])
+    metric = PHYSICS["interpenetration"]()
+    overlapping = frames_of(_render(world, states)[0])
+    assert float(metric.score(truth.frames, truth)[0]) == 0.0
+    # the visible part of the covered object shifts its centroid away, so less than the true 20% shows
+    assert float(metric.score(overlapping, truth)[0]) > 2 * metric.margin

@@ -1,0 +1,229 @@
+"""`wmbench physics-iq` on a generated fixture in the Physics-IQ layout, against values
+computed by an independent frame-by-frame OpenCV/NumPy reference of the official scripts."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from .. import physics_iq_reference as ref
+
+FPS = 4  # 20 frames scored (fps * 5)
+SIZE = (96, 64)  # width, height: working resolution 24 x 16
+SCENARIOS = ("trimmed-ball-drop.mp4", "trimmed-domino.mp4")
+
+
+def _video(rng: np.random.Generator, speed: float, wobble: float, frames: int = 5 * FPS) -> list[np.ndarray]:
+    """Two flat discs moving over a flat, slightly noisy background."""
+    w, h = SIZE
+    background = np.clip(np.array([60, 90, 120]) + rng.integers(-3, 4, (h, w, 3)), 0, 255).astype(np.uint8)
+    out = []
+    for t in range(frames):
+        frame = background.copy()
+        cv2.circle(frame, (int(10 + speed * t), int(20 + wobble * np.sin(t / 2))), 7, (230, 200, 30), -1)
+        cv2.circle(frame, (int(80 - 0.5 * speed * t), int(45 + 0.3 * t * t * wobble / 4)), 5, (20, 40, 240), -1)
+        out.append(frame)
+    return out
+
+
+@pytest.fixture(scope="module")
+def submission(tmp_path_factory) -> dict[str, Path]:
+    """2 scenarios x 3 views: real takes 1 and 2 (real/), generated videos (generated/),
+    precomputed real masks (masks/) and deliberately wrong masks (empty-masks/)."""
+    root = tmp_path_factory.mktemp("physics-iq")
+    dirs = {name: root / name for name in ("real", "generated", "masks", "empty-masks")}
+    for d in dirs.values():
+        d.mkdir()
+    rng = np.random.default_rng(0)
+    n = 0
+    for scenario in SCENARIOS:
+        for view in ref.VIEWS:
+            n += 1
+            ids = {1: f"{n:04d}", 2: f"{n + 100:04d}"}
+            speed = 2.0 + n / 3
+            takes = {1: _video(rng, speed, 4.0), 2: _video(rng, speed * 1.05, 5.0)}
+            for take, frames in takes.items():
+                name = f"{ids[take]}_testing-videos_{FPS}FPS_{view}_take-{take}_{scenario}"
+                ref.write_video(dirs["real"] / name, frames, FPS)
+                masks = ref.masks_per_frame(ref.read_frames(dirs["real"] / name, 10**9))
+                mask_name = f"{ids[take]}_video-masks_{FPS}FPS_{view}_take-{take}_{scenario}"
+                ref.write_video(dirs["masks"] / mask_name, masks, FPS, is_color=False)
+                ref.write_video(dirs["empty-masks"] / mask_name, [0 * m for m in masks], FPS, is_color=False)
+            generated = _video(rng, speed * (0.6 if n % 2 else 1.2), 2.0 * (n % 3))
+            ref.write_video(dirs["generated"] / f"{ids[1]}_{view}_{scenario}", generated, FPS)
+    return dirs
+
+
+def _reference_view(dirs: dict[str, Path], scenario: str, view: str, masks_dir: Path | None,
+                    through_codec: bool = True) -> dict:
+    """The official per-view metrics, step by step (calculate_and_write_metrics_to_csv)."""
+    real = sorted(dirs["real"].glob(f"*_{view}_take-*_{scenario}"))
+    take1, take2 = (next(p for p in real if f"take-{k}" in p.name) for k in (1, 2))
+    generated = next(dirs["generated"].glob(f"{take1.name[:4]}_*"))
+    first = ref.read_frames(take1, 1)[0]
+    size = (first.shape[1] // 4, first.shape[0] // 4)
+    stop = FPS * 5
+    frames = [[f / 255.0 for f in ref.read_frames(p, stop, size)] for p in (take1, take2, generated)]
+
+    def masks(video: Path, precomputed: Path | None = None) -> list[np.ndarray]:
+        given = precomputed and precomputed / video.name.replace("testing-videos", "video-masks")
+        return ref.mask_video_frames(video, stop, size, through_codec, given)
+
+    m1, m2, mg = masks(take1, masks_dir), masks(take2, masks_dir), masks(generated)
+    return {
+        "v1_mse": ref.mse_per_frame(frames[0], frames[2]), "v2_mse": ref.mse_per_frame(frames[1], frames[2]),
+        "variance_spatial": ref.spatial(m1, m2), "variance_weighted_spatial": ref.weighted_spatial(m1, m2),
+        "variance_spatiotemporal_iou": ref.iou_per_frame(m1, m2),
+        "variance_mse": ref.mse_per_frame(frames[0], frames[1]),
+        "spatiotemporal_iou_v1": ref.iou_per_frame(m1, mg), "spatiotemporal_iou_v2": ref.iou_per_frame(m2, mg),
+        "spatial_iou_v1": ref.spatial(m1, mg), "spatial_iou_v2": ref.spatial(m2, mg),
+        "weighted_spatial_iou_v1": ref.weighted_spatial(m1, mg),
+        "weighted_spatial_iou_v2": ref.weighted_spatial(m2, mg),
+    }
+
+
+def _reference_scores(views: dict[tuple[str, str], dict]) -> dict[str, float]:
+    """The official IQTable scores, written out directly from its definition."""
+    lists = {"v1_mse", "variance_mse", "spatiotemporal_iou_v1", "variance_spatiotemporal_iou"}
+    value = lambda s, v, k: ([round(x, 4) for x in views[s, v][k]] if k in lists else views[s, v][k])  # noqa: E731
+
+    def dataset_mean(key: str) -> float:
+        if key in lists:
+            return float(np.mean([np.mean(sum((value(s, v, key) for v in ref.VIEWS), [])) for s in SCENARIOS]))
+        return float(np.mean([np.mean([value(s, v, key) for v in ref.VIEWS]) for s in SCENARIOS]))
+
+    st = dataset_mean("spatiotemporal_iou_v1") / dataset_mean("variance_spatiotemporal_iou")
+    sp = dataset_mean("spatial_iou_v1") / dataset_mean("variance_spatial")
+    wsp = dataset_mean("weighted_spatial_iou_v1") / dataset_mean("variance_weighted_spatial")
+    mse = dataset_mean("v1_mse") - dataset_mean("variance_mse")
+    per_view = []
+    for s in SCENARIOS:
+        for v in ref.VIEWS:
+            mean = lambda k: float(np.mean(value(s, v, k)))  # noqa: E731
+            terms = [mean("spatiotemporal_iou_v1") / (mean("variance_spatiotemporal_iou") + 1e-8),
+                     mean("spatial_iou_v1") / (mean("variance_spatial") + 1e-8),
+                     mean("weighted_spatial_iou_v1") / (mean("variance_weighted_spatial") + 1e-8),
+                     (mean("variance_mse") + 1e-8) / mean("v1_mse")]
+            per_view.append(np.mean(np.clip(terms, 0, 1)))
+    return {"score_spatiotemporal": st, "score_spatial": sp, "score_weighted_spatial": wsp, "score_mse": mse,
+            "final_score_orig": float(np.clip((st + sp + wsp) / 3 - mse, 0, 1)),
+            "final_score_view": float(np.mean(per_view))}
+
+
+def _assert_views_match(got: dict, expected: dict) -> None:
+    for key, value in expected.items():
+        tolerance = 1e-7 if "mse" in key else 1e-12  # MSE: the official one is float32
+        assert np.asarray(got[key]) == pytest.approx(np.asarray(value), abs=tolerance), key
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Small frames: one thread avoids thread start-up costs on a busy machine (the
+    numbers do not depend on it)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def scored(submission, tmp_path_factory):
+    """`wmbench physics-iq` run once on the fixture in two worker processes, with the CSV:
+    (JSON printed, CSV path). The other tests score in this process."""
+    from wmbench.cli import main
+
+    csv = tmp_path_factory.mktemp("csv") / "result.csv"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["physics-iq", str(submission["generated"]), "--real", str(submission["real"]),
+                     "--csv", str(csv), "--device", "cpu", "--workers", "2"])
+    assert code == 0
+    return json.loads(out.getvalue()), csv
+
+
+def test_command_reproduces_the_official_per_view_metrics(submission, scored):
+    import pandas as pd
+
+    summary, csv = scored
+    assert summary["fps"] == FPS and summary["frames"] == 20 and summary["working_resolution"] == [24, 16]
+    table = pd.read_csv(csv)
+    assert list(table["scenario"]) == sorted(SCENARIOS)
+    views = {}
+    for scenario in SCENARIOS:
+        row = table[table["scenario"] == scenario].iloc[0]
+        for view in ref.VIEWS:
+            expected = _reference_view(submission, scenario, view, None)
+            views[scenario, view] = expected
+            got = {k: (json.loads(row[f"{k}_{view}"]) if isinstance(row[f"{k}_{view}"], str) else row[f"{k}_{view}"])
+                   for k in expected}
+            _assert_views_match(got, expected)
+            for key, value in expected.items():  # the JSON holds the means of the per-frame lists
+                assert summary["scenarios"][scenario][view][key] == pytest.approx(np.mean(value), abs=1e-7)
+    expected_scores = _reference_scores(views)
+    for key, value in expected_scores.items():
+        assert summary["scores"][key] == pytest.approx(value, abs=1e-9), key
+    assert summary["scores"]["physics_iq_score"] == round(100 * expected_scores["final_score_orig"], 2)
+    # the fixture is not degenerate: scores lie strictly between the extremes
+    assert 0 < expected_scores["final_score_orig"] < 1 and 0 < expected_scores["final_score_view"] < 1
+
+
+def test_precomputed_masks_are_read_not_recomputed(submission, scored):
+    from wmbench.metrics.physics_iq import score_submission
+
+    key = (SCENARIOS[0], ref.VIEWS[1])
+    _, given = score_submission(submission["generated"], submission["real"], submission["masks"])
+    _assert_views_match(given[key], _reference_view(submission, *key, submission["masks"]))
+    _, empty = score_submission(submission["generated"], submission["real"], submission["empty-masks"])
+    expected = _reference_view(submission, *key, submission["empty-masks"])
+    _assert_views_match(empty[key], expected)
+    computed = scored[0]["scenarios"][key[0]][key[1]]
+    assert expected["variance_spatial"] == 1.0 and expected["spatial_iou_v1"] != computed["spatial_iou_v1"]
+
+
+def test_without_the_mask_video_matches_the_reference_without_it(submission, scored):
+    """The faster mode skips the lossy mask video: its own numbers, not the official ones."""
+    from wmbench.metrics.physics_iq import score_submission
+
+    summary, per_view = score_submission(submission["generated"], submission["real"], mask_video=False)
+    key = (SCENARIOS[1], ref.VIEWS[2])
+    _assert_views_match(per_view[key], _reference_view(submission, *key, None, through_codec=False))
+    assert summary["scores"]["final_score_orig"] != scored[0]["scores"]["final_score_orig"]
+
+
+def test_missing_take_and_missing_generated_video_are_named(submission, tmp_path, cli):
+    import shutil
+
+    real = tmp_path / "real"
+    shutil.copytree(submission["real"], real)
+    victim = next(real.glob(f"*_perspective-right_take-2_{SCENARIOS[1]}"))
+    victim.unlink()
+    code, _, err = cli("physics-iq", submission["generated"], "--real", real)
+    assert code == 2 and f"scenario {SCENARIOS[1]}, perspective-right: no real take-2 at {FPS} FPS" in err
+
+    generated = tmp_path / "generated"
+    shutil.copytree(submission["generated"], generated)
+    next(generated.glob("0002_*")).unlink()
+    code, _, err = cli("physics-iq", generated, "--real", submission["real"])
+    assert code == 2 and "no generated video named 0002_*.mp4" in err
+
+
+def test_bad_inputs_exit_with_one_line_errors(submission, tmp_path, cli):
+    code, _, err = cli("physics-iq", tmp_path / "nowhere")
+    assert code == 2 and "nowhere: not a directory" in err
+    code, _, err = cli("physics-iq", submission["generated"], "--real", tmp_path)
+    assert code == 2 and f"{tmp_path}: no real videos named ID_testing-videos_{FPS}FPS" in err
+    code, _, err = cli("physics-iq", submission["generated"], "--real", submission["real"], "--masks", tmp_path)
+    assert code == 2 and "missing mask video" in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "0001_perspective-left_x.mp4").write_bytes(b"not a video")
+    code, _, err = cli("physics-iq", broken, "--real", submission["real"])
+    assert code == 2 and "cannot be read as a video" in err
+    assert all(len(e.strip().splitlines()) == 1 for e in (err,))

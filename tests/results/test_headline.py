@@ -1,0 +1,99 @@
+"""Normalised headline scores: anchors, clipping, missing headroom, bootstrap intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from wmbench.metrics import METRICS, Truth
+from wmbench.metrics.references import frozen_prediction, reference_scores
+from wmbench.results.headline import headline
+
+TASK = {"name": "t", "family": "dropping_objects", "metrics": ["mse", "psnr"],
+        "higher_is_better": {"mse": False, "psnr": True}, "metric_areas": {"mse": "fidelity", "psnr": "fidelity"}}
+
+
+def rows(model, frozen, variance, metric="mse"):
+    return [{"task": "t", "status": "ok", "metrics": {metric: m},
+             "references": {"frozen": {metric: f}, "variance": {metric: v}}}
+            for m, f, v in zip(model, frozen, variance)]
+
+
+def test_anchors_and_midpoint():
+    task = dict(TASK, metrics=["mse"])
+    frozen, variance = [0.4, 0.6], [0.1, 0.1]
+    assert headline(rows(frozen, frozen, variance), [task])["tasks"]["t"]["mse"]["score"] == 0.0
+    assert headline(rows(variance, frozen, variance), [task])["tasks"]["t"]["mse"]["score"] == 100.0
+    mid = headline(rows([0.3, 0.3], frozen, variance), [task])["tasks"]["t"]["mse"]
+    assert mid["score"] == pytest.approx(100 * (0.3 - 0.5) / (0.1 - 0.5))  # ratio of means: 50
+    assert mid["episodes"] == 2
+
+
+def test_clipped_both_ends_and_direction_independent():
+    task = dict(TASK, metrics=["psnr"])
+    better = headline(rows([50.0], [20.0], [30.0], "psnr"), [task])["tasks"]["t"]["psnr"]
+    worse = headline(rows([10.0], [20.0], [30.0], "psnr"), [task])["tasks"]["t"]["psnr"]
+    assert better["score"] == 100.0 and worse["score"] == 0.0
+    half = headline(rows([25.0], [20.0], [30.0], "psnr"), [task])["tasks"]["t"]["psnr"]
+    assert half["score"] == pytest.approx(50.0)
+
+
+def test_no_headroom_is_missing_not_zero():
+    task = dict(TASK, metrics=["mse"])
+    entry = headline(rows([0.2], [0.1], [0.3]), [task])["tasks"]["t"]["mse"]
+    assert entry["score"] is None and "no headroom" in entry["missing"]
+    none = headline(rows([None], [0.1], [0.05]), [task])["tasks"]["t"]["mse"]
+    assert none["score"] is None and "no episode" in none["missing"]
+
+
+def test_bootstrap_interval_contains_the_estimate_and_narrows_with_more_episodes():
+    rng = np.random.default_rng(1)
+    task = dict(TASK, metrics=["mse"])
+
+    def width(n):
+        model = 0.3 + 0.05 * rng.standard_normal(n)
+        entry = headline(rows(model, np.full(n, 0.5), np.full(n, 0.1)), [task])["tasks"]["t"]["mse"]
+        lo, hi = entry["ci"]
+        assert lo <= entry["score"] <= hi
+        return hi - lo
+
+    assert width(200) < width(10)
+
+
+def test_area_and_family_indices_average_tasks():
+    tasks = [dict(TASK, name="a", metrics=["mse"]), dict(TASK, name="b", metrics=["mse"])]
+    data = [dict(r, task="a") for r in rows([0.1], [0.5], [0.1])] + [dict(r, task="b") for r in rows([0.5], [0.5], [0.1])]
+    result = headline(data, tasks)
+    assert result["areas"]["fidelity"]["score"] == pytest.approx(50.0)
+    assert result["families"]["dropping_objects"] == {"score": pytest.approx(50.0), "ci": [50.0, 50.0], "tasks": 2}
+
+
+def test_reference_scores_on_an_episode(cache):
+    from wmbench.run.data import collate
+    from wmbench.tasks import get_task
+
+    episodes = [cache.get(get_task("drop_single"), "dev", s) for s in (11, 12)]
+    batch = collate(episodes)
+    truth = Truth(frames=batch.future.float() / 255, context=batch.context.float() / 255, episodes=episodes)
+    metrics = {n: METRICS[n]() for n in ("mse", "psnr")}
+    refs = reference_scores(metrics, truth)
+    frozen_mse = (frozen_prediction(truth) - truth.frames).pow(2).flatten(1).mean(1).double()
+    torch.testing.assert_close(refs["frozen"]["mse"], frozen_mse)
+    per_member = []
+    for k in range(len(episodes[0].ensemble)):
+        member = np.stack([e.ensemble[k].frames[e.context:] for e in episodes])
+        member = torch.from_numpy(member).permute(0, 1, 4, 2, 3).double() / 255
+        per_member.append((member - truth.frames.double()).pow(2).flatten(1).mean(1))
+    torch.testing.assert_close(refs["variance"]["mse"], torch.stack(per_member).mean(0), rtol=1e-5, atol=1e-9)
+    assert (refs["variance"]["mse"] > 0).all() and (refs["variance"]["mse"] < refs["frozen"]["mse"]).all()
+
+
+def test_diagnostic_metrics_are_normalised_but_not_in_the_indices():
+    task = dict(TASK, metrics=["mse", "psnr"], metric_areas={"mse": "fidelity", "psnr": "diagnostic"})
+    data = [{"task": "t", "status": "ok", "metrics": {"mse": 0.1, "psnr": 20.0},
+             "references": {"frozen": {"mse": 0.5, "psnr": 20.0}, "variance": {"mse": 0.1, "psnr": 30.0}}}]
+    result = headline(data, [task])
+    assert result["tasks"]["t"]["psnr"]["score"] == 0.0
+    assert set(result["areas"]) == {"fidelity"} and result["areas"]["fidelity"]["score"] == 100.0
+    assert result["families"]["dropping_objects"]["score"] == 100.0

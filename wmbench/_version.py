@@ -1,0 +1,3 @@
+"""The version of wmbench (read by the build and recorded in results)."""
+
+__version__ = "0.1.0"

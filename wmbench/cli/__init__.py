@@ -1,0 +1,74 @@
+"""Stage 7: the ``wmbench`` command line, thin: it parses arguments and calls the stages.
+
+One module per command; each defines ``add(commands)``, which adds its parser (with
+the shared options of :mod:`wmbench.cli.options` as parents) and the function that runs
+it. Adding a command is adding its module and naming it in :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from wmbench.cli import (
+    adapters,
+    bench,
+    card,
+    compare,
+    data,
+    demo,
+    export,
+    generate,
+    leaderboard,
+    physics_iq,
+    pictures,
+    run,
+    score,
+    selftest,
+    tasks,
+    train,
+)
+from wmbench.errors import WmbenchError
+
+#: The commands, in the order ``wmbench --help`` lists them.
+COMMANDS = (
+    tasks,
+    adapters,
+    generate,
+    data,
+    pictures,
+    bench,
+    run,
+    train,
+    card,
+    export,
+    score,
+    leaderboard,
+    compare,
+    physics_iq,
+    selftest,
+    demo,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from wmbench._version import __version__
+
+    parser = argparse.ArgumentParser(prog="wmbench", description="A benchmark suite for world models.")
+    parser.add_argument("--version", action="version", version=f"wmbench {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        module.add(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except WmbenchError as exc:
+        print(f"wmbench: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("wmbench: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,54 @@
+"""``wmbench leaderboard``: validate results and build the leaderboard."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from wmbench.cli.options import CACHE, add_command, cache_of
+
+
+def leaderboard(args: argparse.Namespace) -> int:
+    from wmbench.leaderboard import find_results, headline_markdown, write_leaderboard
+
+    results = find_results(args.results)
+    if args.verify:
+        from wmbench.results import verify_result
+        from wmbench.results.verify import release_for
+        from wmbench.worlds.release import load_manifest
+
+        cache = cache_of(args)
+        given = load_manifest(args.release) if args.release else None
+        for result in results:
+            release = given or release_for(result)
+            against = f"the release {release['release']}" if release else "regenerated episodes"
+            print(f"verified {verify_result(result, cache, release)} episodes of {result.path} against {against}")
+    paths = write_leaderboard(results, args.out)
+    print(headline_markdown(results))
+    print("\n".join(f"{kind}: {path}" for kind, path in paths.items()))
+    return 0
+
+
+def add(commands: Any) -> None:
+    p = add_command(
+        commands,
+        "leaderboard",
+        leaderboard,
+        "validate results and build the leaderboard (Markdown, CSV, HTML)",
+        (CACHE,),
+    )
+    p.add_argument("results", type=Path, nargs="+", help="result.json files or directories holding them")
+    p.add_argument("--out", type=Path, default=Path("leaderboard/site"), help="output directory")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check each result against the published schema, and its task definitions and episode content "
+        "hashes against the release of its suite version (episodes no release lists are regenerated)",
+    )
+    p.add_argument(
+        "--release",
+        type=Path,
+        help="with --verify: the release (directory or manifest.json) to check against (default: the published "
+        "release of each result's suite version and split)",
+    )

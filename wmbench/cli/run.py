@@ -1,0 +1,120 @@
+"""``wmbench run``: evaluate an adapter on tasks and write a result (resumable)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from wmbench.cli.generate import generation_jobs
+from wmbench.cli.options import (
+    CACHE,
+    LIGHTNING,
+    PROGRESS,
+    SELECTION,
+    add_command,
+    cache_of,
+    from_args,
+    json_object,
+    positive,
+    selection_of,
+)
+from wmbench.cli.summary import print_summary
+from wmbench.errors import WmbenchError
+
+
+def run(args: argparse.Namespace) -> int:
+    from wmbench.results import write_result
+    from wmbench.run import Execution, RunSpec, evaluate
+
+    execution = from_args(Execution, args, progress=not args.no_progress)
+    if args.data:
+        release, chosen = _release_run(args)
+        spec = from_args(RunSpec, args, **chosen)
+        log = evaluate(spec, args.out, cache_of(args), execution, release=release)
+        if log is not None:
+            print_summary(write_result(log), args.out)
+        return 0
+    tasks, suite, split, limit = selection_of(args)
+    if args.prefetch_workers:
+        from wmbench.worlds.parallel import generate_all
+
+        if args.no_cache:
+            raise WmbenchError("--prefetch-workers fills the episode cache; it cannot be used with --no-cache")
+        generate_all(
+            generation_jobs(args, tasks, split, limit),
+            cache_of(args),
+            args.prefetch_workers,
+            progress=not args.no_progress and sys.stderr.isatty(),
+            desc="prefetch",
+        )
+    spec = from_args(
+        RunSpec,
+        args,
+        tasks=tasks,
+        split=split,
+        limit=limit,
+        suite=suite and suite.name,
+        suite_version=suite and suite.version,
+        data=None,
+    )
+    log = evaluate(spec, args.out, cache_of(args), execution, args.test_secret)
+    if log is not None:
+        print_summary(write_result(log), args.out)
+    return 0
+
+
+def _release_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The release ``--data`` names and the run spec's fields that come from it."""
+    from wmbench.worlds.release import Release
+
+    if args.tasks or args.resolution or args.split or args.prefetch_workers:
+        raise WmbenchError(
+            "--data evaluates a release as it is: --tasks, --split, --resolution and "
+            "--prefetch-workers cannot be combined with it"
+        )
+    release = Release(args.data)
+    suite = release.manifest["suite"] or {}
+    fields = {
+        "tasks": tuple(t.name for t in release.tasks),
+        "split": release.split,
+        "limit": args.limit,
+        "suite": suite.get("name"),
+        "suite_version": suite.get("version"),
+        "resolution": None,
+        "data": release.manifest["release"],
+    }
+    return release, fields
+
+
+def add(commands: Any) -> None:
+    p = add_command(
+        commands,
+        "run",
+        run,
+        "evaluate an adapter on tasks and write a result (resumable)",
+        (SELECTION, LIGHTNING, PROGRESS, CACHE),
+    )
+    p.add_argument("--out", type=Path, required=True, help="result directory (rerun to resume)")
+    p.add_argument("--adapter", required=True, help="short name, package.module:Class or path/to/file.py:Class")
+    p.add_argument("--adapter-config", type=json_object, default={}, help="JSON object of constructor arguments")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument(
+        "--on-error",
+        choices=("stop", "skip"),
+        default="stop",
+        help="on an adapter failure: stop the run, or record it and skip the episode",
+    )
+    p.add_argument(
+        "--prefetch-workers",
+        type=positive,
+        metavar="N",
+        help="first generate the run's missing episodes into the cache with N processes",
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="RELEASE",
+        help="evaluate on a released dataset's exact episodes (its tasks, split and episodes; nothing is generated)",
+    )

@@ -1,0 +1,81 @@
+"""``wmbench selftest``: inject physics violations and show which metrics detect each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from wmbench.cli.options import CACHE, JSON, add_command, cache_of
+from wmbench.tasks.schema import SPLITS
+
+
+def selftest(args: argparse.Namespace) -> int:
+    from wmbench.errors import UnknownNameError
+    from wmbench.metrics.selftest import VIOLATIONS, build_all_metrics, detection_table, run_selftest
+    from wmbench.tasks import get_task, split_seeds
+
+    violations = tuple(v for v in (args.violations or ",".join(VIOLATIONS)).split(",") if v)
+    for name in violations:
+        if name not in VIOLATIONS:
+            raise UnknownNameError("violation", name, list(VIOLATIONS))
+    metrics, missing = build_all_metrics()
+    if args.metrics:
+        wanted = [m for m in args.metrics.split(",") if m]
+        for name in wanted:
+            if name not in metrics and name not in missing:
+                raise UnknownNameError("metric", name, list(metrics) + list(missing))
+        metrics = {n: m for n, m in metrics.items() if n in wanted}
+    task = get_task(args.task)
+    cache = cache_of(args)
+    episodes = [cache.get(task, args.split, s) for s in split_seeds(task, args.split, args.episodes, args.test_secret)]
+    rows = run_selftest(task, episodes, violations, metrics)
+    table = detection_table(rows)
+    failed = rows[rows["claimed"] & rows["scored"] & ~rows["detected"]]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "task": task.id,
+                    "split": args.split,
+                    "episodes": [e.key for e in episodes],
+                    "unavailable": missing,
+                    "table": json.loads(table.to_json(orient="index")),
+                    "rows": json.loads(rows.to_json(orient="records")),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(
+            f"self-test on {task.id} ({len(episodes)} {args.split} episodes): episodes where the violated "
+            "future scores worse than the truth by the metric's margin / episodes scored; "
+            "* = the metric claims to catch it, - = not scored\n"
+        )
+        print(table.to_markdown())
+        for name, reason in missing.items():
+            print(f"\n{name}: not run ({reason})")
+    for r in failed.itertuples():
+        print(
+            f"missed: {r.metric} did not catch {r.violation} on {r.episode} "
+            f"(truth {r.truth:.4g}, violated {r.violated:.4g}, margin {r.margin:.4g})",
+            file=sys.stderr,
+        )
+    return 1 if len(failed) else 0
+
+
+def add(commands: Any) -> None:
+    p = add_command(
+        commands,
+        "selftest",
+        selftest,
+        "inject physics violations into true futures and show which metrics detect each "
+        "(exit 1 if a metric misses a violation it claims to catch)",
+        (JSON, CACHE),
+    )
+    p.add_argument("--task", default="drop_single", help="task name or file (default: drop_single)")
+    p.add_argument("--episodes", type=int, default=3, help="episodes to test (default: 3)")
+    p.add_argument("--split", default="dev", choices=SPLITS)
+    p.add_argument("--violations", help="comma-separated violations (default: all)")
+    p.add_argument("--metrics", help="comma-separated metrics (default: every registered metric)")

@@ -1,0 +1,142 @@
+"""Kinematics of object tracks: free fall, impacts, energy, overlaps and contact.
+
+Pure functions on NumPy tracks (pixels, y down, unless a docstring says otherwise) and
+torch masks, shared by the physical-plausibility metrics (:mod:`wmbench.metrics.physics`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+#: Velocity change beyond gravity's, in units of ``g / fps``, that marks an impact ...
+IMPACT_THRESHOLD = 5.0
+#: ... and that is enough to match an impact on the other track (hysteresis against noise).
+WEAK_IMPACT_THRESHOLD = 2.5
+#: Energy is averaged over this many consecutive frame intervals before its rise is taken.
+SMOOTH_INTERVALS = 3
+#: True velocity change differing from free fall by less than this fraction of ``g / fps``.
+FREE_FALL_TOLERANCE = 0.01
+
+
+def free_fall_segments(states: np.ndarray, visible: np.ndarray, gravity: float, fps: float) -> list[np.ndarray]:
+    """Runs of consecutive frames (indices into a ``(T, 6)`` state track) in free fall.
+
+    A frame interval is free when the true velocity changes as gravity alone would
+    (``dvx = 0``, ``dvy = -g / fps``, within ``FREE_FALL_TOLERANCE * g / fps``), i.e.
+    nothing touches the object, and it is fully visible at both ends. (Spin is not
+    checked: a ball's rolling resistance slows its spin in the air too.)
+    """
+    dv = np.diff(states[:, 3:5], axis=0) - np.array([0.0, -gravity / fps])
+    free = (np.abs(dv).max(axis=1) < FREE_FALL_TOLERANCE * gravity / fps) & visible[:-1] & visible[1:]
+    runs, start = [], None
+    for i, ok in enumerate(np.append(free, False)):
+        if ok and start is None:
+            start = i
+        elif not ok and start is not None:
+            runs.append(np.arange(start, i + 1))
+            start = None
+    return runs
+
+
+def fitted_acceleration(xy: np.ndarray, segments: list[np.ndarray]) -> np.ndarray | None:
+    """Least-squares acceleration ``(ax, ay)`` in pixels/frame^2 shared by all segments
+    (each with its own position and velocity) of a ``(T, 2)`` track; ``None`` if unfit."""
+    segments = [s for s in segments if len(s) >= 3 and not np.isnan(xy[s]).any()]
+    if not segments:
+        return None
+    rows = sum(len(s) for s in segments)
+    design = np.zeros((rows, 2 * len(segments) + 1))
+    target = np.zeros((rows, 2))
+    r = 0
+    for j, seg in enumerate(segments):
+        tau = (seg - seg[0]).astype(float)
+        design[r : r + len(seg), 2 * j] = 1.0
+        design[r : r + len(seg), 2 * j + 1] = tau
+        design[r : r + len(seg), -1] = 0.5 * tau**2
+        target[r : r + len(seg)] = xy[seg]
+        r += len(seg)
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    return coef[-1]
+
+
+def impact_steps(
+    xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float, threshold: float = IMPACT_THRESHOLD
+) -> np.ndarray:
+    """Times (track indices) of the impacts in a ``(T, 2)`` pixel track.
+
+    The velocity change at frame ``t`` is the second difference of the positions,
+    ``(c(t+1) - 2 c(t) + c(t-1)) * fps / ppm`` (m/s, y up). Each run of frames where it
+    differs from gravity's ``(0, -g / fps)`` by more than ``WEAK_IMPACT_THRESHOLD * g / fps``
+    whose largest deviation exceeds ``threshold * g / fps`` is one impact, timed at that
+    largest deviation's frame.
+    """
+    dv = (xy[2:] - 2 * xy[1:-1] + xy[:-2]) * np.array([1.0, -1.0]) * fps / ppm
+    usable = ok[2:] & ok[1:-1] & ok[:-2]
+    deviation = np.nan_to_num(np.where(usable, np.linalg.norm(dv - np.array([0.0, -g / fps]), axis=-1), 0.0))
+    hit = deviation > min(threshold, WEAK_IMPACT_THRESHOLD) * g / fps
+    times, start = [], None
+    for i, on in enumerate(np.append(hit, False)):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            peak = start + int(np.argmax(deviation[start:i]))
+            if deviation[peak] > threshold * g / fps:
+                times.append(1 + peak)
+            start = None
+    return np.array(times, dtype=float)
+
+
+def near_impacts(xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float) -> np.ndarray:
+    """``(T - 1,)`` bool: frame intervals that touch an impact (even a weak one) of any object's track."""
+    near = np.zeros(len(xy) - 1, bool)
+    for k in range(xy.shape[1]):
+        for time in impact_steps(xy[:, k], ok[:, k], g, ppm, fps, WEAK_IMPACT_THRESHOLD):
+            near[max(int(np.floor(time)) - 1, 0) : int(np.ceil(time)) + 1] = True
+    return near
+
+
+def energy_rise(
+    xy: np.ndarray, ok: np.ndarray, skip: np.ndarray, mass: np.ndarray, g: float, ppm: float, fps: float
+) -> float:
+    """Largest rise ``max_{s<t} E(t) - E(s)`` of ``E = sum_k m_k (g y_k + |v_k|^2 / 2)``
+    (J) over the frame intervals of positions ``xy (T, N, 2)`` in pixels (y down): ``v``
+    is the interval's mean velocity and ``y`` its mean height (exact for free fall up to a
+    constant). Intervals where an object is not ``ok`` or that are ``skip``ped (impacts,
+    where the mean velocity misses the speed) are left out; the rest are averaged over
+    ``SMOOTH_INTERVALS`` consecutive ones (measurement noise). NaN if fewer than
+    ``SMOOTH_INTERVALS + 1`` remain."""
+    metres = xy / ppm * np.array([1.0, -1.0])
+    v = np.diff(metres, axis=0) * fps
+    height = (metres[1:, :, 1] + metres[:-1, :, 1]) / 2
+    e = (mass * (g * height + 0.5 * (v**2).sum(-1))).sum(-1)
+    e = e[(ok[1:] & ok[:-1]).all(1) & ~skip]
+    if len(e) < SMOOTH_INTERVALS + 1:
+        return float("nan")
+    e = np.convolve(e, np.full(SMOOTH_INTERVALS, 1.0 / SMOOTH_INTERVALS), mode="valid")
+    return float((e - np.minimum.accumulate(e)).max())
+
+
+def lens_area(d: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
+    """Overlap area of two discs with radii ``r1``, ``r2`` whose centres are ``d`` apart."""
+    d = np.maximum(d, 1e-9)
+    with np.errstate(invalid="ignore"):
+        a = r1**2 * np.arccos(np.clip((d**2 + r1**2 - r2**2) / (2 * d * r1), -1, 1))
+        b = r2**2 * np.arccos(np.clip((d**2 + r2**2 - r1**2) / (2 * d * r2), -1, 1))
+        c = 0.5 * np.sqrt(np.clip((-d + r1 + r2) * (d + r1 - r2) * (d - r1 + r2) * (d + r1 + r2), 0, None))
+    lens = a + b - c
+    lens = np.where(d >= r1 + r2, 0.0, lens)
+    return np.where(d <= np.abs(r1 - r2), np.pi * np.minimum(r1, r2) ** 2, lens)
+
+
+def touching(masks: torch.Tensor) -> torch.Tensor:
+    """``(B, N, N)`` bool: objects whose masks (> 0.5, ``(B, N, H, W)``) touch or overlap,
+    within one pixel."""
+    solid = (masks > 0.5).float()
+    grown = F.max_pool2d(solid, 3, stride=1, padding=1)
+    return torch.einsum("bihw,bjhw->bij", grown, solid) > 0
+
+
+def nearest(step: float, others: np.ndarray, default: int) -> float:
+    return float(np.abs(others - step).min()) if len(others) else float(default)

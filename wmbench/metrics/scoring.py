@@ -1,0 +1,56 @@
+"""Scoring one batch of predictions: every metric's value for every episode, its pooled
+items, and the references of the normalised scale.
+
+Shared by the in-process run and the offline scorer, so both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from wmbench.metrics.base import EpisodeMetric, Truth
+from wmbench.metrics.pooled import PooledEpisodeMetric
+from wmbench.metrics.references import ReferenceCache, reference_scores
+
+
+def _per_episode(values: Mapping[str, torch.Tensor], index: int) -> dict[str, float | None]:
+    """Episode ``index``'s value of each metric, ``None`` (JSON null) where missing."""
+    out = {}
+    for name, tensor in values.items():
+        value = float(tensor[index])
+        out[name] = None if math.isnan(value) else value
+    return out
+
+
+def score_episodes(
+    metrics: Mapping[str, EpisodeMetric], pred: torch.Tensor, truth: Truth, references: ReferenceCache | None = None
+) -> list[dict[str, Any]]:
+    """Score predictions ``float32 (B, T, 3, H, W)`` in ``[0, 1]`` against ``truth`` with
+    every metric, accumulating them in each metric's states (``metric(pred, truth)``).
+    The measured references are read from (and added to) the cache ``references`` if given.
+
+    Returns per episode ``{"metrics": {name: value}, "references": {"frozen": {...},
+    "variance": {...}}, "pooled": {name: items}}``, ``None`` where a value is missing;
+    ``pooled`` holds the episode's items of every :class:`PooledEpisodeMetric` that has some.
+    """
+    scores = {}
+    pooled: list[dict[str, Any]] = [{} for _ in range(pred.shape[0])]
+    for name, metric in metrics.items():
+        scores[name] = metric(pred, truth)
+        if isinstance(metric, PooledEpisodeMetric):
+            for row, items in zip(pooled, metric.episode_items(pred, truth)):
+                if items is not None:
+                    row[name] = items
+    anchors = reference_scores(dict(metrics), truth, references)
+    return [
+        {
+            "metrics": _per_episode(scores, i),
+            "references": {kind: _per_episode(values, i) for kind, values in anchors.items()},
+            "pooled": pooled[i],
+        }
+        for i in range(pred.shape[0])
+    ]

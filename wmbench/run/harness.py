@@ -1,0 +1,118 @@
+"""The adapter as the run drives it: inputs adapted to its requirements, its outputs
+checked, and the one place where a privileged reference adapter is shown the truth.
+
+The main prediction, the metrics' needs (:mod:`wmbench.metrics.needs`, through the
+:class:`~wmbench.metrics.needs.Model` interface) and the speed protocol all call the
+adapter through a :class:`Harness`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from wmbench.adapters.base import Adapter, ContextBatch
+from wmbench.errors import AdapterError
+from wmbench.run.checks import adapter_inputs, check_prediction, pieces, resize
+from wmbench.run.speed import timed
+from wmbench.tasks.schema import Task
+
+
+class Harness:
+    """Calls ``adapter`` on ``task``'s inputs (see the module docstring)."""
+
+    def __init__(self, adapter: Adapter, task: Task):
+        self.adapter, self.task = adapter, task
+        self.label = adapter.display_name()
+        self.privileged = adapter.privileged
+        self.context = adapter.requirements.context
+
+    def inputs(self, context: torch.Tensor, actions: torch.Tensor | None) -> ContextBatch:
+        """The adapter's input for context frames ``float32 (B, C, 3, H, W)``."""
+        return adapter_inputs(self.adapter, context, actions, self.task.horizon, self.task.fps)
+
+    def raw(self, inputs: ContextBatch, future: torch.Tensor | None = None) -> list[object]:
+        """The adapter's unchecked output for each piece of ``inputs`` (at most its
+        ``max_batch_size`` episodes each); a privileged adapter also gets the matching
+        rows of the true ``future`` at its resolution."""
+        outputs: list[object] = []
+        for part in pieces(inputs.batch_size, self.adapter.requirements.max_batch_size):
+            piece = ContextBatch(
+                frames=inputs.frames[part],
+                horizon=inputs.horizon,
+                fps=inputs.fps,
+                actions=None if inputs.actions is None else inputs.actions[part],
+            )
+            if self.privileged:
+                if future is None:
+                    raise AdapterError(
+                        self.label, "a privileged reference adapter needs the true future", self.task.name
+                    )
+                outputs.append(self.adapter.predict_with_truth(piece, future[part]))  # type: ignore[attr-defined]
+            else:
+                outputs.append(self.adapter.predict(piece))
+        return outputs
+
+    def timed_predict(
+        self,
+        context: torch.Tensor,
+        actions: torch.Tensor | None,
+        future: Callable[[], torch.Tensor] | None,
+        where: str | list[str],
+    ) -> tuple[torch.Tensor, float]:
+        """:meth:`predict` and the seconds the adapter's own calls took (device synchronised)."""
+        inputs = self.inputs(context, actions)
+        truth = resize(future(), inputs.frames.shape[-1]) if self.privileged and future is not None else None
+        outputs, seconds = timed(context.device, lambda: self.raw(inputs, truth))
+        _, _, c, h, w = inputs.frames.shape
+        parts = pieces(inputs.batch_size, self.adapter.requirements.max_batch_size)
+        checked = [
+            check_prediction(
+                out,
+                (part.stop - part.start, self.task.horizon, c, h, w),
+                self.label,
+                self.task.name,
+                where if isinstance(where, str) else ", ".join(where[part]),
+            )
+            for part, out in zip(parts, outputs)
+        ]
+        return resize(torch.cat(checked), context.shape[-1]), seconds
+
+    def predict(
+        self,
+        context: torch.Tensor,
+        actions: torch.Tensor | None,
+        future: Callable[[], torch.Tensor] | None,
+        where: str | list[str],
+    ) -> torch.Tensor:
+        """Checked futures ``float32 (B, horizon, 3, H, W)`` in ``[0, 1]`` at the context's
+        resolution (see :class:`~wmbench.metrics.needs.Model`)."""
+        return self.timed_predict(context, actions, future, where)[0]
+
+    def call(
+        self, method: str, clips: torch.Tensor, args: tuple[Any, ...], shape: tuple[int, ...], where: str
+    ) -> torch.Tensor | None:
+        """``adapter.<method>(clips, *args)`` (see :class:`~wmbench.metrics.needs.Model`), ``float64``."""
+        if self.privileged and getattr(type(self.adapter), method) is getattr(Adapter, method):
+            return None  # its default would need predict(), which a privileged adapter lacks
+        resolution = self.adapter.requirements.resolution
+        if resolution is not None:
+            clips = resize(clips, resolution)
+        results = []
+        for part in pieces(clips.shape[0], self.adapter.requirements.max_batch_size):
+            values = getattr(self.adapter, method)(clips[part], *args)
+            expected = (part.stop - part.start, *shape)
+            if not isinstance(values, torch.Tensor) or tuple(values.shape) != expected:
+                got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+                raise AdapterError(
+                    self.label,
+                    f"{method}() returned {got}, expected a tensor of shape {expected}",
+                    self.task.name,
+                    where,
+                )
+            if not torch.isfinite(values).all():
+                raise AdapterError(self.label, f"{method}() returned NaN/Inf values", self.task.name, where)
+            results.append(values.double())
+        return torch.cat(results)
