@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from wmbench import Adapter, ContextBatch, Requirements
+from wmbench.baselines.linear_extrapolation import from_last_two
 
 #: Splatting weight per pixel-per-frame of speed: a pixel moving 1 px/frame faster outweighs one by e^4.
 SPEED_WEIGHT = 4.0
@@ -73,7 +74,4 @@ class OpticalFlow(Adapter):
     requirements = Requirements(context=2)
 
     def predict(self, batch: ContextBatch) -> torch.Tensor:
-        frames = (batch.frames[:, -2:] * 255).round().clamp(0, 255).to(torch.uint8)
-        frames = frames.permute(0, 1, 3, 4, 2).cpu().numpy()  # (B, 2, H, W, 3)
-        out = np.stack([extrapolate(f[0], f[1], batch.horizon) for f in frames])
-        return torch.from_numpy(out).to(batch.frames.device).permute(0, 1, 4, 2, 3).float() / 255
+        return from_last_two(batch, extrapolate)

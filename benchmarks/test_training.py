@@ -6,7 +6,7 @@ predicted frames at 64x64 pixels with scheduled sampling, the mean squared error
 PredRNN's decoupling loss), the backward pass and an AdamW update, at batch 16 (the
 default). ``extra_info`` holds the parameters, the training frames per second (batch x
 12 / step time) and the steps one would get in 15 minutes. On a GPU (when one is
-available) the ``full`` presets are timed too: the issue's budget is 15 minutes per
+available) the ``full`` presets are timed too: the target is under 15 minutes per
 model there.
 """
 
