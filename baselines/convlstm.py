@@ -56,8 +56,8 @@ class ConvLSTMNet(RecurrentPredictor):
 class ConvLSTM(VideoPredictor):
     name = "convlstm"
     presets = {
-        "smoke": {"hidden": 16, "layers": 1},  # minutes on a laptop CPU: tests and quick checks
-        "cpu": {"hidden": 32, "layers": 2},  # the committed checkpoint
+        "smoke": {"hidden": 16, "layers": 1},  # minutes on a laptop CPU: tests and the committed checkpoint
+        "cpu": {"hidden": 32, "layers": 2},  # an hour or so on a CPU
         "full": {"hidden": 64, "layers": 3},  # one GPU, under 15 minutes
     }
     default_checkpoint = "checkpoints/convlstm.pt"

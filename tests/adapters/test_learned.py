@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 import torch
 
 from wmbench import ContextBatch, WmbenchError
-from wmbench.adapters import load_adapter
+from wmbench.adapters import load_adapter, resolve
 from wmbench.adapters.learned import CHECKPOINT_FORMAT, FORMAT_VERSION
 
 MODELS = ("convlstm", "predrnn", "simvp")
@@ -106,3 +108,24 @@ def test_a_missing_or_unreadable_checkpoint_names_the_file(tmp_path):
         load_adapter("predrnn", {"checkpoint": str(tmp_path / "junk.pt")})
     with pytest.raises(WmbenchError, match="unknown preset 'huge'"):
         load_adapter("simvp", {"checkpoint": "none", "preset": "huge"})
+
+
+#: The networks whose trained weights are committed beside their adapters.
+COMMITTED = ("convlstm", "simvp")
+
+
+@pytest.mark.parametrize("name", COMMITTED)
+def test_a_committed_checkpoint_is_the_default_and_learned_more_than_a_frozen_world(name):
+    path = resolve(name).default_checkpoint_path()
+    assert path is not None and path.is_file() and path.stat().st_size < 10_000_000
+    card = path.with_suffix(".md").read_text(encoding="utf-8")
+    assert hashlib.sha256(path.read_bytes()).hexdigest()[:16] in card  # the card describes these bytes
+    adapter = load_adapter(name)  # no configuration: the committed weights
+    training = adapter.checkpoint["training"]
+    assert training["steps"] > 0 and set(training["train_episodes"]) == set(training["tasks"])
+    assert training["best_val_mse"] < training["val_mse_copy_last"]  # it beat a frozen world on dev windows
+    batch = _batch(adapter.requirements.uses_actions)
+    with torch.inference_mode():
+        out = adapter.predict(batch)
+    assert out.shape == (2, 9, 3, 64, 64) and 0 <= out.min() and out.max() <= 1
+    assert not torch.allclose(out, batch.frames[:, -1:].expand_as(out), atol=1e-3)  # trained: not a frozen world
