@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT ?= wmbench-out
 
-.PHONY: demo test check bench pictures install clean
+.PHONY: demo test check bench pictures screenshots install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ bench: $(STAMP)
 
 pictures: $(STAMP)
 	$(BIN)/wmbench pictures --all --out-dir docs/images --tracks --occluders
+
+screenshots: demo
+	$(BIN)/python -m tests.leaderboard.browser $(OUT)/leaderboard docs/images
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -53,3 +54,30 @@ def run_subprocess(*args: str, cache_dir: Path, timeout: float = 300, **kwargs) 
     env = dict(os.environ, WMBENCH_CACHE=str(cache_dir), PYTHONPATH=str(REPO))
     return subprocess.run([sys.executable, "-m", "wmbench", *map(str, args)], capture_output=True,
                           text=True, env=env, timeout=timeout, cwd=REPO, **kwargs)
+
+
+HAS_WANDB = importlib.util.find_spec("wandb") is not None
+
+
+@pytest.fixture(scope="session")
+def suite_runs(tmp_path_factory, cache_dir) -> Path:
+    """A one-task suite (``mini.yaml``: drop_single, 1 dev episode, version 3) run by
+    copy_last (logged to W&B offline when wandb is installed), linear_extrapolation and
+    the oracle into ``<root>/<adapter>``, each keeping its prediction."""
+    from wmbench.results import write_result
+    from wmbench.run import Execution, RunSpec, evaluate
+    from wmbench.worlds import EpisodeCache
+
+    root = tmp_path_factory.mktemp("suite-runs")
+    suite = root / "mini.yaml"
+    suite.write_text("name: mini\nversion: 3\nsplit: dev\nepisodes: 1\ntasks: [drop_single]\n")
+    cache = EpisodeCache(cache_dir)
+    plan = {"copy_last": "wandb" if HAS_WANDB else "none", "linear_extrapolation": "none", "oracle": "none"}
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WANDB_MODE", "offline")
+        env.setenv("WANDB_SILENT", "true")
+        for name, logger in plan.items():
+            spec = RunSpec(adapter=name, tasks=("drop_single",), limit=1, suite=str(suite), suite_version=3)
+            log = evaluate(spec, root / name, cache, Execution(progress=False, logger=logger, save_predictions=1))
+            log.publish(write_result(log), cache)
+    return root

@@ -63,13 +63,13 @@ def write_frames(directory: Path, frames: np.ndarray) -> list[Path]:
     return paths
 
 
-def write_video(path: Path, frames: np.ndarray, fps: float) -> Path:
-    """Write ``uint8 (T, H, W, 3)`` RGB frames as a lossless FFV1 video at ``fps``."""
+def write_video(path: Path, frames: np.ndarray, fps: float, codec: str = VIDEO_CODEC) -> Path:
+    """Write ``uint8 (T, H, W, 3)`` RGB frames as a video at ``fps`` (default: lossless FFV1)."""
     height, width = frames.shape[1:3]
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*VIDEO_CODEC), float(fps), (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), float(fps), (width, height))
     if not writer.isOpened():
-        raise OutputError(f"cannot write {path}: OpenCV has no {VIDEO_CODEC} encoder here")
+        raise OutputError(f"cannot write {path}: OpenCV has no {codec} encoder here")
     try:
         for frame in frames:
             writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))

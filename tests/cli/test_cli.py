@@ -9,7 +9,7 @@ import pytest
 from ..conftest import run_subprocess
 
 COMMANDS = [["tasks", "list"], ["tasks", "show"], ["tasks", "suites"], ["adapters", "list"], ["generate"],
-            ["run"], ["export"], ["score"], ["leaderboard"], ["compare"], ["demo"], ["pictures"],
+            ["run"], ["export"], ["score"], ["leaderboard"], ["submit"], ["compare"], ["demo"], ["pictures"],
             ["bench", "generate"], ["physics-iq"], ["selftest"]]
 
 

@@ -227,3 +227,18 @@ def test_bad_inputs_exit_with_one_line_errors(submission, tmp_path, cli):
     code, _, err = cli("physics-iq", broken, "--real", submission["real"])
     assert code == 2 and "cannot be read as a video" in err
     assert all(len(e.strip().splitlines()) == 1 for e in (err,))
+
+
+def test_videos_shorter_than_five_seconds_are_scored_on_every_frame(submission, tmp_path):
+    """18 frames where 20 are asked for: the last, partial chunk of frames is scored too."""
+    from wmbench.metrics.physics_iq import score_submission
+
+    short = {}
+    for name in ("real", "generated"):
+        short[name] = tmp_path / name
+        short[name].mkdir()
+        for video in submission[name].glob("*.mp4"):
+            ref.write_video(short[name] / video.name, ref.read_frames(video, 18), FPS)
+    summary, per_view = score_submission(short["generated"], short["real"], mask_video=False)
+    assert summary["frames"] == 18
+    assert {len(view[key]) for view in per_view.values() for key in ("v1_mse", "variance_mse")} == {18}

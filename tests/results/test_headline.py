@@ -69,6 +69,17 @@ def test_area_and_family_indices_average_tasks():
     assert result["families"]["dropping_objects"] == {"score": pytest.approx(50.0), "ci": [50.0, 50.0], "tasks": 2}
 
 
+def test_overall_index_weighs_each_area_the_same():
+    physics = {"mse": "physics"}
+    tasks = [dict(TASK, name="a", metrics=["mse"]), dict(TASK, name="b", metrics=["mse"]),
+             dict(TASK, name="c", metrics=["mse"], metric_areas=physics)]
+    scores = {"a": [0.1], "b": [0.5], "c": [0.1]}  # normalised: 100, 0 (fidelity: 50) and 100 (physics)
+    data = [dict(r, task=t) for t, model in scores.items() for r in rows(model, [0.5], [0.1])]
+    overall = headline(data, tasks)["overall"]
+    assert overall == {"score": pytest.approx(75.0), "ci": [75.0, 75.0], "areas": ["fidelity", "physics"]}
+    assert headline(rows([None], [0.5], [0.1]), [dict(TASK, metrics=["mse"])])["overall"] == {}
+
+
 def test_reference_scores_on_an_episode(cache):
     from wmbench.run.data import collate
     from wmbench.tasks import get_task

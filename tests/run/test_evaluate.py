@@ -135,14 +135,14 @@ def test_leaderboard_and_compare(baseline_results, cli, tmp_path):
     out, _ = baseline_results
     code, stdout, _ = cli("leaderboard", out, "--out", tmp_path / "lb")
     assert code == 0
-    board = pd.read_csv(tmp_path / "lb" / "leaderboard.csv").set_index("adapter")
+    board = pd.read_csv(tmp_path / "lb" / "leaderboard.csv").set_index("model")
     indices = ["fidelity", "physics", "dropping_objects"]
     assert {*indices, "fidelity ci_low", "fidelity ci_high"} <= set(board.columns)
     assert board.loc["copy_last", "fidelity"] == 0.0 and not board.loc["copy_last", "reference"]
     assert 0 < board.loc["copy_last", "physics"] < 100  # lawful (frozen) but wrong about where things go
     assert board.loc["oracle", indices].tolist() == [100.0] * 3 and board.loc["oracle", "reference"]
     details = (tmp_path / "lb" / "details.csv").read_text().splitlines()
-    assert details[0].startswith("adapter,reference,suite,split,drop_single/mse") and len(details) == 3
+    assert details[0].startswith("model,reference,suite,suite_version,split,drop_single/mse") and len(details) == 3
     assert "| copy_last" in (tmp_path / "lb" / "leaderboard.md").read_text()
     assert "<table" in (tmp_path / "lb" / "index.html").read_text()
     code, stdout, _ = cli("compare", out / "oracle", out / "copy_last", "--json")

@@ -7,6 +7,7 @@ import re
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from wmbench.errors import ManifestError, OutputError, PredictionsError
@@ -142,10 +143,11 @@ def test_export_and_score_from_the_command_line(setup, tmp_path, cli):
     assert result.adapter == "my-api-model" and not result.privileged and len(result.rows) == 2
     assert result.record["tasks"][0]["resolution"] == 64
     code, _, _ = cli("leaderboard", tmp_path / "result", "--out", tmp_path / "board")
-    _, row = (tmp_path / "board" / "leaderboard.csv").read_text().splitlines()
-    assert code == 0 and row.startswith("my-api-model,False,tasks,dev,100.0,")  # the true future, normalised
+    board = pd.read_csv(tmp_path / "board" / "leaderboard.csv").set_index("model")
+    assert code == 0 and board.loc["my-api-model", "fidelity"] == 100.0  # the true future, normalised
+    assert board.loc["my-api-model", "device"] == "offline: not measured"
     header, row = (tmp_path / "board" / "details.csv").read_text().splitlines()
-    assert row.startswith("my-api-model,False,tasks,dev,0.0,100.0,")
+    assert row.startswith("my-api-model,False,,,dev,0.0,100.0,")
     assert header.endswith("drop_single/latency_ms") and row.endswith(",")  # speed missing, not 0
     code, _, err = cli("score", "--manifest", tmp_path / "export" / MANIFEST_FILE, "--predictions", predictions,
                        "--out", tmp_path / "result")

@@ -25,6 +25,7 @@ from wmbench.cli import (
     run,
     score,
     selftest,
+    submit,
     tasks,
     train,
 )
@@ -44,6 +45,7 @@ COMMANDS = (
     export,
     score,
     leaderboard,
+    submit,
     compare,
     physics_iq,
     selftest,

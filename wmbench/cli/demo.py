@@ -10,7 +10,9 @@ from typing import Any
 from wmbench.cli.options import CACHE, add_command, cache_of
 from wmbench.cli.summary import print_summary
 
-DEMO_ADAPTERS = ("copy_last", "oracle")
+DEMO_ADAPTERS = ("copy_last", "linear_extrapolation", "oracle")
+#: Predictions kept per task by each demo run, drawn on the leaderboard's model pages.
+DEMO_SAVED_PREDICTIONS = 2
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -31,11 +33,12 @@ def demo(args: argparse.Namespace) -> int:
             suite_version=suite.version,
         )
         out = results_dir / f"{suite.name}-{adapter}"
-        log = evaluate(spec, out, cache_of(args), Execution(progress=sys.stderr.isatty()), args.test_secret)
+        execution = Execution(progress=sys.stderr.isatty(), save_predictions=DEMO_SAVED_PREDICTIONS)
+        log = evaluate(spec, out, cache_of(args), execution, args.test_secret)
         if log is not None:
             print_summary(write_result(log), out)
     results = find_results([results_dir / f"{suite.name}-{a}" for a in DEMO_ADAPTERS])
-    paths = write_leaderboard(results, args.out / "leaderboard")
+    paths = write_leaderboard(results, args.out / "leaderboard", cache_of(args))
     print("\n" + headline_markdown(results))
     print(f"\nresults: {results_dir}\n" + "\n".join(f"leaderboard ({k}): {p}" for k, p in paths.items()))
     return 0

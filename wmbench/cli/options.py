@@ -30,6 +30,13 @@ def positive(text: str) -> int:
     return value
 
 
+def non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {value}")
+    return value
+
+
 def devices(text: str) -> int | str:
     return int(text) if text.isdigit() else text
 
@@ -76,7 +83,7 @@ SELECTION.add_argument("--limit", type=int, help="first N episodes per task")
 SELECTION.add_argument("--resolution", type=int, help="override the tasks' resolution (pixels)")
 
 
-#: How Lightning runs it: passed to the ``Trainer`` (and the data loaders' workers, the logger).
+#: How Lightning runs it: passed to the ``Trainer`` (and the data loaders' workers).
 LIGHTNING = _parent()
 LIGHTNING.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, ...")
 LIGHTNING.add_argument("--devices", type=devices, default="auto", help="Lightning devices: auto, N, ...")
@@ -84,12 +91,6 @@ LIGHTNING.add_argument("--strategy", default="auto", help="Lightning strategy: a
 LIGHTNING.add_argument("--num-nodes", type=int, default=1)
 LIGHTNING.add_argument("--precision", default=None, help="Lightning precision, e.g. 32-true, bf16-mixed")
 LIGHTNING.add_argument("--num-workers", type=int, default=0, help="data loader worker processes")
-LIGHTNING.add_argument(
-    "--logger",
-    choices=("csv", "tensorboard", "none"),
-    default="csv",
-    help="Lightning logger, under OUT/logs (tensorboard needs the package)",
-)
 
 
 def cache_of(args: argparse.Namespace) -> Any:

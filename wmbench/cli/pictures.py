@@ -1,4 +1,5 @@
-"""``wmbench pictures``: draw a task's episodes as a strip or an animation."""
+"""``wmbench pictures``: draw a task's episodes as a strip or an animation, or a run's
+kept predictions next to the truth."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ def pictures(args: argparse.Namespace) -> int:
     from wmbench.tasks import builtin_tasks, get_task
     from wmbench.worlds.pictures import check_picture_path, save_picture
 
+    if args.result:
+        return _result_pictures(args)
     if args.all:
-        targets = [(name, args.out_dir / f"{name}.png") for name in builtin_tasks()]
+        targets = [(name, (args.out_dir or Path("docs/images")) / f"{name}.png") for name in builtin_tasks()]
     elif args.task:
         targets = [(args.task, check_picture_path(args.out or f"{get_task(args.task).name}.png"))]
     else:
@@ -32,16 +35,52 @@ def pictures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _result_pictures(args: argparse.Namespace) -> int:
+    from wmbench.results import load_result
+    from wmbench.run.pictures import draw_result
+
+    if args.task or args.all:
+        raise WmbenchError("pictures: --result draws a result's saved predictions; it takes no TASK or --all")
+    result = load_result(args.result)
+    out_dir = args.out_dir if args.out_dir is not None else result.path.parent / "pictures"
+    drawn = draw_result(
+        result.path.parent, result.record, out_dir, cache_of(args), args.tracks, args.animation, args.every
+    )
+    for task in drawn:
+        for seed in task.strips:
+            print(f"{task.strips[seed]}  {task.animations[seed]}")
+        print(task.curves)
+    return 0
+
+
 def add(commands: Any) -> None:
     p = add_command(
-        commands, "pictures", pictures, "draw a task's episodes: a strip (.png) or an animation (.gif)", (RENDER, CACHE)
+        commands,
+        "pictures",
+        pictures,
+        "draw a task's episodes: a strip (.png) or an animation (.gif); or, with --result, a run's saved "
+        "predictions next to the truth",
+        (RENDER, CACHE),
     )
     p.add_argument("task", nargs="?", help="task name or path to a task file")
     p.add_argument("--out", type=Path, help="FILE.png (strip) or FILE.gif (animation); default: TASK.png")
     p.add_argument("--all", action="store_true", help="a strip of every built-in task into --out-dir")
-    p.add_argument("--out-dir", type=Path, default=Path("docs/images"), help="with --all (default: docs/images)")
+    p.add_argument(
+        "--result",
+        type=Path,
+        metavar="DIR",
+        help="draw the predictions a run kept (--save-predictions): per episode a strip (truth, prediction, "
+        "difference) and an animation, per task the per-step error curves; into --out-dir (default: DIR/pictures)",
+    )
+    p.add_argument("--animation", choices=("gif", "mp4"), default="gif", help="with --result (default: gif)")
+    p.add_argument("--out-dir", type=Path, help="with --all (default: docs/images) or --result")
     p.add_argument("--episodes", type=positive, default=3, metavar="N", help="episodes drawn, one per row (default: 3)")
     p.add_argument("--split", default="dev", choices=SPLITS)
-    p.add_argument("--tracks", action="store_true", help="overlay ground-truth tracks where objects are visible")
+    p.add_argument(
+        "--tracks",
+        action="store_true",
+        help="overlay the object tracks: the true ones where objects are visible; with --result, the ones "
+        "extracted from the predicted frames",
+    )
     p.add_argument("--occluders", action="store_true", help="outline the occluders")
     p.add_argument("--every", type=positive, metavar="K", help="show every K-th frame (default: at most 12 columns)")

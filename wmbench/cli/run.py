@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wmbench.cli.generate import generation_jobs
 from wmbench.cli.options import (
@@ -17,24 +17,25 @@ from wmbench.cli.options import (
     cache_of,
     from_args,
     json_object,
+    non_negative,
     positive,
     selection_of,
 )
 from wmbench.cli.summary import print_summary
 from wmbench.errors import WmbenchError
 
+if TYPE_CHECKING:
+    from wmbench.run import RunLog
+
 
 def run(args: argparse.Namespace) -> int:
-    from wmbench.results import write_result
     from wmbench.run import Execution, RunSpec, evaluate
 
     execution = from_args(Execution, args, progress=not args.no_progress)
     if args.data:
         release, chosen = _release_run(args)
         spec = from_args(RunSpec, args, **chosen)
-        log = evaluate(spec, args.out, cache_of(args), execution, release=release)
-        if log is not None:
-            print_summary(write_result(log), args.out)
+        _record(evaluate(spec, args.out, cache_of(args), execution, release=release), args)
         return 0
     tasks, suite, split, limit = selection_of(args)
     if args.prefetch_workers:
@@ -59,10 +60,20 @@ def run(args: argparse.Namespace) -> int:
         suite_version=suite and suite.version,
         data=None,
     )
-    log = evaluate(spec, args.out, cache_of(args), execution, args.test_secret)
-    if log is not None:
-        print_summary(write_result(log), args.out)
+    _record(evaluate(spec, args.out, cache_of(args), execution, args.test_secret), args)
     return 0
+
+
+def _record(log: RunLog | None, args: argparse.Namespace) -> None:
+    """Write the result of what ran (on the main process: ``log`` is ``None`` on the
+    others), hand it to the run's loggers and print its summary."""
+    from wmbench.results import write_result
+
+    if log is None:
+        return
+    result = write_result(log)
+    log.publish(result, cache_of(args))
+    print_summary(result, args.out)
 
 
 def _release_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
@@ -111,6 +122,21 @@ def add(commands: Any) -> None:
         type=positive,
         metavar="N",
         help="first generate the run's missing episodes into the cache with N processes",
+    )
+    p.add_argument(
+        "--logger",
+        choices=("csv", "tensorboard", "wandb", "none"),
+        default="csv",
+        help="Lightning logger for per-task metrics under OUT/logs (tensorboard and wandb need their package; "
+        "wandb also logs the summary table and the kept predictions' strips)",
+    )
+    p.add_argument(
+        "--save-predictions",
+        type=non_negative,
+        default=0,
+        metavar="N",
+        help="keep the predicted frames of the first N episodes of each task under OUT/predictions (8-bit, "
+        "lossless) for `wmbench pictures --result` and the leaderboard (default: 0)",
     )
     p.add_argument(
         "--data",

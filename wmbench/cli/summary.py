@@ -11,14 +11,9 @@ def print_summary(result: dict[str, Any], out: Path) -> None:
     (0 = frozen world, 100 = physical variance), throughput and latency."""
     import pandas as pd
 
-    rows = []
-    for task, entry in result["aggregates"].items():
-        speed = result.get("speed", {}).get(task, {})
-        row = {"task": task, "episodes": entry["episodes"], "failed": entry["failed"]}
-        row.update(result["headline"]["task_areas"].get(task, {}))
-        if speed.get("measured"):
-            row.update({"frames/s": speed["throughput_frames_per_s"], "step p50 ms": speed["step_latency_ms"]["p50"]})
-        rows.append(row)
+    from wmbench.run.summary import summary_rows
+
+    rows = summary_rows(result)
     print(
         f"\n{result['adapter']['name']} on {result['run']['split']} (area indices: 0 = frozen world, "
         f"100 = physical variance; raw scores in {out / 'result.json'})"

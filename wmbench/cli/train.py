@@ -132,3 +132,9 @@ def add(commands: Any) -> None:
     p.add_argument("--max-steps", type=int, default=-1, help="stop after N optimiser steps")
     p.add_argument("--max-time", help="stop after this long, DD:HH:MM:SS (e.g. 00:00:05:00)")
     p.add_argument("--max-epochs", type=int, help="stop after N epochs")
+    p.add_argument(
+        "--logger",
+        choices=("csv", "tensorboard", "none"),
+        default="csv",
+        help="Lightning logger of the training curves, under OUT/logs (tensorboard needs the package)",
+    )

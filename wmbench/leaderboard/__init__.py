@@ -1,5 +1,6 @@
-"""Stage 6: leaderboard tables and the static page from validated results."""
+"""Stage 6: leaderboard rows, tables and the static site from validated results."""
 
-from wmbench.leaderboard.table import detail_table, find_results, headline_markdown, headline_table, write_leaderboard
+from wmbench.leaderboard.board import find_results, headline_markdown, write_leaderboard
+from wmbench.leaderboard.entries import Entry, Index, build_entries
 
-__all__ = ["detail_table", "find_results", "headline_markdown", "headline_table", "write_leaderboard"]
+__all__ = ["Entry", "Index", "build_entries", "find_results", "headline_markdown", "write_leaderboard"]

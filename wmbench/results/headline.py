@@ -17,7 +17,8 @@ Indices: a task's index in an area (fidelity, physics, coherence, control, surpr
 is the mean of its normalised metrics of that area (metrics of the "diagnostic" area
 are normalised but kept out of the indices); an area's headline index is the
 mean over tasks; a family's index is the mean over its tasks of each task's mean
-normalised score over all areas. Confidence intervals: percentile bootstrap over
+normalised score over all areas; the overall index is the mean of the area indices
+(each area weighs the same, whatever its number of tasks or metrics). Confidence intervals: percentile bootstrap over
 episodes (each task resampled independently, 1,000 resamples, fixed seed), 95%.
 Speed is never blended in.
 """
@@ -121,6 +122,10 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
             out[name] = {"score": float(combined[0]), "ci": _interval(combined[1:]), "tasks": len(points)}
         return out
 
+    overall: dict[str, Any] = {}
+    if area_samples:
+        combined = np.mean([np.mean(points, axis=0) for _, points in sorted(area_samples.items())], axis=0)
+        overall = {"score": float(combined[0]), "ci": _interval(combined[1:]), "areas": sorted(area_samples)}
     return {
         "method": {"formula": "100 * (model - frozen) / (variance - frozen), clipped to [0, 100]",
                    "bootstrap_samples": BOOTSTRAP_SAMPLES, "confidence": CONFIDENCE, "seed": SEED},
@@ -128,4 +133,5 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
         "task_areas": task_areas,
         "areas": summarise(area_samples),
         "families": summarise(family_samples),
+        "overall": overall,
     }

@@ -13,6 +13,7 @@ import numpy as np
 
 from wmbench._version import __version__
 from wmbench.adapters.base import Adapter
+from wmbench.errors import WmbenchError
 from wmbench.files import write_json, write_jsonl
 from wmbench.metrics import METRICS
 from wmbench.metrics.pooled import PooledEpisodeMetric
@@ -20,9 +21,11 @@ from wmbench.registry import qualified_name
 from wmbench.results.headline import headline
 from wmbench.results.schema import RESULT_FILE, ROWS_FILE, SCHEMA, SCHEMA_VERSION
 from wmbench.run import provenance
-from wmbench.run.evaluate import RunLog
+from wmbench.run.evaluate import RunLog, RunSpec
 from wmbench.run.writer import read_rows, row_key
+from wmbench.tasks.catalog import get_suite, get_task
 from wmbench.tasks.schema import Task
+from wmbench.worlds.release import load_manifest, published_manifest
 from wmbench.worlds.stack import engine_versions
 
 
@@ -119,6 +122,38 @@ def adapter_record(log: RunLog) -> dict[str, Any]:
     }
 
 
+def suite_record(spec: RunSpec) -> dict[str, Any] | None:
+    """The suite a run belongs to (``None`` for loose tasks): its name, the version the
+    run recorded (``spec.suite_version``; a ``--data`` run records its release's suite),
+    and that version's tasks and episodes per task on the run's split, which a complete
+    run covers. Those come from the suite file when it is at that version, else from the
+    published release of that version; both are ``None`` when neither is here."""
+    if spec.suite is None:
+        return None
+    record: dict[str, Any] = {
+        "name": spec.suite,
+        "version": spec.suite_version,
+        "tasks": None,
+        "episodes_per_task": None,
+    }
+    try:
+        suite = get_suite(spec.suite)
+    except WmbenchError:  # a release's suite that this wmbench does not ship
+        suite = None
+    if suite is not None and suite.version == spec.suite_version:
+        cap = suite.episodes
+        counts = {t: get_task(t).episodes.get(spec.split, 0) for t in suite.tasks}
+        expected = {t: n if cap is None else min(n, cap) for t, n in counts.items()}
+        return dict(record, name=suite.name, tasks=list(suite.tasks), episodes_per_task=expected)
+    published = published_manifest(spec.suite, spec.suite_version, spec.split) if spec.suite_version else None
+    if published is not None:
+        tasks = load_manifest(published)["tasks"]
+        return dict(
+            record, tasks=[t["name"] for t in tasks], episodes_per_task={t["name"]: len(t["episodes"]) for t in tasks}
+        )
+    return record
+
+
 def _task_record(task: Task, log: RunLog, hashes: dict[tuple, str]) -> dict[str, Any]:
     known = {m: METRICS[m] for m in task.metrics if m in METRICS}
     return {
@@ -159,6 +194,7 @@ def write_result(log: RunLog) -> dict[str, Any]:
         "created": provenance.now(),
         "wmbench": {"version": __version__, "git_revision": provenance.git_revision()},
         "run": asdict(log.spec),
+        "suite": suite_record(log.spec),
         "adapter": adapter_record(log),
         "tasks": task_records,
         "execution": log.execution,

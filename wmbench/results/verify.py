@@ -17,7 +17,7 @@ from typing import Any
 from wmbench.errors import ResultError
 from wmbench.results.io import Result
 from wmbench.results.schema import check_schema
-from wmbench.tasks.catalog import get_task
+from wmbench.tasks.catalog import recorded_task
 from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.release import load_manifest, published_hashes, published_manifest
 
@@ -54,7 +54,7 @@ def verify_result(result: Result, cache: EpisodeCache, release: dict[str, Any] |
                 raise ResultError(f"{where}: its definition differs from the one in {name}")
             task = None
         else:
-            task = _local_task(entry, where)
+            task = recorded_task(entry, where)
         for episode in entry["episodes"]:
             if episode["episode_hash"] is None:
                 continue
@@ -68,12 +68,3 @@ def verify_result(result: Result, cache: EpisodeCache, release: dict[str, Any] |
                                   f"{episode['episode_hash'][:12]} differs from {source}'s {expected[:12]}")
             checked += 1
     return checked
-
-
-def _local_task(entry: dict[str, Any], where: str):
-    task = get_task(entry["name"]).with_overrides(resolution=entry["resolution"], fps=entry["fps"])
-    if entry["version"] != task.version:
-        raise ResultError(f"{where} was scored at version {entry['version']}, the current one is {task.version}")
-    if entry["definition_sha256"] != task.definition_hash():
-        raise ResultError(f"{where}: its definition differs from the local task file {task.source}")
-    return task

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import signal
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
+from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from wmbench.adapters.base import Adapter
@@ -29,7 +28,9 @@ from wmbench.metrics.references import ReferenceCache
 from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule, collate
 from wmbench.run.harness import Harness
+from wmbench.run.loggers import RunLoggers, check_logger
 from wmbench.run.module import EvaluationModule
+from wmbench.run.saved import PredictionSaver
 from wmbench.run.speed import measure_speed
 from wmbench.run.writer import RUN_FILE, SPEED_DIR, RowWriter, completed, prepare_directory
 from wmbench.tasks.catalog import get_task
@@ -70,9 +71,8 @@ class Execution:
     on_error: str = "stop"
     progress: bool = True
     logger: str = "csv"
-
-
-LOGGERS = ("csv", "tensorboard", "none")
+    #: Keep the predicted frames of the first N episodes of each task (see :mod:`wmbench.run.saved`).
+    save_predictions: int = 0
 
 
 @dataclass
@@ -83,7 +83,8 @@ class RunLog:
     predictions scored offline, named by ``spec.adapter``); ``seeds``: per task, the
     episodes asked for; ``missing_metrics``: per task, the metrics that could not run
     here, with the reason; ``execution``: how it ran; ``speed``: per task, the speed
-    protocol's numbers (or why there are none).
+    protocol's numbers (or why there are none); ``loggers``: the run's loggers, which
+    :meth:`publish` hands the written record.
     """
 
     out: Path
@@ -94,6 +95,13 @@ class RunLog:
     missing_metrics: dict[str, dict[str, str]]
     execution: dict[str, Any]
     speed: dict[str, dict[str, Any]]
+    loggers: RunLoggers | None = field(default=None, repr=False)
+
+    def publish(self, record: dict[str, Any], cache: EpisodeCache) -> None:
+        """Hand the run's written result record to its loggers (W&B: the headline per
+        task, the summary table, the kept predictions' strips), which then close."""
+        if self.loggers is not None:
+            self.loggers.publish(record, self.out, cache)
 
 
 def _check_same_run(out: Path, spec: RunSpec) -> None:
@@ -109,26 +117,11 @@ def _check_same_run(out: Path, spec: RunSpec) -> None:
         write_json(path, wanted)
 
 
-def _logger(kind: str, out: Path, task: Task) -> Logger | bool:
-    if kind == "csv":
-        return CSVLogger(out / "logs", name=task.name, version=0)
-    if kind == "tensorboard":
-        return TensorBoardLogger(out / "logs", name=task.name, version=0, default_hp_metric=False)
-    return False
-
-
-def _check_logger(kind: str) -> None:
-    if kind not in LOGGERS:
-        raise WmbenchError(f"unknown logger '{kind}' (known: {', '.join(LOGGERS)})")
-    if kind == "tensorboard" and not any(importlib.util.find_spec(m) for m in ("tensorboard", "tensorboardX")):
-        raise WmbenchError("logger 'tensorboard' needs the tensorboard package: pip install tensorboard")
-
-
-def _trainer(execution: Execution, out: Path, task: Task) -> pl.Trainer:
+def _trainer(execution: Execution, out: Path, logger: Logger | bool) -> pl.Trainer:
     return pl.Trainer(
         accelerator=execution.accelerator, devices=execution.devices, strategy=execution.strategy,
         num_nodes=execution.num_nodes, precision=cast(Any, execution.precision),
-        logger=_logger(execution.logger, out, task), enable_checkpointing=False,
+        logger=logger, enable_checkpointing=False,
         enable_progress_bar=execution.progress, enable_model_summary=False,
         use_distributed_sampler=False, inference_mode=True, default_root_dir=out,
     )
@@ -205,7 +198,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
 
     With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
     evaluated; nothing is generated. ``cache`` still keeps the reference scores."""
-    _check_logger(execution.logger)
+    check_logger(execution.logger)
     out = prepare_directory(Path(out))
     adapter = load_adapter(spec.adapter, spec.adapter_config)
     if release is not None:
@@ -224,6 +217,8 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
     rank, missing_metrics, references = 0, {}, ReferenceCache.alongside(cache)
+    loggers = RunLoggers(execution.logger, out, f"{adapter.display_name()}-{spec.suite or '+'.join(spec.tasks)}",
+                         {"run": asdict(spec), "execution": asdict(execution)})
     with _interrupts(progress), _quiet_lightning():
         for task in tasks:
             done = completed(out)
@@ -235,9 +230,11 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
                 continue
             sample = [episodes.get(task, spec.split, s) for s in seeds[task.name][: execution.batch_size]]
             check_compatible(adapter, task, has_actions=sample[0].truth.actions is not None)
-            trainer = _trainer(execution, out, task)
+            trainer = _trainer(execution, out, loggers.for_task(task))
             rank = trainer.global_rank
-            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references)
+            kept = seeds[task.name][: execution.save_predictions]
+            module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references,
+                                      PredictionSaver(out, set(kept)) if kept else None)
             data = EpisodeDataModule(task, spec.split, pending, episodes, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():
@@ -247,7 +244,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
         return None
     return RunLog(out=out, spec=spec, adapter=type(adapter), tasks=tasks, seeds=seeds,
                   missing_metrics=missing_metrics, execution=asdict(execution),
-                  speed={t.name: _read_speed(out, t) for t in tasks})
+                  speed={t.name: _read_speed(out, t) for t in tasks}, loggers=loggers)
 
 
 def _read_speed(out: Path, task: Task) -> dict[str, Any]:

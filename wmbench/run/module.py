@@ -8,7 +8,7 @@ import warnings
 from typing import Callable, cast
 
 import pytorch_lightning as pl
-from torch import nn
+from torch import Tensor, nn
 
 from wmbench.adapters.base import Adapter
 from wmbench.errors import AdapterError
@@ -20,8 +20,10 @@ from wmbench.metrics.scoring import score_episodes
 from wmbench.run.data import EpisodeBatch
 from wmbench.run.harness import Harness
 from wmbench.tasks.schema import Task
+from wmbench.worlds.episode import Episode
 
 RowSink = Callable[[list[dict]], None]
+PredictionSink = Callable[[list[Episode], Tensor], None]
 
 
 class EvaluationModule(pl.LightningModule):
@@ -33,14 +35,16 @@ class EvaluationModule(pl.LightningModule):
     model's time for its batch (``latency_ms``) and the harness's (``overhead_ms``:
     ``data`` from the end of the previous batch to the start of this one, ``scoring``
     for the rest of the step). ``references``: where the episodes' reference scores are
-    cached across runs (``None``: measured every time).
+    cached across runs (``None``: measured every time). ``keep``: given each batch's
+    episodes and validated predictions, to save some (see :mod:`wmbench.run.saved`).
     """
 
     def __init__(self, adapter: Adapter, task: Task, metrics: dict[str, EpisodeMetric],
-                 sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None):
+                 sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None,
+                 keep: PredictionSink | None = None):
         super().__init__()
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
-        self.references = references
+        self.references, self.keep = references, keep
         self.metrics = nn.ModuleDict(metrics)
         self.harness = Harness(adapter, task)
         self.needs = {need for metric in metrics.values() for need in metric.needs}
@@ -82,6 +86,8 @@ class EvaluationModule(pl.LightningModule):
             if self.on_error == "stop":
                 raise error from exc
             return
+        if self.keep is not None:
+            self.keep(batch.episodes, pred)
         scored = score_episodes(self._metrics(), pred, truth, self.references)
         overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
         for row, values in zip(rows, scored):

@@ -5,6 +5,7 @@ Layout of ``<out>/``::
     run.json          what was asked (adapter, config, tasks, split); a rerun must match
     rows/rank-<r>.jsonl  rows appended and fsynced by each process as episodes finish
     speed/<task>@<version>.json  the speed protocol's numbers, measured once per task
+    predictions/<task>@<version>/<seed>.npz  predicted frames kept (see :mod:`wmbench.run.saved`)
 
 :mod:`wmbench.results` then writes the result beside them (``episodes.jsonl``,
 ``result.json``).

@@ -15,11 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from wmbench._resources import tasks_dir
-from wmbench.errors import TaskFileError, UnknownNameError
+from wmbench.errors import ResultError, TaskFileError, UnknownNameError
 from wmbench.tasks.schema import SPLITS, Task, load_task
 
 SUITES_DIR = "suites"
@@ -51,8 +52,23 @@ def get_task(name_or_path: str | Path) -> Task:
     return task
 
 
+def recorded_task(entry: dict[str, Any], where: str) -> Task:
+    """The local task a result's task record (``name``, ``version``, ``definition_sha256``,
+    ``resolution``, ``fps``) was scored on, rendered as it was; :class:`ResultError`
+    (prefixed with ``where``) when the local task file is another version or definition."""
+    task = get_task(entry["name"]).with_overrides(resolution=entry["resolution"], fps=entry["fps"])
+    if entry["version"] != task.version:
+        raise ResultError(f"{where} was scored at version {entry['version']}, the current one is {task.version}")
+    if entry["definition_sha256"] != task.definition_hash():
+        raise ResultError(f"{where}: its definition differs from the local task file {task.source}")
+    return task
+
+
 @dataclass(frozen=True)
 class Suite:
+    """A named, versioned set of tasks: results are ranked against each other only
+    when they ran the same suite version on the same split."""
+
     name: str
     tasks: tuple[str, ...]
     split: str = "dev"

@@ -70,22 +70,31 @@ def overlay(episode: Episode, t: int, scale: int, tracks: bool = False, occluder
 
 
 def _draw_tracks(image: np.ndarray, episode: Episode, t: int, scale: int) -> None:
-    """Each object's path up to frame ``t``, only between frames where it is visible."""
-    points = np.round(((episode.truth.pixels[: t + 1] + 0.5) * scale - 0.5) * (1 << _SHIFT)).astype(np.int64)
-    visible = episode.truth.visibility[: t + 1] > 0
+    """Each object's true path up to frame ``t``, only between frames where it is visible."""
+    draw_paths(image, episode.truth.pixels[: t + 1], episode.truth.visibility[: t + 1] > 0, episode, scale)
+
+
+def draw_paths(image: np.ndarray, pixels: np.ndarray, seen: np.ndarray, episode: Episode, scale: int) -> None:
+    """Draw each object's path ``pixels`` ``(t, N, 2)`` (pixel centres of the episode's
+    frames) on ``image`` enlarged ``scale`` times, only between steps where ``seen``
+    ``(t, N)``; a dot marks its last position if seen there."""
+    points = np.round(((np.nan_to_num(pixels) + 0.5) * scale - 0.5) * (1 << _SHIFT)).astype(np.int64)
+    seen = seen & ~np.isnan(pixels).any(-1)
     thickness = max(1, scale)
+    last = len(pixels) - 1
     for k, obj in enumerate(episode.objects):
         dark = tuple(int(c * 0.5) for c in obj.colour)
-        for s in range(1, t + 1):
-            if visible[s - 1, k] and visible[s, k]:
+        for s in range(1, last + 1):
+            if seen[s - 1, k] and seen[s, k]:
                 cv2.line(image, tuple(map(int, points[s - 1, k])), tuple(map(int, points[s, k])), dark,
                          thickness, cv2.LINE_AA, _SHIFT)
-        if visible[t, k]:
-            cv2.circle(image, tuple(map(int, points[t, k])), thickness << _SHIFT, dark, -1, cv2.LINE_AA, _SHIFT)
+        if last >= 0 and seen[last, k]:
+            cv2.circle(image, tuple(map(int, points[last, k])), thickness << _SHIFT, dark, -1, cv2.LINE_AA, _SHIFT)
 
 
-def _text(canvas: np.ndarray, text: str, x: int, y: int, colour=INK, scale: float = 0.4) -> None:
-    cv2.putText(canvas, text, (x, y), _FONT, scale, colour, 1, cv2.LINE_AA)
+def text(canvas: np.ndarray, words: str, x: int, y: int, colour=INK, scale: float = 0.4) -> None:
+    """Write ``words`` on ``canvas`` with their baseline at ``(x, y)``."""
+    cv2.putText(canvas, words, (x, y), _FONT, scale, colour, 1, cv2.LINE_AA)
 
 
 def strip(episodes: Sequence[Episode], every: int | None = None, tracks: bool = False,
@@ -104,12 +113,12 @@ def strip(episodes: Sequence[Episode], every: int | None = None, tracks: bool = 
         xs = [x for t, x in columns if t in group]
         if xs:
             canvas[HEADER - BAR - 2 : HEADER - 2, xs[0] : xs[-1] + w] = colour
-            _text(canvas, name, xs[0], 12, colour, 0.45)
+            text(canvas, name, xs[0], 12, colour, 0.45)
     for t, x in columns:
-        _text(canvas, f"t={t}", x + 2, HEADER - BAR - 6)
+        text(canvas, f"t={t}", x + 2, HEADER - BAR - 6)
     for row, episode in enumerate(episodes):
         y = HEADER + row * (h + GAP)
-        _text(canvas, f"#{row}", 2, y + h // 2 + 4)
+        text(canvas, f"#{row}", 2, y + h // 2 + 4)
         for t, x in columns:
             canvas[y : y + h, x : x + w] = overlay(episode, t, scale, tracks, occluders)
     return canvas
@@ -127,7 +136,7 @@ def animation(episodes: Sequence[Episode], tracks: bool = False, occluders: bool
         phase, colour = ("context", CONTEXT_COLOUR) if t < first.context else ("future", FUTURE_COLOUR)
         canvas = np.full((HEADER - 14 + h + 2 * BAR + GAP, len(episodes) * (w + 2 * BAR + GAP) + GAP, 3),
                          PAPER, np.uint8)
-        _text(canvas, f"{phase}  t={t}/{length - 1}", GAP, 14, colour, 0.45)
+        text(canvas, f"{phase}  t={t}/{length - 1}", GAP, 14, colour, 0.45)
         for i, episode in enumerate(episodes):
             x, y = GAP + i * (w + 2 * BAR + GAP), HEADER - 14
             canvas[y : y + h + 2 * BAR, x : x + w + 2 * BAR] = colour
