@@ -111,7 +111,7 @@ def test_a_missing_or_unreadable_checkpoint_names_the_file(tmp_path):
 
 
 #: The networks whose trained weights are committed beside their adapters.
-COMMITTED = ("convlstm", "simvp")
+COMMITTED = MODELS
 
 
 @pytest.mark.parametrize("name", COMMITTED)

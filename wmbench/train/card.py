@@ -39,10 +39,11 @@ def _scores(results: list[Result]) -> list[str]:
     lines = []
     for result in results:
         run, head = result.record["run"], result.record["headline"]
-        where = f"`{result.path.parent}`" if result.path else "a result"
+        where = f"result `{result.path.parent.name}`" if result.path else "a result"
+        limit = f", the first {run['limit']} of each task" if run.get("limit") else ""
         lines.append(
             f"\n{run.get('suite') or ', '.join(run['tasks'])} suite, {run['split']} split "
-            f"({sum(e['episodes'] for e in result.record['aggregates'].values())} episodes; {where}); "
+            f"({sum(e['episodes'] for e in result.record['aggregates'].values())} episodes{limit}; {where}); "
             "indices: 0 = a frozen world, 100 = the physical variance, 95% bootstrap intervals.\n"
         )
         lines.append("| index | score |\n|---|---|")
