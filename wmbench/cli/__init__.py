@@ -14,6 +14,7 @@ import warnings
 from wmbench.cli import (
     adapters,
     bench,
+    card,
     compare,
     data,
     demo,
@@ -27,6 +28,7 @@ from wmbench.cli import (
     selftest,
     submit,
     tasks,
+    train,
 )
 from wmbench.errors import WmbenchError
 
@@ -39,6 +41,8 @@ COMMANDS = (
     pictures,
     bench,
     run,
+    train,
+    card,
     export,
     score,
     leaderboard,

@@ -108,6 +108,21 @@ SELECTION.add_argument("--limit", type=positive, metavar="N", help="first N epis
 SELECTION.add_argument("--resolution", type=positive, help="override the tasks' resolution (pixels)")
 
 
+#: How Lightning runs it: passed to the ``Trainer`` (and the data loaders' workers).
+LIGHTNING = _parent()
+LIGHTNING.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, ...")
+LIGHTNING.add_argument("--devices", type=devices, default="auto", help="Lightning devices: auto, N, ...")
+LIGHTNING.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, ...")
+LIGHTNING.add_argument("--num-nodes", type=positive, default=1)
+LIGHTNING.add_argument(
+    "--precision",
+    default=None,
+    help="Lightning precision, e.g. 32-true, bf16-mixed, 16-mixed (run: of the adapter's calls only; scoring is "
+    "always float32/float64)",
+)
+LIGHTNING.add_argument("--num-workers", type=count, default=0, help="data loader worker processes")
+
+
 def cache_of(args: argparse.Namespace) -> Any:
     """The episode cache the options name."""
     from wmbench.worlds import EpisodeCache, default_cache_dir

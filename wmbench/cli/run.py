@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 from wmbench.cli.generate import generation_jobs
 from wmbench.cli.options import (
     CACHE,
+    LIGHTNING,
     PROGRESS,
     SELECTION,
     add_command,
     cache_of,
     count,
-    devices,
     from_args,
     json_object,
     positive,
@@ -95,23 +95,12 @@ def add(commands: Any) -> None:
         "run",
         run,
         "evaluate an adapter on tasks and write a result (resumable)",
-        (SELECTION, PROGRESS, CACHE),
+        (SELECTION, LIGHTNING, PROGRESS, CACHE),
     )
     p.add_argument("--out", type=Path, required=True, help="result directory (rerun to resume)")
     p.add_argument("--adapter", required=True, help="short name, package.module:Class or path/to/file.py:Class")
     p.add_argument("--adapter-config", type=json_object, default={}, help="JSON object of constructor arguments")
-    p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, ...")
-    p.add_argument("--devices", type=devices, default="auto", help="Lightning devices: auto, N, ...")
-    p.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, ...")
-    p.add_argument("--num-nodes", type=positive, default=1)
-    p.add_argument(
-        "--precision",
-        default=None,
-        help="Lightning precision of the adapter's calls, e.g. 32-true, bf16-mixed, 16-mixed (scoring is always "
-        "float32/float64)",
-    )
     p.add_argument("--batch-size", type=positive, default=4)
-    p.add_argument("--num-workers", type=count, default=0, help="data loader worker processes")
     p.add_argument(
         "--timeout",
         type=positive_number,

@@ -55,7 +55,8 @@ _PADDING = 100.0
 #: Logits (relative to a pixel's largest) are clipped at minus this before ``exp``.
 _LOGIT_FLOOR = 80.0
 
-_SCENE_COLOURS = (BACKGROUND, SCENERY, OCCLUDER)
+#: The scene's own colours, the first prototypes: background, scenery, occluder.
+SCENE_COLOURS = (BACKGROUND, SCENERY, OCCLUDER)
 
 
 @dataclass
@@ -99,18 +100,19 @@ def inradius_pixels(obj: ObjectSpec, ppm: float) -> float:
     return float((cross / np.linalg.norm(edges, axis=1)).min() * ppm)
 
 
-def _prototypes(episodes: list[Episode], device: torch.device) -> tuple[torch.Tensor, int]:
-    """Prototype colours ``(B, K, 3)`` and ``N``: the scene colours, then ``N`` object
-    colours, then ``N`` mark colours (padding slots far outside the colour cube)."""
-    n = max((len(e.objects) for e in episodes), default=0)
-    s = len(_SCENE_COLOURS)
-    colours = np.full((len(episodes), s + 2 * n, 3), _PADDING, np.float32)
-    colours[:, :s] = np.asarray(_SCENE_COLOURS, np.float32) / 255.0
-    for b, episode in enumerate(episodes):
-        for k, obj in enumerate(episode.objects):
-            colour = np.asarray(obj.colour, np.float32)
-            colours[b, s + k] = colour / 255.0
-            colours[b, s + n + k] = np.floor(colour * MARK_DARKEN) / 255.0
+def prototypes(object_colours: list[list[tuple[int, int, int]]], device: torch.device) -> tuple[torch.Tensor, int]:
+    """Prototype colours ``(B, K, 3)`` (0-1 scale) and ``N`` for each batch item's object
+    colours: the scene colours (:data:`SCENE_COLOURS`), then ``N`` object colours, then
+    ``N`` mark colours (padding slots far outside the colour cube)."""
+    n = max((len(c) for c in object_colours), default=0)
+    s = len(SCENE_COLOURS)
+    colours = np.full((len(object_colours), s + 2 * n, 3), _PADDING, np.float32)
+    colours[:, :s] = np.asarray(SCENE_COLOURS, np.float32) / 255.0
+    for b, item in enumerate(object_colours):
+        for k, colour in enumerate(item):
+            rgb = np.asarray(colour, np.float32)
+            colours[b, s + k] = rgb / 255.0
+            colours[b, s + n + k] = np.floor(rgb * MARK_DARKEN) / 255.0
     return torch.from_numpy(colours).to(device), n
 
 
@@ -128,37 +130,56 @@ def _assign(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
     return p.div_(p.sum(2, keepdim=True))
 
 
+def _classify(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """:func:`_assign` of pixels ``(B, t, 3, P)``, with a global colour shift compensated."""
+    p = _assign(x, colours)
+    # sum_P w (x - C^T p) with w the background probability, as two matrix-vector products
+    weight = p[:, :, :1].transpose(2, 3)
+    residual = (x @ weight).squeeze(3) - torch.einsum("btk,bkc->btc", (p[:, :, :-1] @ weight).squeeze(3), colours)
+    shift = residual / weight.sum(2).clamp_min(1.0)
+    if shift.abs().max() > SHIFT_TOLERANCE:
+        p = _assign(x - shift[..., None], colours)
+    return p
+
+
+def colour_classes(frames: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """Soft assignment ``(B, T, K + 1, H, W)`` of every pixel of frames ``(B, T, 3, H, W)``
+    to the prototype colours ``(B, K, 3)`` (see :func:`prototypes`) and "other" (last)."""
+    b, t, _, h, w = frames.shape
+    return _classify(frames.float().flatten(3), colours).view(b, t, -1, h, w)
+
+
 def object_masks(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
     """Soft masks ``(B, T, N, H, W)`` in ``[0, 1]`` of every object in frames ``(B, T, 3, H, W)``."""
-    colours, n = _prototypes(episodes, frames.device)
-    s = len(_SCENE_COLOURS)
+    colours, n = prototypes([[o.colour for o in e.objects] for e in episodes], frames.device)
+    s = len(SCENE_COLOURS)
     b, t, _, h, w = frames.shape
     step, out = max(1, CHUNK_PIXELS // (b * h * w)), []
     for start in range(0, t, step):
-        x = frames[:, start : start + step].float().flatten(3)
-        p = _assign(x, colours)
-        # sum_P w (x - C^T p) with w the background probability, as two matrix-vector products
-        weight = p[:, :, :1].transpose(2, 3)
-        residual = (x @ weight).squeeze(3) - torch.einsum("btk,bkc->btc", (p[:, :, :-1] @ weight).squeeze(3), colours)
-        shift = residual / weight.sum(2).clamp_min(1.0)
-        if shift.abs().max() > SHIFT_TOLERANCE:
-            p = _assign(x - shift[..., None], colours)
+        p = _classify(frames[:, start : start + step].float().flatten(3), colours)
         out.append(p[:, :, s : s + n] + p[:, :, s + n : s + 2 * n])
     return torch.cat(out, 1).view(b, t, n, h, w)
 
 
 def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectStates:
     """Object states from frames ``(B, T, 3, H, W)`` in ``[0, 1]`` (see the module docstring)."""
-    b, t, _, h, w = frames.shape
+    b, w = frames.shape[0], frames.shape[-1]
     masks = object_masks(frames, episodes)
     n = masks.shape[2]
-    device = frames.device
-    full = torch.ones(b, n, dtype=torch.float32, device=device)
-    valid = torch.zeros(b, n, dtype=torch.bool, device=device)
+    full = torch.ones(b, n, dtype=torch.float32, device=frames.device)
+    valid = torch.zeros(b, n, dtype=torch.bool, device=frames.device)
     for i, episode in enumerate(episodes):
         for k, obj in enumerate(episode.objects):
             full[i, k] = full_area_pixels(obj, scale_of(episode).ppm * w / episode.resolution[1])
             valid[i, k] = True
+    return mask_states(masks, full, valid)
+
+
+def mask_states(masks: torch.Tensor, full: torch.Tensor, valid: torch.Tensor) -> ObjectStates:
+    """Object states from soft masks ``(B, T, N, H, W)``, the objects' full areas
+    ``(B, N)`` (pixels) and which slots are real objects ``(B, N)``."""
+    h, w = masks.shape[-2:]
+    device = masks.device
     u = torch.arange(w, device=device, dtype=torch.float32)
     v = torch.arange(h, device=device, dtype=torch.float32)
     cols, rows = masks.sum(3), masks.sum(4)  # marginals over rows (..., W) and columns (..., H)
