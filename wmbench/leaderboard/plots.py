@@ -29,10 +29,13 @@ def _pyplot():
 
 
 def _save(fig, out: Path) -> None:
+    import matplotlib
+
     plt = _pyplot()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, metadata={"Date": None})  # the same bytes for the same numbers
+        with matplotlib.rc_context({"svg.hashsalt": "wmbench"}):  # the same bytes for the same numbers
+            fig.savefig(out, metadata={"Date": None})
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
     finally:

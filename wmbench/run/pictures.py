@@ -148,7 +148,8 @@ def curves_figure(
         axis.grid(alpha=0.3)
     left.legend(fontsize=7)
     try:
-        fig.savefig(out, metadata={"Date": None})
+        with matplotlib.rc_context({"svg.hashsalt": "wmbench"}):  # the same bytes for the same numbers
+            fig.savefig(out, metadata={"Date": None})
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
     finally:
