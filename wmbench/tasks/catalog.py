@@ -132,7 +132,7 @@ def select(
     if tasks is not None:
         names = tuple(t.strip() for t in tasks.split(",") if t.strip()) if isinstance(tasks, str) else tuple(tasks)
         if not names:
-            raise WmbenchError(f"--tasks {tasks!r} names no task")
+            raise WmbenchError(f"no tasks given: {tasks!r}")
         return names, None, split or "dev", limit
     chosen = get_suite(suite or "smoke")
     return chosen.tasks, chosen, split or chosen.split, limit or chosen.episodes

@@ -17,6 +17,7 @@ from typing import Any
 
 from wmbench.adapters.learned import read_checkpoint
 from wmbench.errors import OutputError
+from wmbench.media import pyplot, save_figure
 from wmbench.results.io import Result
 
 LICENCE = (
@@ -133,14 +134,9 @@ def write_card(path: Path, saved: dict[str, Any] | None = None, results: Sequenc
 
 def plot_curves(checkpoints: list[Path], out: Path) -> Path:
     """One panel per checkpoint: training and validation MSE against steps, and a frozen world's."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     columns = min(3, len(checkpoints))
     rows = -(-len(checkpoints) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
+    figure, axes = pyplot().subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False)
     for ax, path in zip(axes.flat, checkpoints):
         saved = read_checkpoint(path)
         curves, t = saved["training"]["curves"], saved["training"]
@@ -159,11 +155,4 @@ def plot_curves(checkpoints: list[Path], out: Path) -> Path:
     for ax in list(axes.flat)[len(checkpoints) :]:
         ax.axis("off")
     figure.tight_layout()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(out, dpi=110)
-    except OSError as exc:
-        raise OutputError(f"picture {out} cannot be written: {exc.strerror or exc}") from exc
-    finally:
-        plt.close(figure)
-    return out
+    return save_figure(figure, out, dpi=110)
