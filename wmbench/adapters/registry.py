@@ -130,6 +130,8 @@ def load_adapter(spec: str, config: dict[str, Any] | None = None) -> Adapter:
         raise WmbenchError(f"adapter '{spec}' rejected its config {config}: {exc}") from exc
     try:
         adapter = cls(**config)
+    except WmbenchError:  # the adapter's own one-line error, with its exit code
+        raise
     except Exception as exc:
         raise AdapterError(cls.display_name(), f"__init__ raised {type(exc).__name__}: {exc}") from exc
     adapter.config = config

@@ -34,9 +34,12 @@ def _values(result: Result) -> pd.DataFrame:
 
 
 def _identity(result: Result) -> dict[str, Any]:
-    run = result.record["run"]
-    return {"suite": run.get("suite"), "suite version": run.get("suite_version"), "split": run["split"],
-            "resolution": run.get("resolution")}
+    """What two comparable results share: the suite by its name (a run may name it by
+    its file), its version, the split and the resolution."""
+    run, suite = result.record["run"], result.record.get("suite") or {}
+    name = None if run.get("suite") is None else suite.get("name", run["suite"])
+    return {"suite": name, "suite version": run.get("suite_version"),
+            "split": run["split"], "resolution": run.get("resolution")}
 
 
 def check_comparable(base: Result, new: Result, partial: bool = False) -> None:
