@@ -8,6 +8,8 @@ moving pixels inpainted from their surroundings (Telea). No gravity, no collisio
 simplest model of motion, between ``copy_last`` (no motion) and a physical model.
 """
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import torch
@@ -45,12 +47,18 @@ def extrapolate(previous: np.ndarray, last: np.ndarray, horizon: int) -> np.ndar
     return out
 
 
+def from_last_two(batch: ContextBatch, extrapolate_clip: Callable[[np.ndarray, np.ndarray, int], np.ndarray]) -> torch.Tensor:
+    """Each clip's future from its last two context frames: ``extrapolate_clip(previous,
+    last, horizon)`` on ``uint8 (H, W, 3)`` frames gives ``uint8 (horizon, H, W, 3)``."""
+    frames = (batch.frames[:, -2:] * 255).round().clamp(0, 255).to(torch.uint8)
+    frames = frames.permute(0, 1, 3, 4, 2).cpu().numpy()  # (B, 2, H, W, 3)
+    out = np.stack([extrapolate_clip(f[0], f[1], batch.horizon) for f in frames])
+    return torch.from_numpy(out).to(batch.frames.device).permute(0, 1, 4, 2, 3).float() / 255
+
+
 class LinearExtrapolation(Adapter):
     name = "linear_extrapolation"
     requirements = Requirements(context=2)
 
     def predict(self, batch: ContextBatch) -> torch.Tensor:
-        frames = (batch.frames[:, -2:] * 255).round().clamp(0, 255).to(torch.uint8)
-        frames = frames.permute(0, 1, 3, 4, 2).cpu().numpy()  # (B, 2, H, W, 3)
-        out = np.stack([extrapolate(f[0], f[1], batch.horizon) for f in frames])
-        return torch.from_numpy(out).to(batch.frames.device).permute(0, 1, 4, 2, 3).float() / 255
+        return from_last_two(batch, extrapolate)

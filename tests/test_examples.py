@@ -26,7 +26,8 @@ def test_untrained_net_is_a_frozen_world_at_its_resolution(cli, tmp_path, cache)
     result = load_result(tmp_path / "out")
     adapter = result.record["adapter"]
     assert adapter["name"] == "tiny_convnet"
-    assert adapter["requirements"] == {"context": 2, "resolution": 64, "uses_actions": False, "max_batch_size": 32}
+    assert adapter["requirements"] == {"context": 2, "resolution": 64, "uses_actions": False, "max_batch_size": 32,
+                                       "predicts_frames": True}
     row = result.rows[0]
     episode = cache.get(get_task("drop_single"), "dev", row["seed"])
     last = as_float(torch.from_numpy(episode.context_frames[-1:]).permute(0, 3, 1, 2))[None]

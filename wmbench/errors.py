@@ -45,6 +45,10 @@ class MetricUnavailable(WmbenchError):
     runs report the metric as missing, with this reason."""
 
 
+class MetricUnavailableWarning(UserWarning):
+    """A metric a run will report as missing on this machine, with why and how to fix it."""
+
+
 class MissingSecretError(WmbenchError):
     """The test split's seeds were asked for without the secret they are derived from."""
 
@@ -81,6 +85,25 @@ class ReleaseError(WmbenchError):
 
 class ResultError(WmbenchError):
     """A result directory that is missing, malformed or tampered with."""
+
+
+class DifferentRuns(WmbenchError):
+    """Two results that cannot be compared: another suite, suite version, split,
+    resolution or task version."""
+
+    exit_code = 5
+
+
+class NothingCompared(WmbenchError):
+    """Two results without a scored episode and metric in common."""
+
+    exit_code = 4
+
+
+class LessCoverage(WmbenchError):
+    """A result compared with a base lacks episodes or metric values the base has."""
+
+    exit_code = 6
 
 
 class OutputError(WmbenchError):

@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -102,8 +103,9 @@ def read_frames(paths: list[Path]) -> np.ndarray:
     return np.stack(frames)
 
 
-def video_chunks(path: Path, stop: int | None = None, rgb: bool = True,
-                 size: int = CHUNK_FRAMES) -> Iterator[np.ndarray]:
+def video_chunks(
+    path: Path, stop: int | None = None, rgb: bool = True, size: int = CHUNK_FRAMES
+) -> Iterator[np.ndarray]:
     """The first ``stop`` frames (default: all) of a video, ``uint8 (n, H, W, 3)`` RGB
     (BGR, as OpenCV decodes them, with ``rgb=False``), ``size`` frames at a time."""
     with _quiet_ffmpeg():
@@ -127,6 +129,33 @@ def video_chunks(path: Path, stop: int | None = None, rgb: bool = True,
                 return
     finally:
         capture.release()
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on its file-only backend (Agg)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    return plt
+
+
+def save_figure(figure: Any, out: Path, **options: Any) -> Path:
+    """Write a matplotlib figure (format from the suffix; ``options`` for ``savefig``,
+    e.g. ``dpi``) and close it: the same bytes for the same figure (no date, a fixed
+    SVG id salt)."""
+    import matplotlib
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with matplotlib.rc_context({"svg.hashsalt": "wmbench"}):
+            figure.savefig(out, metadata={"Date": None}, **options)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    finally:
+        pyplot().close(figure)
+    return out
 
 
 def read_video(path: Path) -> np.ndarray:

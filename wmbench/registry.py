@@ -14,6 +14,10 @@ three ways, all lazily (nothing is imported before a name is looked up):
       [project.entry-points."wmbench.metrics"]
       my_metric = "my_package.metrics:MyMetric"
 
+  An entry point whose class needs optional dependencies names the package's extra
+  (``"my_package.models:Big [gpu]"``); when it cannot be imported, the error gives the
+  command that installs them (``pip install 'my_package[gpu]'``).
+
 A second, different class under a name already taken is refused, as is a class that
 does not derive from the base class; an unknown name suggests the closest known ones.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Generic, TypeVar, cast
 
@@ -74,8 +79,19 @@ class Registry(Mapping[str, T], Generic[T]):
 
     # -- finding -----------------------------------------------------------------------------
 
-    def _entry_points(self) -> dict[str, EntryPoint]:
+    def entry_points(self) -> dict[str, EntryPoint]:
+        """The installed packages' entry points of this registry's group, by name."""
         return {ep.name: ep for ep in entry_points(group=self.group)}
+
+    def _load_entry_point(self, ep: EntryPoint) -> type:
+        """``ep``'s class; an import failure names the entry point and, when it declares
+        extras (``module:Class [extra]``), the command that installs them."""
+        try:
+            return ep.load()
+        except ImportError as exc:
+            package = ep.dist.name if ep.dist is not None else "PACKAGE"
+            hint = "".join(f"; pip install '{package}[{extra}]'" for extra in ep.extras)
+            raise RegistryError(f"{self.kind} '{ep.name}' ({ep.value}) cannot be imported: {exc}{hint}") from exc
 
     def _load_builtins(self) -> None:
         if self._builtins_loaded:
@@ -87,7 +103,9 @@ class Registry(Mapping[str, T], Generic[T]):
 
     def _lazy(self) -> dict[str, Callable[[], type]]:
         """Loaders of the names known without importing anything: sources, then entry points."""
-        found: dict[str, Callable[[], type]] = {name: ep.load for name, ep in self._entry_points().items()}
+        found: dict[str, Callable[[], type]] = {
+            name: partial(self._load_entry_point, ep) for name, ep in self.entry_points().items()
+        }
         if self._sources is not None:
             found.update(self._sources())
         return found

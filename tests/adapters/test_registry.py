@@ -77,3 +77,31 @@ def test_config_is_passed_and_recorded():
     assert adapter.config == {}
     with pytest.raises(WmbenchError, match="rejected its config"):
         load_adapter("copy_last", {"bogus": 1})
+
+
+def test_model_adapters_are_listed_with_their_extras():
+    from wmbench.adapters import extras
+    from wmbench.adapters.registry import listing
+
+    rows = {row["name"]: row for row in listing()}
+    assert rows["copy_last"] == {"name": "copy_last", "source": "built-in", "extras": [], "missing": []}
+    assert rows["cosmos"]["source"] == "wmbench.adapters.cosmos:Cosmos" and rows["cosmos"]["extras"] == ["cosmos"]
+    assert rows["vjepa2"]["extras"] == ["vjepa"] and rows["vjepa2"]["missing"] == extras.missing("vjepa")
+
+
+def test_an_extra_that_is_not_installed_is_named_with_its_install_command(tmp_path, monkeypatch):
+    from wmbench.adapters import extras
+
+    dist = tmp_path / "needs_extra-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: needs-extra\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[wmbench.adapters]\nheavy = no_such_module_here:Heavy [gpu]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(WmbenchError, match=r"adapter 'heavy' .*cannot be imported.*pip install 'needs-extra\[gpu\]'"):
+        resolve("heavy")
+    monkeypatch.setattr(extras, "version", lambda name: "0.1" if name == "diffusers" else "9.9")
+    with pytest.raises(
+        WmbenchError,
+        match=r"needs the 'cosmos' extra: pip install 'wmbench\[cosmos\]' \(missing: diffusers>=0.42 \(found 0.1\)\)",
+    ):
+        extras.require("cosmos", "cosmos")

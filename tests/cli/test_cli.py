@@ -32,6 +32,16 @@ def test_tasks_show(cli):
     assert code == 0 and "family: dropping_objects" in out
 
 
+def test_adapters_list_names_the_extras(cli):
+    code, out, _ = cli("adapters", "list", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0 and rows["copy_last"]["source"] == "built-in"
+    assert (rows["cosmos"]["extras"], rows["vjepa2"]["extras"]) == (["cosmos"], ["vjepa"])
+    code, out, _ = cli("adapters", "list")
+    line = next(line for line in out.splitlines() if line.startswith("vjepa2 "))
+    assert code == 0 and "wmbench.adapters.vjepa2:VJEPA2  [vjepa]" in line
+
+
 def test_errors_exit_nonzero_in_a_real_process(cache_dir):
     proc = run_subprocess("tasks", "show", "nope_task", cache_dir=cache_dir)
     assert proc.returncode == 2 and proc.stderr.strip().startswith("wmbench: error: unknown task 'nope_task'")

@@ -44,3 +44,22 @@ class OutOfRange(Adapter):
 class NotATensor(Adapter):
     def predict(self, batch):
         return [1, 2, 3]
+
+
+class InitFails(Adapter):
+    def __init__(self):
+        super().__init__()
+        open("/nonexistent/weights.pt")  # noqa: SIM115
+
+
+class SetupFails(Adapter):
+    def setup(self, device):
+        raise RuntimeError("no weights on this machine")
+
+    def predict(self, batch):
+        return _last(batch)
+
+
+class WrongDevice(Adapter):
+    def predict(self, batch):
+        return _last(batch).to("meta")

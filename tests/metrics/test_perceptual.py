@@ -61,7 +61,8 @@ def test_inputs_are_scaled_to_minus_one_one(random_lpips):
 
 
 def test_without_weights_lpips_is_unavailable_with_the_reason(offline):
-    with pytest.raises(MetricUnavailable, match="AlexNet weights .* could not be loaded: .*no network"):
+    with pytest.raises(MetricUnavailable, match=r"AlexNet weights in .*, which could not be loaded \(.*no network.*\); "
+                       r"to fix, download https://download\.pytorch\.org/models/alexnet-owt-7be5be79\.pth into "):
         LPIPS()
     available, missing = build_metrics(("mse", "lpips"))
     assert list(available) == ["mse"] and "AlexNet" in missing["lpips"]

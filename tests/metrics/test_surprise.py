@@ -14,7 +14,7 @@ from wmbench import Adapter, ContextBatch, load_adapter
 from wmbench.errors import AdapterError, WmbenchError
 from wmbench.metrics import METRICS, Truth, build_metrics
 from wmbench.metrics.scoring import score_episodes
-from wmbench.results.record import pooled_summaries
+from wmbench.results.derived import pooled_summaries
 from wmbench.run.data import collate
 from wmbench.run.module import EvaluationModule
 

@@ -90,7 +90,7 @@ def test_result_carries_provenance(baseline_results):
     out, _ = baseline_results
     result = load_result(out / "copy_last")
     record = result.record
-    assert record["schema"] == "wmbench.result" and record["schema_version"] == 1
+    assert record["schema"] == "wmbench.result" and record["schema_version"] == 2
     assert record["adapter"]["name"] == "copy_last" and not record["adapter"]["privileged"]
     assert load_result(out / "oracle").privileged
     task = record["tasks"][0]
@@ -205,23 +205,27 @@ def test_malformed_task_file_from_cli(cli, tmp_path):
 
 
 def test_verify_accepts_a_genuine_result_and_rejects_a_forged_episode(baseline_results, cache, tmp_path):
-    import shutil
-
     from wmbench.results import verify_result
+
+    from ..results.forgery import forged
 
     out, _ = baseline_results
     assert verify_result(load_result(out / "copy_last"), cache) == 4
-    forged = tmp_path / "forged"
-    shutil.copytree(out / "copy_last", forged)
-    record = json.loads((forged / "result.json").read_text())
-    record["tasks"][0]["episodes"][1]["episode_hash"] = "0" * 64
-    (forged / "result.json").write_text(json.dumps(record))
+
+    def forge_hash(record, rows):
+        episode = record["tasks"][0]["episodes"][1]
+        episode["episode_hash"] = next(r for r in rows if r["seed"] == episode["seed"])["episode_hash"] = "0" * 64
+
     with pytest.raises(ResultError, match=r"episode drop_single@\d+/dev/\d+: episode hash 000000000000 differs"):
-        verify_result(load_result(forged), cache)
-    record["tasks"][0]["version"] = 99
-    (forged / "result.json").write_text(json.dumps(record))
+        verify_result(load_result(forged(tmp_path / "hash", forge_hash, out / "copy_last")), cache)
+
+    def forge_version(record, rows):
+        record["tasks"][0]["version"] = 99
+        for row in rows:
+            row["version"] = 99
+
     with pytest.raises(ResultError, match="scored at version 99"):
-        verify_result(load_result(forged), cache)
+        verify_result(load_result(forged(tmp_path / "version", forge_version, out / "copy_last")), cache)
 
 
 def test_leaderboard_verify_from_cli(baseline_results, cli, tmp_path):

@@ -4,7 +4,6 @@ and W&B offline logging, on the runs of a one-task suite."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ from wmbench.run.saved import saved_predictions
 from wmbench.tasks import get_task, split_seeds
 
 from ..conftest import HAS_WANDB
+from ..results.forgery import forged
 
 
 def test_kept_predictions_are_the_model_output_in_8_bits(suite_runs, cache):
@@ -38,11 +38,11 @@ def test_pictures_of_a_result(suite_runs, cli, tmp_path):
 
 
 def test_no_pictures_against_another_definition_of_the_task(suite_runs, cli, tmp_path):
-    shutil.copytree(suite_runs / "copy_last", tmp_path / "result", ignore=shutil.ignore_patterns("logs"))
-    record = json.loads((tmp_path / "result" / "result.json").read_text())
-    record["tasks"][0]["definition_sha256"] = "0" * 64
-    (tmp_path / "result" / "result.json").write_text(json.dumps(record))
-    code, _, err = cli("pictures", "--result", tmp_path / "result", "--out-dir", tmp_path / "pictures")
+    def other_definition(record, rows):
+        record["tasks"][0]["definition_sha256"] = "0" * 64
+
+    result = forged(tmp_path, other_definition, suite_runs / "copy_last")
+    code, _, err = cli("pictures", "--result", result, "--out-dir", tmp_path / "pictures")
     assert code == 2 and "its definition differs from the local task file" in err
     assert not list((tmp_path / "pictures").rglob("*.png"))
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from wmbench import ContextBatch, get_task
-from wmbench.results.record import harness_overhead
+from wmbench.results.derived import harness_overhead
 from wmbench.run.harness import Harness
 from wmbench.run.speed import FRAME_DEFINITION, SpeedProtocol, measure_speed
 
@@ -111,3 +111,34 @@ def test_timed_rollouts_step_with_the_episodes_true_actions():
     assert speed["measured"] and len(steps) == horizon
     for k, batch in enumerate(steps):  # batch 1: the first episode's window of 3 actions, sliding
         assert torch.equal(batch.actions, actions[:1, k : k + 3])
+
+
+def test_the_budget_stops_the_protocol_and_says_how_far_it_got():
+    task = get_task("drop_single")
+    inputs = ContextBatch(frames=torch.rand(2, 8, 3, 32, 32), horizon=task.horizon, fps=task.fps)
+    adapter = Sleeper(seconds=0.05, step_seconds=0.05)
+    speed = measure_speed(Harness(adapter, task), inputs, torch.device("cpu"), "32-true", protocol=QUICK, budget_s=0.4)
+    calls = speed["calls"]
+    assert speed["budget_spent"] and speed["budget_s"] == 0.4
+    # a warm-up step and 16 timed ones would take 0.85 s: the budget ends the rollout early
+    assert calls["reset"] == 2 and 4 <= calls["step"] < QUICK.warmup + 16 and calls["predict"] == 0
+    assert speed["measured"] and speed["step_latency_ms"]["count"] == calls["step"] - QUICK.warmup
+    assert speed["throughput_frames_per_s"] is None
+
+
+def test_a_budget_spent_before_any_timed_call_measures_nothing():
+    task = get_task("drop_single")
+    inputs = ContextBatch(frames=torch.rand(1, 8, 3, 32, 32), horizon=task.horizon, fps=task.fps)
+    speed = measure_speed(Harness(Sleeper(seconds=0.0, step_seconds=0.3), task), inputs, torch.device("cpu"),
+                          "32-true", protocol=QUICK, budget_s=0.1)
+    assert speed["measured"] is False and speed["calls"] == {"reset": 1, "step": 1, "predict": 0}
+    assert speed["reason"] == "the speed budget of 0.1 s (--speed-budget) was spent before a timed call"
+
+
+def test_a_timed_out_call_ends_the_protocol_with_the_reason():
+    task = get_task("drop_single")
+    inputs = ContextBatch(frames=torch.rand(1, 8, 3, 32, 32), horizon=task.horizon, fps=task.fps)
+    speed = measure_speed(Harness(Sleeper(seconds=0.0, step_seconds=30.0), task, timeout=0.2), inputs,
+                          torch.device("cpu"), "32-true", protocol=QUICK)
+    assert speed["measured"] is False
+    assert "step() did not return within the 0.2 s timeout (--timeout)" in speed["reason"]

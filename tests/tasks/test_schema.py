@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from wmbench.errors import TaskFileError, UnknownNameError
-from wmbench.tasks import builtin_tasks, episode_seed, get_suite, get_task, load_task, split_seeds
+from wmbench.errors import TaskFileError, UnknownNameError, WmbenchError
+from wmbench.tasks import builtin_tasks, episode_seed, get_suite, get_task, load_task, select, split_seeds
 from wmbench.tasks.params import Choice, Fixed, IntRange, Uniform
 from wmbench.worlds import scene_for
 
@@ -28,8 +28,13 @@ def test_builtin_tasks_load_and_their_scenes_validate():
 
 
 def test_parameter_forms(tmp_path):
-    data = dict(VALID, scene={"type": "drop", "params": {
-        "n_objects": [1, 3], "size": [0.1, 0.2], "shape": {"choice": ["circle", "box"]}, "mass": 2.0}})
+    data = dict(
+        VALID,
+        scene={
+            "type": "drop",
+            "params": {"n_objects": [1, 3], "size": [0.1, 0.2], "shape": {"choice": ["circle", "box"]}, "mass": 2.0},
+        },
+    )
     task = load_task(write(tmp_path, data))
     assert task.params["n_objects"] == IntRange(1, 3)
     assert task.params["size"] == Uniform(0.1, 0.2)
@@ -37,19 +42,22 @@ def test_parameter_forms(tmp_path):
     assert task.params["mass"] == Fixed(2.0)
 
 
-@pytest.mark.parametrize("change, field, words", [
-    ({"version": None}, "version", "is required"),
-    ({"family": "cooking"}, "family", "not one of"),
-    ({"fps": -3}, "fps", "positive"),
-    ({"context": 0}, "context", ">= 1"),
-    ({"colour": "red"}, "colour", "unknown field"),
-    ({"metrics": []}, "metrics", "non-empty"),
-    ({"episodes": {"holdout": 3}}, "episodes", "splits"),
-    ({"scene": {"type": "drop", "params": {"size": [0.3, 0.1]}}}, "scene.params.size", "inverted"),
-    ({"scene": {"type": "drop", "params": {"size": [0.2, 0.2]}}}, "scene.params.size", "empty"),
-    ({"scene": {"type": "drop", "params": {"size": [0.1]}}}, "scene.params.size", "[lo, hi]"),
-    ({"changelog": {7: "x"}}, "changelog", "current version"),
-])
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"version": None}, "version", "is required"),
+        ({"family": "cooking"}, "family", "not one of"),
+        ({"fps": -3}, "fps", "positive"),
+        ({"context": 0}, "context", ">= 1"),
+        ({"colour": "red"}, "colour", "unknown field"),
+        ({"metrics": []}, "metrics", "non-empty"),
+        ({"episodes": {"holdout": 3}}, "episodes", "splits"),
+        ({"scene": {"type": "drop", "params": {"size": [0.3, 0.1]}}}, "scene.params.size", "inverted"),
+        ({"scene": {"type": "drop", "params": {"size": [0.2, 0.2]}}}, "scene.params.size", "empty"),
+        ({"scene": {"type": "drop", "params": {"size": [0.1]}}}, "scene.params.size", "[lo, hi]"),
+        ({"changelog": {7: "x"}}, "changelog", "current version"),
+    ],
+)
 def test_malformed_task_names_file_and_field(tmp_path, change, field, words):
     data = {k: v for k, v in {**VALID, **change}.items() if v is not None}
     path = write(tmp_path, data)
@@ -59,11 +67,14 @@ def test_malformed_task_names_file_and_field(tmp_path, change, field, words):
     assert str(path) in message and f"'{field}'" in message and words in message
 
 
-@pytest.mark.parametrize("params, field, words", [
-    ({"mass": [-1.0, 2.0]}, "scene.params.mass", "below the minimum"),
-    ({"wobble": 3}, "scene.params.wobble", "unknown parameter"),
-    ({"shape": "cone"}, "scene.params.shape", "not one of"),
-])
+@pytest.mark.parametrize(
+    "params, field, words",
+    [
+        ({"mass": [-1.0, 2.0]}, "scene.params.mass", "below the minimum"),
+        ({"wobble": 3}, "scene.params.wobble", "unknown parameter"),
+        ({"shape": "cone"}, "scene.params.shape", "not one of"),
+    ],
+)
 def test_scene_parameter_bounds(tmp_path, params, field, words):
     path = write(tmp_path, dict(VALID, scene={"type": "drop", "params": params}))
     with pytest.raises(TaskFileError) as info:
@@ -103,3 +114,20 @@ def test_seeds_are_disjoint_across_splits_and_test_needs_secret(monkeypatch):
 def test_smoke_suite():
     suite = get_suite("smoke")
     assert suite.split == "dev" and suite.tasks and all(t in builtin_tasks() for t in suite.tasks)
+
+
+def test_surprise_suite_holds_the_violation_of_expectation_tasks():
+    suite = get_suite("surprise")
+    assert suite.split == "dev" and suite.episodes is None and suite.version == 1
+    assert set(suite.tasks) == {n for n in builtin_tasks() if get_task(n).family == "violation_of_expectation"}
+
+
+def test_select_chooses_as_a_run_does():
+    smoke = get_suite("smoke")
+    names, suite, split, limit = select(None, None, None, None)
+    assert (names, suite, split, limit) == (smoke.tasks, smoke, "dev", smoke.episodes)
+    assert select("core", None, "train", 3)[1:] == (get_suite("core"), "train", 3)
+    assert select(None, "drop_single,push_single", None, None) == (("drop_single", "push_single"), None, "dev", None)
+    assert select("core", ["drop_single"], "test", 5) == (("drop_single",), None, "test", 5)
+    with pytest.raises(WmbenchError, match="no tasks given"):
+        select(None, ",", None, None)

@@ -45,13 +45,16 @@ class Requirements:
     ``resolution``: square side the model works at; the harness resizes frames in and
     out (``None``: the task's resolution). ``uses_actions``: the model conditions on
     actions (it is refused on tasks without them). ``max_batch_size``: largest batch
-    the model accepts (``None``: any).
+    the model accepts (``None``: any). ``predicts_frames``: the model predicts pixels;
+    ``False`` for a model that predicts representations only (it implements
+    :meth:`Adapter.score_surprise` and is refused on tasks that score predicted frames).
     """
 
     context: int | None = None
     resolution: int | None = None
     uses_actions: bool = False
     max_batch_size: int | None = None
+    predicts_frames: bool = True
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,12 @@ class Adapter:
         if cls.step is not Adapter.step or cls.reset is not Adapter.reset:
             native.append("interactive")
         return native
+
+    def describe(self) -> dict[str, Any]:
+        """What a result records about how this adapter ran beyond its config: model
+        ids and revisions, how frames are resized, padded or resampled in time, dtype.
+        JSON-serialisable; default: nothing."""
+        return {}
 
     def modules(self) -> list[nn.Module]:
         """The ``nn.Module`` attributes of this adapter (moved to the device, set to eval)."""

@@ -26,8 +26,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from wmbench.adapters import extras
 from wmbench.adapters.base import Adapter
-from wmbench.errors import UnknownNameError, WmbenchError
+from wmbench.errors import AdapterError, UnknownNameError, WmbenchError
 from wmbench.registry import Registry
 
 ENTRY_POINT_GROUP = "wmbench.adapters"
@@ -70,6 +71,21 @@ def available() -> list[str]:
     return ADAPTERS.names()
 
 
+def listing() -> list[dict[str, Any]]:
+    """Every short name with where it comes from (``built-in`` or the entry point's
+    ``module:Class``), the extras it needs (``pip install 'wmbench[EXTRA]'``) and which
+    of their requirements are not installed (for wmbench's own extras)."""
+    builtins = _baselines()
+    rows = [{"name": name, "source": "built-in", "extras": [], "missing": []} for name in builtins]
+    for name, ep in ADAPTERS.entry_points().items():
+        if name in builtins:
+            continue  # a reference adapter's name is taken by it
+        ours = ep.dist is not None and ep.dist.name == "wmbench"
+        rows.append({"name": name, "source": ep.value.split(" [")[0], "extras": list(ep.extras),
+                     "missing": [r for extra in ep.extras for r in extras.missing(extra)] if ours else []})
+    return sorted(rows, key=lambda r: r["name"])
+
+
 def _import_file(path: Path) -> ModuleType:
     path = path.resolve()
     name = "wmbench_user_" + hashlib.sha1(str(path).encode()).hexdigest()[:12]
@@ -109,8 +125,14 @@ def load_adapter(spec: str, config: dict[str, Any] | None = None) -> Adapter:
     """Resolve ``spec`` and construct the adapter with ``config`` as keyword arguments."""
     cls, config = resolve(spec), dict(config or {})
     try:
-        adapter = cls(**config)
+        inspect.signature(cls).bind(**config)
     except TypeError as exc:
         raise WmbenchError(f"adapter '{spec}' rejected its config {config}: {exc}") from exc
+    try:
+        adapter = cls(**config)
+    except WmbenchError:  # the adapter's own one-line error, with its exit code
+        raise
+    except Exception as exc:
+        raise AdapterError(cls.display_name(), f"__init__ raised {type(exc).__name__}: {exc}") from exc
     adapter.config = config
     return adapter

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from wmbench.cli import (
     adapters,
     bench,
+    card,
     compare,
     data,
     demo,
@@ -26,6 +28,7 @@ from wmbench.cli import (
     selftest,
     submit,
     tasks,
+    train,
     validate,
 )
 from wmbench.errors import WmbenchError
@@ -39,6 +42,8 @@ COMMANDS = (
     pictures,
     bench,
     run,
+    train,
+    card,
     export,
     score,
     leaderboard,
@@ -62,7 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _format_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
+    """wmbench's own warnings as one line; others as Python shows them."""
+    if category.__module__.startswith("wmbench"):
+        return f"wmbench: warning: {message}\n"
+    return _python_format(message, category, filename, lineno, line)
+
+
+_python_format = warnings.formatwarning
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.formatwarning = _format_warning
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

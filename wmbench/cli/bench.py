@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from wmbench.cli.options import JSON, add_command, add_group, positive
+from wmbench.cli.options import JSON, add_command, add_group, positive, positive_number
 
 COLUMNS = {
     "task": "task",
@@ -51,5 +51,5 @@ def add(commands: Any) -> None:
     )
     p.add_argument("tasks", nargs="*", help="task names or files (default: every built-in task)")
     p.add_argument("--episodes", type=positive, default=4, metavar="N", help="timed episodes per task (default: 4)")
-    p.add_argument("--resolution", type=int, default=128, help="frame size in pixels (default: 128)")
-    p.add_argument("--fps", type=float, help="override the tasks' frame rate")
+    p.add_argument("--resolution", type=positive, default=128, help="frame size in pixels (default: 128)")
+    p.add_argument("--fps", type=positive_number, help="override the tasks' frame rate")

@@ -55,8 +55,9 @@ def add(commands: Any) -> None:
     p.add_argument(
         "--verify",
         action="store_true",
-        help="check each result against the published schema, and its task definitions and episode content "
-        "hashes against the release of its suite version (episodes no release lists are regenerated)",
+        help="check each result against the published schema, recompute its aggregates and headline scores from "
+        "its rows (refusing any difference), and check its task definitions and episode content hashes against "
+        "the release of its suite version (episodes no release lists are regenerated)",
     )
     p.add_argument(
         "--release",

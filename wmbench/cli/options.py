@@ -23,17 +23,42 @@ def json_object(text: str) -> dict[str, Any]:
     return value
 
 
-def positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+def _integer(text: str, minimum: int, wanted: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from exc
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {wanted}, got {value}")
     return value
 
 
-def non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {value}")
+def positive(text: str) -> int:
+    """An integer >= 1."""
+    return _integer(text, 1, "a positive integer")
+
+
+def count(text: str) -> int:
+    """An integer >= 0."""
+    return _integer(text, 0, "an integer >= 0")
+
+
+def positive_number(text: str) -> float:
+    """A finite number > 0 (seconds, frames per second)."""
+    value = non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a number > 0, got 0")
+    return value
+
+
+def non_negative(text: str) -> float:
+    """A finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from exc
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
 
 
@@ -65,13 +90,13 @@ WORKERS.add_argument("--workers", type=positive, metavar="N", help="worker proce
 
 #: ``--resolution``, ``--fps``: the tasks rendered otherwise.
 RENDER = _parent()
-RENDER.add_argument("--resolution", type=int, help="override the task's resolution (pixels, e.g. 64, 128, 256)")
-RENDER.add_argument("--fps", type=float, help="override the task's frame rate (frames per second)")
+RENDER.add_argument("--resolution", type=positive, help="override the task's resolution (pixels, e.g. 64, 128, 256)")
+RENDER.add_argument("--fps", type=positive_number, help="override the task's frame rate (frames per second)")
 
 #: ``--split`` (default: the suite's, else dev) and ``--limit``.
 SPLIT = _parent()
 SPLIT.add_argument("--split", choices=SPLITS, help="default: the suite's, else dev")
-SPLIT.add_argument("--limit", type=int, help="first N episodes per task")
+SPLIT.add_argument("--limit", type=positive, metavar="N", help="first N episodes per task")
 
 #: Which episodes: a suite or tasks, their split and limit, a resolution.
 SELECTION = _parent()
@@ -79,8 +104,23 @@ _which = SELECTION.add_mutually_exclusive_group()
 _which.add_argument("--suite", default="smoke", help="suite name or file (default: smoke)")
 _which.add_argument("--tasks", help="comma-separated task names or files")
 SELECTION.add_argument("--split", choices=SPLITS, help="default: the suite's, else dev")
-SELECTION.add_argument("--limit", type=int, help="first N episodes per task")
-SELECTION.add_argument("--resolution", type=int, help="override the tasks' resolution (pixels)")
+SELECTION.add_argument("--limit", type=positive, metavar="N", help="first N episodes per task")
+SELECTION.add_argument("--resolution", type=positive, help="override the tasks' resolution (pixels)")
+
+
+#: How Lightning runs it: passed to the ``Trainer`` (and the data loaders' workers).
+LIGHTNING = _parent()
+LIGHTNING.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, ...")
+LIGHTNING.add_argument("--devices", type=devices, default="auto", help="Lightning devices: auto, N, ...")
+LIGHTNING.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, ...")
+LIGHTNING.add_argument("--num-nodes", type=positive, default=1)
+LIGHTNING.add_argument(
+    "--precision",
+    default=None,
+    help="Lightning precision, e.g. 32-true, bf16-mixed, 16-mixed (run: of the adapter's calls only; scoring is "
+    "always float32/float64)",
+)
+LIGHTNING.add_argument("--num-workers", type=count, default=0, help="data loader worker processes")
 
 
 def cache_of(args: argparse.Namespace) -> Any:
@@ -98,12 +138,9 @@ def workers_of(args: argparse.Namespace) -> int:
 
 def selection_of(args: argparse.Namespace) -> tuple[tuple[str, ...], Any, str, int | None]:
     """``(tasks, suite or None, split, limit)`` from :data:`SELECTION`'s options."""
-    from wmbench.tasks import get_suite
+    from wmbench.tasks import select
 
-    if args.tasks:
-        return tuple(t for t in args.tasks.split(",") if t), None, args.split or "dev", args.limit
-    suite = get_suite(args.suite)
-    return suite.tasks, suite, args.split or suite.split, args.limit or suite.episodes
+    return select(args.suite, args.tasks, args.split, args.limit)
 
 
 def from_args(cls: type[T], args: argparse.Namespace, **given: Any) -> T:

@@ -42,9 +42,9 @@ def _result_pictures(args: argparse.Namespace) -> int:
     if args.task or args.all:
         raise WmbenchError("pictures: --result draws a result's saved predictions; it takes no TASK or --all")
     result = load_result(args.result)
-    out_dir = args.out_dir if args.out_dir is not None else result.path.parent / "pictures"
+    out_dir = args.out_dir if args.out_dir is not None else result.file.parent / "pictures"
     drawn = draw_result(
-        result.path.parent, result.record, out_dir, cache_of(args), args.tracks, args.animation, args.every
+        result.file.parent, result.record, out_dir, cache_of(args), args.tracks, args.animation, args.every
     )
     for task in drawn:
         for seed in task.strips:

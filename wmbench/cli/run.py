@@ -10,15 +10,16 @@ from typing import TYPE_CHECKING, Any
 from wmbench.cli.generate import generation_jobs
 from wmbench.cli.options import (
     CACHE,
+    LIGHTNING,
     PROGRESS,
     SELECTION,
     add_command,
     cache_of,
-    devices,
+    count,
     from_args,
     json_object,
-    non_negative,
     positive,
+    positive_number,
     selection_of,
 )
 from wmbench.cli.summary import print_summary
@@ -31,10 +32,10 @@ if TYPE_CHECKING:
 def run(args: argparse.Namespace) -> int:
     from wmbench.run import Execution, RunSpec, evaluate
 
-    execution = from_args(Execution, args, progress=not args.no_progress)
+    execution = from_args(Execution, args, progress=not args.no_progress, require=tuple(args.require))
     if args.data:
-        release, chosen = _release_run(args)
-        spec = from_args(RunSpec, args, **chosen)
+        release = _release(args)
+        spec = RunSpec.of_release(release, args.adapter, args.limit, args.adapter_config)
         _record(evaluate(spec, args.out, cache_of(args), execution, release=release), args)
         return 0
     tasks, suite, split, limit = selection_of(args)
@@ -76,8 +77,8 @@ def _record(log: RunLog | None, args: argparse.Namespace) -> None:
     print_summary(result, args.out)
 
 
-def _release_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
-    """The release ``--data`` names and the run spec's fields that come from it."""
+def _release(args: argparse.Namespace) -> Any:
+    """The release ``--data`` names, refusing the options that would change it."""
     from wmbench.worlds.release import Release
 
     if args.tasks or args.resolution or args.split or args.prefetch_workers:
@@ -85,18 +86,7 @@ def _release_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
             "--data evaluates a release as it is: --tasks, --split, --resolution and "
             "--prefetch-workers cannot be combined with it"
         )
-    release = Release(args.data)
-    suite = release.manifest["suite"] or {}
-    fields = {
-        "tasks": tuple(t.name for t in release.tasks),
-        "split": release.split,
-        "limit": args.limit,
-        "suite": suite.get("name"),
-        "suite_version": suite.get("version"),
-        "resolution": None,
-        "data": release.manifest["release"],
-    }
-    return release, fields
+    return Release(args.data)
 
 
 def add(commands: Any) -> None:
@@ -105,18 +95,33 @@ def add(commands: Any) -> None:
         "run",
         run,
         "evaluate an adapter on tasks and write a result (resumable)",
-        (SELECTION, PROGRESS, CACHE),
+        (SELECTION, LIGHTNING, PROGRESS, CACHE),
     )
     p.add_argument("--out", type=Path, required=True, help="result directory (rerun to resume)")
     p.add_argument("--adapter", required=True, help="short name, package.module:Class or path/to/file.py:Class")
     p.add_argument("--adapter-config", type=json_object, default={}, help="JSON object of constructor arguments")
-    p.add_argument("--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, ...")
-    p.add_argument("--devices", type=devices, default="auto", help="Lightning devices: auto, N, ...")
-    p.add_argument("--strategy", default="auto", help="Lightning strategy: auto, ddp, ...")
-    p.add_argument("--num-nodes", type=int, default=1)
-    p.add_argument("--precision", default=None, help="Lightning precision, e.g. 32-true, bf16-mixed")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--num-workers", type=int, default=0, help="data loader worker processes")
+    p.add_argument("--batch-size", type=positive, default=4)
+    p.add_argument(
+        "--timeout",
+        type=positive_number,
+        default=600.0,
+        metavar="SECONDS",
+        help="end an adapter call that takes longer as a failure (default: 600; POSIX main thread only)",
+    )
+    p.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="METRIC",
+        help="fail before running if this metric would be missing here (e.g. lpips without its weights); repeatable",
+    )
+    p.add_argument(
+        "--speed-budget",
+        type=positive_number,
+        default=180.0,
+        metavar="SECONDS",
+        help="time the speed protocol may take per task; it records how many calls it made (default: 180)",
+    )
     p.add_argument(
         "--on-error",
         choices=("stop", "skip"),
@@ -138,7 +143,7 @@ def add(commands: Any) -> None:
     )
     p.add_argument(
         "--save-predictions",
-        type=non_negative,
+        type=count,
         default=0,
         metavar="N",
         help="keep the predicted frames of the first N episodes of each task under OUT/predictions (8-bit, "

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from wmbench.cli.options import CACHE, PROGRESS, add_command, cache_of
+from wmbench.cli.options import CACHE, PROGRESS, add_command, cache_of, positive
 from wmbench.cli.summary import print_summary
 
 
@@ -42,5 +42,5 @@ def add(commands: Any) -> None:
     p.add_argument("--predictions", type=Path, required=True, help="directory of <id>.mkv files or <id>/ PNG frames")
     p.add_argument("--out", type=Path, required=True, help="result directory (must be empty or absent)")
     p.add_argument("--adapter-name", help="name of the model in the result (default: the predictions directory's)")
-    p.add_argument("--batch-size", type=int, default=4, help="episodes scored at once")
+    p.add_argument("--batch-size", type=positive, default=4, help="episodes scored at once")
     p.add_argument("--device", default="cpu", help="torch device the metrics run on (cpu, cuda, ...)")

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from wmbench.cli.options import CACHE, JSON, add_command, cache_of
+from wmbench.cli.options import CACHE, JSON, add_command, cache_of, positive
 from wmbench.tasks.schema import SPLITS
 
 
@@ -83,7 +83,7 @@ def add(commands: Any) -> None:
         (JSON, CACHE),
     )
     p.add_argument("--task", default="drop_single", help="task name or file (default: drop_single)")
-    p.add_argument("--episodes", type=int, default=3, help="episodes to test (default: 3)")
+    p.add_argument("--episodes", type=positive, default=3, help="episodes to test (default: 3)")
     p.add_argument("--split", default="dev", choices=SPLITS)
     p.add_argument("--violations", help="comma-separated corruptions (default: all)")
     p.add_argument("--metrics", help="comma-separated metrics (default: every registered metric)")

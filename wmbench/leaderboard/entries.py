@@ -272,7 +272,7 @@ def build_entries(results: list[Result]) -> dict[tuple[str, int, str] | None, li
     slugs: dict[str, int] = {}
     entries = []
     for result in results:
-        base = slugify(result.path.parent.name if result.path.name == "result.json" else result.path.stem)
+        base = slugify(result.file.parent.name if result.file.name == "result.json" else result.file.stem)
         slugs[base] = slugs.get(base, 0) + 1
         entries.append(build_entry(result, base if slugs[base] == 1 else f"{base}-{slugs[base]}"))
     return rank_entries(entries)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from wmbench.errors import OutputError
 from wmbench.leaderboard.entries import Entry, Index
+from wmbench.media import pyplot, save_figure
 
 
 @dataclass(frozen=True)
@@ -17,26 +17,6 @@ class Plot:
     alt: str
     caption: str
     width: int
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    return pyplot
-
-
-def _save(fig, out: Path) -> None:
-    plt = _pyplot()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, metadata={"Date": None})  # the same bytes for the same numbers
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    finally:
-        plt.close(fig)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[int]:
@@ -57,7 +37,7 @@ def pareto(entries: list[Entry], out: Path, relative: str) -> Plot | None:
     shown = [e for e in entries if e.overall.score is not None and e.speed.frames_per_s]
     if not shown:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, axis = plt.subplots(figsize=(6.0, 4.0), constrained_layout=True)
     points = [(float(e.speed.frames_per_s or 0.0), float(e.overall.score or 0.0)) for e in shown]
     front = pareto_front(points)
@@ -92,7 +72,7 @@ def pareto(entries: list[Entry], out: Path, relative: str) -> Plot | None:
     )
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="lower left")
-    _save(fig, out)
+    save_figure(fig, out)
     return Plot(
         path=relative,
         width=600,
@@ -123,12 +103,12 @@ def families(entries: list[Entry], out: Path, relative: str) -> Plot | None:
     names = sorted({f for e in entries for f in e.families})
     if not names or not entries:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, axis = plt.subplots(figsize=(7.0, 4.0), constrained_layout=True)
     _bars(axis, names, [(e.model, [e.families.get(n) for n in names]) for e in entries])
     axis.set_title("Family indices")
     axis.legend(fontsize=8)
-    _save(fig, out)
+    save_figure(fig, out)
     return Plot(
         path=relative,
         width=700,
@@ -146,13 +126,13 @@ def families(entries: list[Entry], out: Path, relative: str) -> Plot | None:
 
 def model_profile(entry: Entry, out: Path, relative: str) -> Plot:
     """One model's area and family indices as bars with their intervals."""
-    plt = _pyplot()
+    plt = pyplot()
     names = [*entry.areas, *entry.families]
     fig, axis = plt.subplots(figsize=(7.0, 3.6), constrained_layout=True)
     _bars(axis, names, [(entry.model, [*entry.areas.values(), *entry.families.values()])])
     axis.axvline(len(entry.areas) - 0.5, color="#9aa3b5", linewidth=1)
     axis.set_title(f"{entry.model}: area and family indices")
-    _save(fig, out)
+    save_figure(fig, out)
     scores = {n: i for n, i in [*entry.areas.items(), *entry.families.items()]}
     return Plot(
         path=relative,

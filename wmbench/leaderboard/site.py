@@ -190,7 +190,7 @@ def _task_views(e: Entry, pictures: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _draw_predictions(e: Entry, out: Path, cache: EpisodeCache) -> dict[str, Any]:
     """Draw the result's kept predictions under ``models/<slug>/``; paths relative to ``models/``."""
-    result_dir = e.result.path.parent
+    result_dir = e.result.file.parent
     if not saved_predictions(result_dir):
         return {}
     drawn = {}

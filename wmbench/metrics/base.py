@@ -16,6 +16,7 @@ hands it over in :attr:`Truth.outputs`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
@@ -88,6 +89,11 @@ class EpisodeMetric(Metric):
     #: world and the variance rollouts have no such outputs, so these metrics declare
     #: ``fixed_references``.
     needs: ClassVar[frozenset[str]] = frozenset()
+    #: Whether :meth:`score` reads predicted frames (the main prediction, or frames a need
+    #: asks for). ``False`` for metrics read only from other model outputs (surprise): a
+    #: model that predicts no frames (``Requirements.predicts_frames``) is scored on
+    #: tasks whose metrics all say ``False``.
+    scores_frames: ClassVar[bool] = True
     #: Per-item data pooled over episodes (:class:`~wmbench.metrics.pooled.PooledEpisodeMetric`).
     pooled_states: ClassVar[tuple[str, ...]] = ()
     full_state_update = False
@@ -121,7 +127,7 @@ class EpisodeMetric(Metric):
     def update(self, pred: torch.Tensor, truth: Truth) -> None:
         """Score a batch and add its values to the states."""
         values = self.values(pred, truth).to(self.total.device, torch.float64)
-        present = ~torch.isnan(values)
+        present = torch.isfinite(values)  # NaN (cannot be computed) and +-inf count as missing
         self.total += values[present].sum()
         self.count += present.sum()
         self.missing += (~present).sum()
@@ -148,6 +154,19 @@ def check_metric_names(names: tuple[str, ...], source: Any = None) -> None:
     for name in names:
         if name not in METRICS:
             raise TaskFileError(source, "metrics", str(UnknownNameError("metric", name, list(METRICS))))
+
+
+def unavailable_metrics(names: Iterable[str]) -> dict[str, str]:
+    """The metrics among ``names`` that cannot run on this machine, with the reason
+    (each is constructed once to find out; an unknown name is skipped)."""
+    missing = {}
+    for name in dict.fromkeys(names):
+        if name in METRICS:
+            try:
+                METRICS[name]()
+            except MetricUnavailable as exc:
+                missing[name] = str(exc)
+    return missing
 
 
 def build_metrics(names: tuple[str, ...], source: Any = None) -> tuple[dict[str, EpisodeMetric], dict[str, str]]:

@@ -17,6 +17,7 @@ that end's colour (``alpha`` rescaled from the zone's edges to 0 and 1). Each pa
 beside an "other" hypothesis with residual :data:`OTHER_DISTANCE`. An object's mask
 ``m`` is the sum over pairs of the weight times the object's share of the mixture
 (``alpha`` at the ``b`` end, ``1 - alpha`` at the ``a`` end, 1 for its colour and mark).
+Shares below :data:`MIN_SHARE` are set to 0.
 From the mask (pixel centres at integer coordinates, x right, y down):
 
 * ``area = sum m`` (pixels), ``fraction = area / full area`` (the object's known area
@@ -47,6 +48,10 @@ TEMPERATURE = (4 / 255) ** 2
 #: Within this RGB distance (0-1 scale) of either end of a pair a pixel counts as that
 #: end's colour: faint noise, textured backdrops and compression ringing add no mass.
 DEAD_ZONE = 0.08
+#: A pixel's share of an object below this is left out of its mask: the soft weights of
+#: rival hypotheses (a floor's anti-aliased edge half-explained by an object's colour)
+#: spread such crumbs over whole edges far from the object and skew its moments.
+MIN_SHARE = 0.05
 #: Below this mask area (pixels) an object is not measured (no centroid or shape).
 MIN_AREA = 2.0
 #: Pixels (over the batch) unmixed at once, at least one frame of each episode: the
@@ -136,7 +141,7 @@ def _unmix(x: torch.Tensor, start: torch.Tensor, end: torch.Tensor, usable: torc
 
 def object_masks(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
     """Soft masks ``(B, T, N, H, W)`` in ``[0, 1]`` of every object in frames ``(B, T, 3, H, W)``."""
-    colours, n = palette(episodes, frames.device)
+    colours, n = palette([[o.colour for o in e.objects] for e in episodes], frames.device)
     pairs, at_a, at_b = mixture_pairs(n)
     index_a, index_b = [a for a, _ in pairs], [b for _, b in pairs]
     start, end = colours[:, index_a], colours[:, index_b]
@@ -147,22 +152,30 @@ def object_masks(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
     step, out = max(1, CHUNK_PIXELS // (b * h * w)), []
     for first in range(0, t, step):
         x = frames[:, first : first + step].float().flatten(3)
-        out.append(_unmix(x, start, end, usable, a_side, b_side).clamp_(0.0, 1.0))
+        share = _unmix(x, start, end, usable, a_side, b_side).clamp_(0.0, 1.0)
+        out.append(share.masked_fill_(share < MIN_SHARE, 0.0))
     return torch.cat(out, 1).view(b, t, n, h, w)
 
 
 def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectStates:
     """Object states from frames ``(B, T, 3, H, W)`` in ``[0, 1]`` (see the module docstring)."""
-    b, t, _, h, w = frames.shape
+    b, w = frames.shape[0], frames.shape[-1]
     masks = object_masks(frames, episodes)
     n = masks.shape[2]
-    device = frames.device
-    full = torch.ones(b, n, dtype=torch.float32, device=device)
-    valid = torch.zeros(b, n, dtype=torch.bool, device=device)
+    full = torch.ones(b, n, dtype=torch.float32, device=frames.device)
+    valid = torch.zeros(b, n, dtype=torch.bool, device=frames.device)
     for i, episode in enumerate(episodes):
         for k, obj in enumerate(episode.objects):
             full[i, k] = full_area_pixels(obj, scale_of(episode).ppm * w / episode.resolution[1])
             valid[i, k] = True
+    return mask_states(masks, full, valid)
+
+
+def mask_states(masks: torch.Tensor, full: torch.Tensor, valid: torch.Tensor) -> ObjectStates:
+    """Object states from soft masks ``(B, T, N, H, W)``, the objects' full areas
+    ``(B, N)`` (pixels) and which slots are real objects ``(B, N)``."""
+    h, w = masks.shape[-2:]
+    device = masks.device
     u = torch.arange(w, device=device, dtype=torch.float32)
     v = torch.arange(h, device=device, dtype=torch.float32)
     cols, rows = masks.sum(3), masks.sum(4)  # marginals over rows (..., W) and columns (..., H)

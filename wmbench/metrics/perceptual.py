@@ -15,6 +15,7 @@ reason, never as a number.
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 import warnings
 
@@ -41,15 +42,19 @@ def lpips_network(pretrained: bool = True) -> nn.Module:
 
     if pretrained in _unavailable:
         raise MetricUnavailable(_unavailable[pretrained])
-    try:  # a download's progress goes to stderr, never into a command's JSON on stdout
-        with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
+    progress = io.StringIO()  # a download's messages: shown if it succeeds, the reason said if it fails
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(progress), contextlib.redirect_stderr(progress):
             warnings.filterwarnings("ignore", message=".*(pretrained|weight enum).*", category=UserWarning)
             net = lpips.LPIPS(net="alex", version="0.1", pretrained=True, pnet_rand=not pretrained, verbose=False)
     except Exception as exc:  # offline (URLError), a corrupt or partial file, ...: any of them
+        folder = f"{torch.hub.get_dir()}/checkpoints"
         _unavailable[pretrained] = (
-            f"LPIPS needs torchvision's ImageNet AlexNet weights ({ALEXNET_WEIGHTS}) in "
-            f"{torch.hub.get_dir()}/checkpoints; they could not be loaded: {type(exc).__name__}: {exc}")
+            f"LPIPS needs torchvision's ImageNet AlexNet weights in {folder}, which could not be loaded "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())}); to fix, download {ALEXNET_WEIGHTS} "
+            f"into {folder} (or run once with internet access)")
         raise MetricUnavailable(_unavailable[pretrained]) from exc
+    sys.stderr.write(progress.getvalue())
     return net.eval().requires_grad_(False)
 
 

@@ -50,18 +50,20 @@ LOGIT_FLOOR = 80.0
 CHUNK_PIXELS = 1 << 16
 
 
-def palette(episodes: list[Episode], device: torch.device | str | None = None) -> tuple[torch.Tensor, int]:
-    """Palette colours ``(B, K, 3)`` (0-1 scale) and ``N``: the scene colours, then ``N``
-    object colours, then ``N`` mark colours (padding entries far outside the colour cube)."""
-    n = max((len(e.objects) for e in episodes), default=0)
+def palette(object_colours: list[list[tuple[int, int, int]]],
+            device: torch.device | str | None = None) -> tuple[torch.Tensor, int]:
+    """Palette colours ``(B, K, 3)`` (0-1 scale) and ``N`` for each batch item's object
+    colours (0-255): the scene colours, then ``N`` object colours, then ``N`` mark colours
+    (padding entries far outside the colour cube)."""
+    n = max((len(c) for c in object_colours), default=0)
     s = len(SCENE_COLOURS)
-    colours = np.full((len(episodes), s + 2 * n, 3), PADDING, np.float32)
+    colours = np.full((len(object_colours), s + 2 * n, 3), PADDING, np.float32)
     colours[:, :s] = np.asarray(SCENE_COLOURS, np.float32) / 255.0
-    for b, episode in enumerate(episodes):
-        for k, obj in enumerate(episode.objects):
-            colour = np.asarray(obj.colour, np.float32)
-            colours[b, s + k] = colour / 255.0
-            colours[b, s + n + k] = np.floor(colour * MARK_DARKEN) / 255.0
+    for b, item in enumerate(object_colours):
+        for k, colour in enumerate(item):
+            rgb = np.asarray(colour, np.float32)
+            colours[b, s + k] = rgb / 255.0
+            colours[b, s + n + k] = np.floor(rgb * MARK_DARKEN) / 255.0
     return torch.from_numpy(colours).to(device), n
 
 
@@ -78,6 +80,13 @@ def assign(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
     # below exp(-80) a probability is 0 for every purpose, and exp is slow on underflow
     p = logits.sub_(logits.amax(2, keepdim=True)).clamp_(min=-LOGIT_FLOOR).exp_()
     return p.div_(p.sum(2, keepdim=True))
+
+
+def colour_classes(frames: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
+    """Soft assignment ``(B, T, K + 1, H, W)`` of every pixel of frames ``(B, T, 3, H, W)``
+    to the palette ``(B, K, 3)`` (see :func:`palette`) and "other" (last)."""
+    b, t, _, h, w = frames.shape
+    return assign(frames.float().flatten(3), colours).view(b, t, -1, h, w)
 
 
 def nearest_colours(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
@@ -141,7 +150,7 @@ def calibrate(
         and frames.stride() == reference.stride()
     ):
         return frames
-    colours, _ = palette(episodes, frames.device)
+    colours, _ = palette([[o.colour for o in e.objects] for e in episodes], frames.device)
     histograms, true = _histograms(frames, colours), _histograms(reference, colours)
     if not per_frame:
         histograms, true = histograms.sum(1, keepdim=True), true.sum(1, keepdim=True)

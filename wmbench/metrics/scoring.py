@@ -17,12 +17,17 @@ from wmbench.metrics.pooled import PooledEpisodeMetric
 from wmbench.metrics.references import ReferenceCache, reference_scores
 
 
-def _per_episode(values: Mapping[str, torch.Tensor], index: int) -> dict[str, float | None]:
-    """Episode ``index``'s value of each metric, ``None`` (JSON null) where missing."""
-    out = {}
+def _per_episode(
+    values: Mapping[str, torch.Tensor], index: int, prefix: str = "", reasons: dict[str, str] | None = None
+) -> dict[str, float | None]:
+    """Episode ``index``'s value of each metric, ``None`` (JSON null) where missing; a
+    non-finite value is missing too, its reason added to ``reasons`` (under ``prefix + name``)."""
+    out: dict[str, float | None] = {}
     for name, tensor in values.items():
         value = float(tensor[index])
-        out[name] = None if math.isnan(value) else value
+        out[name] = value if math.isfinite(value) else None
+        if math.isinf(value) and reasons is not None:
+            reasons[prefix + name] = f"the metric came out {value} (non-finite values are recorded as missing)"
     return out
 
 
@@ -36,6 +41,8 @@ def score_episodes(
     Returns per episode ``{"metrics": {name: value}, "references": {"frozen": {...},
     "variance": {...}}, "pooled": {name: items}}``, ``None`` where a value is missing;
     ``pooled`` holds the episode's items of every :class:`PooledEpisodeMetric` that has some.
+    An infinite value is missing too, and the episode then also has ``"missing":
+    {name: reason}`` (``"frozen/<name>"`` and ``"variance/<name>"`` for references).
     """
     scores = {}
     pooled: list[dict[str, Any]] = [{} for _ in range(pred.shape[0])]
@@ -46,11 +53,13 @@ def score_episodes(
                 if items is not None:
                     row[name] = items
     anchors = reference_scores(dict(metrics), truth, references)
-    return [
-        {
-            "metrics": _per_episode(scores, i),
-            "references": {kind: _per_episode(values, i) for kind, values in anchors.items()},
+    episodes = []
+    for i in range(pred.shape[0]):
+        reasons: dict[str, str] = {}
+        episode: dict[str, Any] = {
+            "metrics": _per_episode(scores, i, "", reasons),
+            "references": {kind: _per_episode(values, i, f"{kind}/", reasons) for kind, values in anchors.items()},
             "pooled": pooled[i],
         }
-        for i in range(pred.shape[0])
-    ]
+        episodes.append(dict(episode, missing=reasons) if reasons else episode)
+    return episodes

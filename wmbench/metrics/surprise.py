@@ -68,6 +68,7 @@ class SurpriseMetric(EpisodeMetric):
 
     area, fixed_references = "surprise", (0.5, 1.0)  # chance / perfect
     needs = frozenset({"surprise"})
+    scores_frames = False  # the surprise of the true clips; predicted frames are never read
 
     @staticmethod
     def clips(truth: Truth, i: int) -> tuple[torch.Tensor, list[int | None]] | None:

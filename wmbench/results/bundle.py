@@ -36,7 +36,7 @@ def _sha256(data: bytes) -> str:
 
 def check_predictions(result: Result) -> list[Path]:
     """The kept prediction files, each checked against the episodes the result scored."""
-    directory = result.path.parent
+    directory = result.file.parent
     scored = {(r["task"], r["version"], r["seed"]) for r in result.rows if r["status"] == "ok"}
     shapes = {t["name"]: (t["horizon"], t["resolution"]) for t in result.record["tasks"]}
     files = []
@@ -56,8 +56,8 @@ def check_predictions(result: Result) -> list[Path]:
 
 
 def _members(result: Result) -> list[Path]:
-    directory = result.path.parent
-    files = [result.path, directory / result.record["rows"]["file"]]
+    directory = result.file.parent
+    files = [result.file, directory / result.record["rows"]["file"]]
     files += [p for p in [directory / RUN_FILE] if p.is_file()]
     files += sorted((directory / SPEED_DIR).glob("*.json"))
     return files + check_predictions(result)
@@ -66,7 +66,7 @@ def _members(result: Result) -> list[Path]:
 def pack(result_dir: Path | str, out: Path | str) -> dict[str, Any]:
     """Validate the result in ``result_dir`` and write the bundle ``out``; returns its manifest."""
     result = load_result(result_dir)
-    directory, out = result.path.parent, Path(out)
+    directory, out = result.file.parent, Path(out)
     contents = {p.relative_to(directory).as_posix(): p.read_bytes() for p in _members(result)}
     record = result.record
     manifest = {

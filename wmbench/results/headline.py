@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 
 BOOTSTRAP_SAMPLES, CONFIDENCE, SEED, MIN_HEADROOM = 1000, 0.95, 0, 1e-9
+FORMULA = "100 * (model - frozen) / (variance - frozen), clipped to [0, 100]"
+INDEX = "mean of an area's scored metrics times the compliance of each of its laws"
 DIAGNOSTIC = "diagnostic"
 #: ``metric_roles`` value of a law: a penalty on its area's index, not a score in it.
 LAW = "law"
@@ -42,11 +44,12 @@ def _normalise(model: np.ndarray | np.float64, frozen: np.ndarray | np.float64,
     return np.asarray(np.clip(100.0 * (model - frozen) / (variance - frozen), 0.0, 100.0) + 0.0)  # no -0.0
 
 
-def interval(samples: np.ndarray) -> list[float] | None:
+def interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> list[float] | None:
+    """The percentile interval of the finite ``samples`` at ``confidence``."""
     samples = samples[np.isfinite(samples)]
     if not samples.size:
         return None
-    tail = 100 * (1 - CONFIDENCE) / 2
+    tail = 100 * (1 - confidence) / 2
     return [float(np.percentile(samples, tail)), float(np.percentile(samples, 100 - tail))]
 
 
@@ -63,7 +66,7 @@ def _values(rows: list[dict[str, Any]], metric: str) -> tuple[np.ndarray, np.nda
 
 
 def metric_headline(rows: list[dict[str, Any]], metric: str, higher_is_better: bool,
-                    counts: np.ndarray) -> tuple[dict[str, Any], np.ndarray]:
+                    counts: np.ndarray, confidence: float = CONFIDENCE) -> tuple[dict[str, Any], np.ndarray]:
     """One task's normalised score for ``metric`` and its bootstrap samples."""
     model, frozen, variance = _values(rows, metric)
     valid = np.isfinite(model) & np.isfinite(frozen) & np.isfinite(variance)
@@ -81,12 +84,12 @@ def metric_headline(rows: list[dict[str, Any]], metric: str, higher_is_better: b
         boot = [weights @ x[valid] / n for x in (model, frozen, variance)]
         samples = _normalise(*boot)
     score = float(_normalise(*map(np.float64, means)))
-    return {"score": score, "ci": interval(samples), "model": means[0], "frozen": means[1],
+    return {"score": score, "ci": interval(samples, confidence), "model": means[0], "frozen": means[1],
             "variance": means[2], "episodes": int(valid.sum())}, samples
 
 
-def task_indices(rows: list[dict[str, Any]], task: dict[str, Any],
-                 counts: np.ndarray) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
+def task_indices(rows: list[dict[str, Any]], task: dict[str, Any], counts: np.ndarray,
+                 confidence: float = CONFIDENCE) -> tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]:
     """One task's normalised score per metric, and its area indices as ``(1 + B,)``
     arrays: the point estimate, then one value per bootstrap resample ``counts`` ``(B, n)``
     of its ``n`` rows.
@@ -100,7 +103,8 @@ def task_indices(rows: list[dict[str, Any]], task: dict[str, Any],
     laws: dict[str, list[np.ndarray]] = defaultdict(list)
     roles = task.get("metric_roles", {})
     for metric in task["metrics"]:
-        entry, samples = metric_headline(rows, metric, task["higher_is_better"].get(metric, True), counts)
+        entry, samples = metric_headline(rows, metric, task["higher_is_better"].get(metric, True), counts,
+                                         confidence)
         entries[metric] = entry
         area = task["metric_areas"].get(metric, "fidelity")
         if entry["score"] is not None and area != DIAGNOSTIC:
@@ -115,18 +119,25 @@ def task_indices(rows: list[dict[str, Any]], task: dict[str, Any],
     return entries, indices
 
 
-def bootstrap_counts(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``(B, n)`` multiplicities of ``n`` rows in each bootstrap resample."""
-    return rng.multinomial(n, np.full(n, 1 / n), BOOTSTRAP_SAMPLES)
+def bootstrap_counts(rng: np.random.Generator, n: int, samples: int = BOOTSTRAP_SAMPLES) -> np.ndarray:
+    """``(B, n)`` multiplicities of ``n`` rows in each of ``samples`` bootstrap resamples."""
+    return rng.multinomial(n, np.full(n, 1 / n), samples)
 
 
-def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[str, Any]:
+#: The bootstrap's settings a result records in ``headline.method`` (with the formula).
+BOOTSTRAP = ("seed", "bootstrap_samples", "confidence")
+
+
+def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]], seed: int = SEED,
+             bootstrap_samples: int = BOOTSTRAP_SAMPLES, confidence: float = CONFIDENCE) -> dict[str, Any]:
     """Normalised scores per task and metric, and indices per area and family.
 
     ``tasks``: the ``tasks`` entries of a result (name, family, metrics,
-    higher_is_better, metric_areas, metric_roles). ``rows``: its per-episode rows.
+    higher_is_better, metric_areas, metric_roles). ``rows``: its per-episode rows. The
+    bootstrap's settings default to this version's; verifying a result recomputes its
+    scores with the ones it recorded (:data:`BOOTSTRAP`).
     """
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     per_task: dict[str, dict[str, Any]] = {}
     task_areas: dict[str, dict[str, float]] = {}
     area_samples: dict[str, list[np.ndarray]] = defaultdict(list)
@@ -135,7 +146,8 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
         task_rows = [r for r in rows if r["task"] == task["name"] and r["status"] == "ok"]
         if not task_rows:
             continue
-        per_task[task["name"]], indices = task_indices(task_rows, task, bootstrap_counts(rng, len(task_rows)))
+        per_task[task["name"]], indices = task_indices(
+            task_rows, task, bootstrap_counts(rng, len(task_rows), bootstrap_samples), confidence)
         task_areas[task["name"]] = {area: float(index[0]) for area, index in indices.items()}
         for area, index in indices.items():
             area_samples[area].append(index)
@@ -146,17 +158,16 @@ def headline(rows: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict[st
         out = {}
         for name, points in sorted(groups.items()):
             combined = np.mean(points, axis=0)
-            out[name] = {"score": float(combined[0]), "ci": interval(combined[1:]), "tasks": len(points)}
+            out[name] = {"score": float(combined[0]), "ci": interval(combined[1:], confidence), "tasks": len(points)}
         return out
 
     overall: dict[str, Any] = {}
     if area_samples:
         combined = np.mean([np.mean(points, axis=0) for _, points in sorted(area_samples.items())], axis=0)
-        overall = {"score": float(combined[0]), "ci": interval(combined[1:]), "areas": sorted(area_samples)}
+        overall = {"score": float(combined[0]), "ci": interval(combined[1:], confidence), "areas": sorted(area_samples)}
     return {
-        "method": {"formula": "100 * (model - frozen) / (variance - frozen), clipped to [0, 100]",
-                   "index": "mean of an area's scored metrics times the compliance of each of its laws",
-                   "bootstrap_samples": BOOTSTRAP_SAMPLES, "confidence": CONFIDENCE, "seed": SEED},
+        "method": {"formula": FORMULA, "index": INDEX, "bootstrap_samples": bootstrap_samples,
+                   "confidence": confidence, "seed": seed},
         "tasks": per_task,
         "task_areas": task_areas,
         "areas": summarise(area_samples),

@@ -1,6 +1,6 @@
-"""From a run's rows to its result: aggregates, pooled summaries, headline scores, and
-the self-describing record written as ``result.json`` (see :mod:`wmbench.results.schema`).
-"""
+"""From a run's rows to its result: the self-describing record written as
+``result.json`` (see :mod:`wmbench.results.schema`), with what it derives from the rows
+(:mod:`wmbench.results.derived`) and its checksum."""
 
 from __future__ import annotations
 
@@ -9,16 +9,15 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from wmbench._version import __version__
 from wmbench.adapters.base import Adapter
 from wmbench.errors import WmbenchError
 from wmbench.files import write_json, write_jsonl
 from wmbench.metrics import METRICS
-from wmbench.metrics.pooled import PooledEpisodeMetric
 from wmbench.registry import qualified_name
-from wmbench.results.headline import LAW, headline
+from wmbench.results.derived import derive
+from wmbench.results.headline import LAW
+from wmbench.results.io import record_checksum
 from wmbench.results.schema import RESULT_FILE, ROWS_FILE, SCHEMA, SCHEMA_VERSION
 from wmbench.run import provenance
 from wmbench.run.evaluate import RunLog, RunSpec
@@ -29,77 +28,10 @@ from wmbench.worlds.release import load_manifest, published_manifest
 from wmbench.worlds.stack import engine_versions
 
 
-def _summary(values: list[float]) -> dict[str, float | int | None]:
-    array = np.asarray(values, dtype=np.float64)
-    if not array.size:
-        return {"mean": None, "std": None, "count": 0}
-    return {
-        "mean": float(array.mean()),
-        "std": float(array.std(ddof=1)) if array.size > 1 else 0.0,
-        "count": int(array.size),
-    }
-
-
-def pooled_summaries(rows: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, Any]:
-    """Per pooled metric among ``names``: its summary over the items of ``rows``
-    (:meth:`PooledEpisodeMetric.summarise_rows`), ``None`` when no row has any."""
-    out = {}
-    for name in names:
-        cls = METRICS.get(name)
-        if cls is not None and issubclass(cls, PooledEpisodeMetric):
-            out[name] = cls.summarise_rows([r["pooled"][name] for r in rows if name in r.get("pooled", {})])
-    return out
-
-
-def aggregate(rows: list[dict[str, Any]], metric_names: dict[str, tuple[str, ...]]) -> dict[str, Any]:
-    """Per task: each metric's mean, std and count over episodes that have a value, and
-    how many episodes lack it (missing values are never counted as 0); the pooled
-    metrics' summaries over every episode's items (``pooled``)."""
-    result: dict[str, Any] = {}
-    for task, names in metric_names.items():
-        ok = [r for r in rows if r["task"] == task and r["status"] == "ok"]
-        entry: dict[str, Any] = {
-            "episodes": sum(r["task"] == task for r in rows),
-            "failed": sum(r["task"] == task and r["status"] != "ok" for r in rows),
-            "metrics": {},
-        }
-        for name in names:
-            values = [r["metrics"][name] for r in ok if r["metrics"].get(name) is not None]
-            entry["metrics"][name] = dict(_summary(values), missing=len(ok) - len(values))
-        entry["pooled"] = pooled_summaries(ok, names)
-        latencies = [r["latency_ms"] / r["batch_size"] for r in ok if r["latency_ms"] is not None]
-        entry["latency_ms_per_episode"] = {"p50": float(np.percentile(latencies, 50)) if latencies else None}
-        result[task] = entry
-    return result
-
-
-def harness_overhead(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per-episode means (ms) over a task's successful rows of the model time and of the
-    harness's own time: data (loading, collating, moving to the device) and scoring
-    (input preparation, output checks, resizing, metrics)."""
-    ok = [r for r in rows if r["status"] == "ok" and "overhead_ms" in r]
-    if not ok:
-        return {"episodes": 0, "model_ms": None, "data_ms": None, "scoring_ms": None, "overhead_fraction": None}
-
-    def per_episode(value: float, row: dict[str, Any]) -> float:  # batch times, shared by the batch's rows
-        return value / row["batch_size"]
-
-    model = float(np.mean([per_episode(r["latency_ms"], r) for r in ok]))
-    data = float(np.mean([per_episode(r["overhead_ms"]["data"], r) for r in ok]))
-    scoring = float(np.mean([per_episode(r["overhead_ms"]["scoring"], r) for r in ok]))
-    return {
-        "episodes": len(ok),
-        "model_ms": model,
-        "data_ms": data,
-        "scoring_ms": scoring,
-        "overhead_fraction": (data + scoring) / (model + data + scoring) if model + data + scoring else None,
-    }
-
-
 def adapter_record(log: RunLog) -> dict[str, Any]:
     """How a result names the adapter that made the predictions (offline: only its name)."""
-    cls: type[Adapter] | None = log.adapter
-    if cls is None:
+    adapter: Adapter | None = log.adapter
+    if adapter is None:
         return {
             "spec": None,
             "name": log.spec.adapter,
@@ -112,13 +44,14 @@ def adapter_record(log: RunLog) -> dict[str, Any]:
         }
     return {
         "spec": log.spec.adapter,
-        "name": cls.display_name(),
-        "class": qualified_name(cls),
+        "name": adapter.display_name(),
+        "class": qualified_name(type(adapter)),
         "config": log.spec.adapter_config,
-        "privileged": cls.privileged,
+        "privileged": adapter.privileged,
         "offline": False,
-        "capabilities": cls.capabilities(),
-        "requirements": asdict(cls.requirements),
+        "capabilities": adapter.capabilities(),
+        "requirements": asdict(adapter.requirements),
+        "details": adapter.describe(),
     }
 
 
@@ -198,6 +131,7 @@ def write_result(log: RunLog) -> dict[str, Any]:
     digest = hashlib.sha256((out / ROWS_FILE).read_bytes()).hexdigest()
     hashes = {row_key(r): r["episode_hash"] for r in rows}
     task_records = [_task_record(t, log, hashes) for t in log.tasks]
+    derived = derive(rows, task_records)
     result = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -209,15 +143,14 @@ def write_result(log: RunLog) -> dict[str, Any]:
         "tasks": task_records,
         "execution": log.execution,
         "environment": dict(provenance.environment(), engine=engine_versions()),
-        "aggregates": aggregate(rows, {t.name: t.metrics for t in log.tasks}),
-        "headline": headline(rows, task_records),
+        "aggregates": derived["aggregates"],
+        "headline": derived["headline"],
         "speed": {
-            t.name: dict(
-                log.speed[t.name], harness_ms_per_episode=harness_overhead([r for r in rows if r["task"] == t.name])
-            )
+            t.name: dict(log.speed[t.name], harness_ms_per_episode=derived["harness_ms_per_episode"][t.name])
             for t in log.tasks
         },
         "rows": {"file": ROWS_FILE, "count": len(rows), "sha256": digest},
     }
+    result["checksum"] = record_checksum(result)
     write_json(out / RESULT_FILE, result)
     return result

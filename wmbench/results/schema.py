@@ -16,7 +16,7 @@ import jsonschema
 from wmbench.errors import ResultError
 
 SCHEMA = "wmbench.result"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RESULT_FILE, ROWS_FILE = "result.json", "episodes.jsonl"
 
 

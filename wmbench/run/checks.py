@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from wmbench.adapters.base import Adapter, ContextBatch
 from wmbench.errors import AdapterError
+from wmbench.metrics.base import METRICS
 from wmbench.tasks.schema import Task
 
 #: Predictions may exceed [0, 1] by this much (rounding); they are then clamped.
@@ -36,6 +37,11 @@ def check_compatible(adapter: Adapter, task: Task, has_actions: bool) -> None:
         raise AdapterError(label, f"needs {req.context} context frames but the task gives {task.context}", task.name)
     if req.uses_actions and not has_actions:
         raise AdapterError(label, "conditions on actions but the task has none", task.name)
+    on_frames = [m for m in task.metrics if m in METRICS and METRICS[m].scores_frames]
+    if not req.predicts_frames and on_frames:
+        raise AdapterError(label, f"predicts no frames, and the task scores predicted frames "
+                           f"({', '.join(on_frames)}); a latent model is scored on violation-of-expectation "
+                           "tasks (suite 'surprise')", task.name)
 
 
 def adapter_inputs(adapter: Adapter, context: torch.Tensor, actions: torch.Tensor | None,
@@ -59,15 +65,18 @@ def pieces(total: int, size: int | None) -> list[slice]:
     return [slice(start, min(start + step, total)) for start in range(0, total, step)]
 
 
-def check_prediction(pred: object, expected: tuple[int, ...], adapter: str, task: str,
+def check_prediction(pred: object, expected: tuple[int, ...], device: torch.device, adapter: str, task: str,
                      episodes: str) -> torch.Tensor:
-    """Validate an adapter's output against ``expected`` = ``(B, T, 3, H, W)`` (type,
-    shape, frame count, dtype, NaN/Inf, value range); returns it as float32 clamped to [0, 1]."""
+    """Validate an adapter's output against ``expected`` = ``(B, T, 3, H, W)`` on
+    ``device`` (the context's: type, device, dtype, shape, frame count, NaN/Inf, value
+    range); returns it as float32 clamped to [0, 1]."""
     def fail(problem: str) -> AdapterError:
         return AdapterError(adapter, problem, task, episodes)
 
     if not isinstance(pred, torch.Tensor):
         raise fail(f"predict() returned {type(pred).__name__}, expected a torch.Tensor")
+    if pred.device != device:
+        raise fail(f"predicted frames are on {pred.device}, expected {device} (the device of the context frames)")
     if not pred.is_floating_point():
         raise fail(f"predicted frames have dtype {pred.dtype}, expected a floating dtype in [0, 1]")
     b, t, c, h, w = expected

@@ -15,15 +15,15 @@ from typing import Any, cast
 
 import pytorch_lightning as pl
 from pytorch_lightning.loggers import Logger
-from pytorch_lightning.utilities.exceptions import SIGTERMException
+from pytorch_lightning.utilities.exceptions import MisconfigurationException, SIGTERMException
 
 from wmbench.adapters.base import Adapter
 from wmbench.adapters.registry import load_adapter
-from wmbench.errors import Interrupted, WmbenchError
+from wmbench.errors import Interrupted, MetricUnavailableWarning, WmbenchError
 from wmbench.files import read_json, write_json
 from wmbench.frames import as_float
 from wmbench.metrics import build_metrics
-from wmbench.metrics.base import check_metric_names
+from wmbench.metrics.base import check_metric_names, unavailable_metrics
 from wmbench.metrics.references import ReferenceCache
 from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule, collate
@@ -56,13 +56,22 @@ class RunSpec:
     #: The release whose episodes are evaluated (its id), instead of generated ones.
     data: str | None = None
 
+    @classmethod
+    def of_release(cls, release: Release, adapter: str, limit: int | None = None,
+                   adapter_config: dict[str, Any] | None = None) -> RunSpec:
+        """The run of ``release`` as it is: its tasks, split, suite and exact episodes."""
+        suite = release.manifest["suite"] or {}
+        return cls(adapter=adapter, tasks=tuple(t.name for t in release.tasks), split=release.split, limit=limit,
+                   adapter_config=dict(adapter_config or {}), suite=suite.get("name"),
+                   suite_version=suite.get("version"), data=release.manifest["release"])
+
 
 @dataclass(frozen=True)
 class Execution:
     """How it runs: passed through to Lightning's ``Trainer``; never changes the scores."""
 
     accelerator: str = "auto"
-    devices: int | str = "auto"
+    devices: int | str | list[int] = "auto"
     strategy: str = "auto"
     num_nodes: int = 1
     precision: str | None = None
@@ -73,23 +82,29 @@ class Execution:
     logger: str = "csv"
     #: Keep the predicted frames of the first N episodes of each task (see :mod:`wmbench.run.saved`).
     save_predictions: int = 0
+    #: Seconds one adapter call may take before it is ended as a failure (None: no limit).
+    timeout: float | None = 600.0
+    #: Seconds the speed protocol may take per task (None: no budget).
+    speed_budget: float | None = 180.0
+    #: Metrics that must not be missing: the run stops before it starts if one would be.
+    require: tuple[str, ...] = ()
 
 
 @dataclass
 class RunLog:
     """What a run did, for its result record (:func:`wmbench.results.write_result`).
 
-    ``out``: the run directory; ``adapter``: the adapter's class (``None`` for
-    predictions scored offline, named by ``spec.adapter``); ``seeds``: per task, the
-    episodes asked for; ``missing_metrics``: per task, the metrics that could not run
-    here, with the reason; ``execution``: how it ran; ``speed``: per task, the speed
-    protocol's numbers (or why there are none); ``loggers``: the run's loggers, which
-    :meth:`publish` hands the written record.
+    ``out``: the run directory; ``adapter``: the adapter that made the predictions
+    (``None`` for predictions scored offline, named by ``spec.adapter``); ``seeds``: per
+    task, the episodes asked for; ``missing_metrics``: per task, the metrics that could
+    not run here, with the reason; ``execution``: how it ran; ``speed``: per task, the
+    speed protocol's numbers (or why there are none); ``loggers``: the run's loggers,
+    which :meth:`publish` hands the written record.
     """
 
     out: Path
     spec: RunSpec
-    adapter: type[Adapter] | None
+    adapter: Adapter | None
     tasks: list[Task]
     seeds: dict[str, list[int]]
     missing_metrics: dict[str, dict[str, str]]
@@ -117,7 +132,35 @@ def _check_same_run(out: Path, spec: RunSpec) -> None:
         write_json(path, wanted)
 
 
-def _trainer(execution: Execution, out: Path, logger: Logger | bool) -> pl.Trainer:
+def _check_selection(spec: RunSpec, tasks: list[Task], seeds: dict[str, list[int]]) -> None:
+    """Refuse a run with nothing to evaluate: no task, a limit below 1, or a task
+    without episodes in the split (it would be missing from the result without a word)."""
+    if spec.limit is not None and spec.limit < 1:
+        raise WmbenchError(f"--limit must be at least 1, got {spec.limit}")
+    if not tasks:
+        raise WmbenchError("nothing to run: no task selected")
+    empty = [t.name for t in tasks if not seeds[t.name]]
+    if empty:
+        raise WmbenchError(f"nothing to run for task {', '.join(empty)}: it has no {spec.split} episodes")
+
+
+def _announce_missing_metrics(tasks: list[Task], required: tuple[str, ...]) -> None:
+    """One warning per metric that will be missing on this machine, with why and how to
+    fix it; an error instead for a metric in ``required`` (``--require``)."""
+    scored = [m for t in tasks for m in t.metrics]
+    check_metric_names(tuple(required), "--require")
+    for name in required:
+        if name not in scored:
+            raise WmbenchError(f"--require {name}: no task of this run scores it")
+    for name, reason in unavailable_metrics(scored).items():
+        if name in required:
+            raise WmbenchError(f"metric '{name}' is required (--require) but cannot run here: {reason}")
+        warnings.warn(f"metric '{name}' will be missing from this run: {reason}", MetricUnavailableWarning,
+                      stacklevel=3)
+
+
+def _trainer(execution: Execution, out: Path | None, logger: Logger | bool) -> pl.Trainer:
+    """Lightning's ``Trainer`` for one task (``out`` None: only to check the settings)."""
     return pl.Trainer(
         accelerator=execution.accelerator, devices=execution.devices, strategy=execution.strategy,
         num_nodes=execution.num_nodes, precision=cast(Any, execution.precision),
@@ -125,6 +168,28 @@ def _trainer(execution: Execution, out: Path, logger: Logger | bool) -> pl.Train
         enable_progress_bar=execution.progress, enable_model_summary=False,
         use_distributed_sampler=False, inference_mode=True, default_root_dir=out,
     )
+
+
+def _check_execution(execution: Execution) -> None:
+    """Refuse settings that cannot run, in one line, before anything runs: counts below
+    their minimum, non-positive time limits, and whatever Lightning refuses
+    (accelerator, devices, strategy, precision; a GPU asked for where there is none)."""
+    for name, minimum in (("batch_size", 1), ("num_nodes", 1), ("num_workers", 0), ("save_predictions", 0)):
+        value = getattr(execution, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise WmbenchError(f"--{name.replace('_', '-')} must be an integer >= {minimum}, got {value!r}")
+    for name in ("timeout", "speed_budget"):
+        value = getattr(execution, name)
+        if value is not None and not 0 < value < float("inf"):
+            raise WmbenchError(f"--{name.replace('_', '-')} must be a positive number of seconds, got {value!r}")
+    check_logger(execution.logger)
+    try:
+        with _quiet_lightning():
+            _trainer(execution, None, False)
+    except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
+        names = ("accelerator", "devices", "strategy", "precision")
+        settings = ", ".join(f"--{k} {getattr(execution, k)}" for k in names if getattr(execution, k) is not None)
+        raise WmbenchError(f"Lightning cannot run with {settings}: {' '.join(str(exc).split())}") from exc
 
 
 LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric")
@@ -180,27 +245,31 @@ def _speed_path(out: Path, task: Task) -> Path:
     return out / SPEED_DIR / f"{task.name}@{task.version}.json"
 
 
-def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list) -> dict[str, Any]:
+def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list, budget_s: float | None) -> dict[str, Any]:
     """The speed protocol on the device Lightning chose, with its precision context."""
     device = trainer.strategy.root_device
     batch = collate(episodes)
     actions = None if batch.actions is None else batch.actions.to(device)
     inputs = harness.inputs(as_float(batch.context.to(device)), actions)
-    return measure_speed(harness, inputs, device, str(trainer.precision), trainer.precision_plugin.forward_context)
+    return measure_speed(harness, inputs, device, str(trainer.precision), trainer.precision_plugin.forward_context,
+                         budget_s=budget_s)
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
-             test_secret: str | None = None, release: Release | None = None) -> RunLog | None:
+             test_secret: str | None = None, *, release: Release | None = None,
+             adapter: Adapter | None = None) -> RunLog | None:
     """Run ``spec`` into ``out``, resuming whatever is already there. Returns what ran on
     the main process (``None`` on the others), for :func:`wmbench.results.write_result`.
     Each task's speed is measured once, on the main process, after its episodes (see
     :mod:`wmbench.run.speed`).
 
     With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
-    evaluated; nothing is generated. ``cache`` still keeps the reference scores."""
-    check_logger(execution.logger)
-    out = prepare_directory(Path(out))
-    adapter = load_adapter(spec.adapter, spec.adapter_config)
+    evaluated; nothing is generated. ``cache`` still keeps the reference scores.
+    ``adapter``: an adapter object to run instead of loading ``spec.adapter`` (which
+    then only names it in the result)."""
+    _check_execution(execution)
+    if adapter is None:
+        adapter = load_adapter(spec.adapter, spec.adapter_config)
     if release is not None:
         tasks = [t for t in release.tasks if t.name in spec.tasks]
         seeds = {t.name: release.seeds(t)[: spec.limit] for t in tasks}
@@ -213,6 +282,9 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
         episodes = cache
     for task in tasks:
         check_metric_names(task.metrics, task.source)
+    _check_selection(spec, tasks, seeds)
+    _announce_missing_metrics(tasks, execution.require)
+    out = prepare_directory(Path(out))
     _check_same_run(out, spec)
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731
@@ -234,15 +306,15 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
             rank = trainer.global_rank
             kept = seeds[task.name][: execution.save_predictions]
             module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references,
-                                      PredictionSaver(out, set(kept)) if kept else None)
+                                      PredictionSaver(out, set(kept)) if kept else None, execution.timeout)
             data = EpisodeDataModule(task, spec.split, pending, episodes, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():
-                write_json(speed_path, _measure_speed(trainer, module.harness, sample))
+                write_json(speed_path, _measure_speed(trainer, module.harness, sample, execution.speed_budget))
             trainer.strategy.barrier()
     if rank != 0:
         return None
-    return RunLog(out=out, spec=spec, adapter=type(adapter), tasks=tasks, seeds=seeds,
+    return RunLog(out=out, spec=spec, adapter=adapter, tasks=tasks, seeds=seeds,
                   missing_metrics=missing_metrics, execution=asdict(execution),
                   speed={t.name: _read_speed(out, t) for t in tasks}, loggers=loggers)
 

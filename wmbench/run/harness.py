@@ -4,11 +4,17 @@ checked, and the one place where a privileged reference adapter is shown the tru
 The main prediction, the metrics' needs (:mod:`wmbench.metrics.needs`, through the
 :class:`~wmbench.metrics.needs.Model` interface) and the speed protocol all call the
 adapter through a :class:`Harness`.
+
+A model that predicts no frames (``Requirements.predicts_frames``: it predicts
+representations and rates surprise) is never asked for frames: its "prediction" is NaN
+frames, which every metric reading them counts as missing, and has no time. The run
+refuses it on tasks whose metrics score frames (:func:`~wmbench.run.checks.check_compatible`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
@@ -16,27 +22,40 @@ import torch
 from wmbench.adapters.base import Adapter, ContextBatch
 from wmbench.errors import AdapterError
 from wmbench.run.checks import adapter_inputs, check_prediction, pieces, resize
+from wmbench.run.limits import time_limit
 from wmbench.run.speed import timed
 from wmbench.tasks.schema import Task
 
 
 class Harness:
-    """Calls ``adapter`` on ``task``'s inputs (see the module docstring)."""
+    """Calls ``adapter`` on ``task``'s inputs (see the module docstring); ``timeout``:
+    the seconds one call may take (:mod:`wmbench.run.limits`; ``None``: no limit)."""
 
-    def __init__(self, adapter: Adapter, task: Task):
-        self.adapter, self.task = adapter, task
+    def __init__(self, adapter: Adapter, task: Task, timeout: float | None = None):
+        self.adapter, self.task, self.timeout = adapter, task, timeout
         self.label = adapter.display_name()
         self.privileged = adapter.privileged
         self.context = adapter.requirements.context
+        self.predicts_frames = adapter.requirements.predicts_frames
+
+    def limited(self, method: str, where: str | None = None) -> AbstractContextManager[None]:
+        """Ends a call of the adapter's ``method`` that takes longer than the timeout with
+        an :class:`AdapterError` naming it."""
+
+        def error() -> AdapterError:
+            problem = f"{method} did not return within the {self.timeout:g} s timeout (--timeout)"
+            return AdapterError(self.label, problem, self.task.name, where)
+
+        return time_limit(self.timeout, error)
 
     def inputs(self, context: torch.Tensor, actions: torch.Tensor | None) -> ContextBatch:
         """The adapter's input for context frames ``float32 (B, C, 3, H, W)``."""
         return adapter_inputs(self.adapter, context, actions, self.task.horizon, self.task.fps)
 
-    def raw(self, inputs: ContextBatch, future: torch.Tensor | None = None) -> list[object]:
+    def raw(self, inputs: ContextBatch, future: torch.Tensor | None = None, where: str | None = None) -> list[object]:
         """The adapter's unchecked output for each piece of ``inputs`` (at most its
         ``max_batch_size`` episodes each); a privileged adapter also gets the matching
-        rows of the true ``future`` at its resolution."""
+        rows of the true ``future`` at its resolution. ``where``: the episodes, for errors."""
         outputs: list[object] = []
         for part in pieces(inputs.batch_size, self.adapter.requirements.max_batch_size):
             piece = ContextBatch(
@@ -50,9 +69,11 @@ class Harness:
                     raise AdapterError(
                         self.label, "a privileged reference adapter needs the true future", self.task.name
                     )
-                outputs.append(self.adapter.predict_with_truth(piece, future[part]))  # type: ignore[attr-defined]
+                with self.limited("predict_with_truth()", where):
+                    outputs.append(self.adapter.predict_with_truth(piece, future[part]))  # type: ignore[attr-defined]
             else:
-                outputs.append(self.adapter.predict(piece))
+                with self.limited("predict()", where):
+                    outputs.append(self.adapter.predict(piece))
         return outputs
 
     def timed_predict(
@@ -61,17 +82,22 @@ class Harness:
         actions: torch.Tensor | None,
         future: Callable[[], torch.Tensor] | None,
         where: str | list[str],
-    ) -> tuple[torch.Tensor, float]:
-        """:meth:`predict` and the seconds the adapter's own calls took (device synchronised)."""
+    ) -> tuple[torch.Tensor, float | None]:
+        """:meth:`predict` and the seconds the adapter's own calls took (device
+        synchronised); ``None`` for a model that predicts no frames."""
+        if not self.predicts_frames:
+            return context.new_full((context.shape[0], self.task.horizon, *context.shape[2:]), float("nan")), None
         inputs = self.inputs(context, actions)
         truth = resize(future(), inputs.frames.shape[-1]) if self.privileged and future is not None else None
-        outputs, seconds = timed(context.device, lambda: self.raw(inputs, truth))
+        label = where if isinstance(where, str) else ", ".join(where)
+        outputs, seconds = timed(context.device, lambda: self.raw(inputs, truth, label))
         _, _, c, h, w = inputs.frames.shape
         parts = pieces(inputs.batch_size, self.adapter.requirements.max_batch_size)
         checked = [
             check_prediction(
                 out,
                 (part.stop - part.start, self.task.horizon, c, h, w),
+                context.device,
                 self.label,
                 self.task.name,
                 where if isinstance(where, str) else ", ".join(where[part]),
@@ -88,7 +114,8 @@ class Harness:
         where: str | list[str],
     ) -> torch.Tensor:
         """Checked futures ``float32 (B, horizon, 3, H, W)`` in ``[0, 1]`` at the context's
-        resolution (see :class:`~wmbench.metrics.needs.Model`)."""
+        resolution (see :class:`~wmbench.metrics.needs.Model`); NaN for a model that
+        predicts no frames."""
         return self.timed_predict(context, actions, future, where)[0]
 
     def call(
@@ -102,13 +129,22 @@ class Harness:
             clips = resize(clips, resolution)
         results = []
         for part in pieces(clips.shape[0], self.adapter.requirements.max_batch_size):
-            values = getattr(self.adapter, method)(clips[part], *args)
+            with self.limited(f"{method}()", where):
+                values = getattr(self.adapter, method)(clips[part], *args)
             expected = (part.stop - part.start, *shape)
             if not isinstance(values, torch.Tensor) or tuple(values.shape) != expected:
                 got = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
                 raise AdapterError(
                     self.label,
                     f"{method}() returned {got}, expected a tensor of shape {expected}",
+                    self.task.name,
+                    where,
+                )
+            if values.device != clips.device:
+                raise AdapterError(
+                    self.label,
+                    f"{method}() returned a tensor on {values.device}, expected "
+                    f"{clips.device} (the device of its input)",
                     self.task.name,
                     where,
                 )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 import traceback
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from typing import Callable, cast
 
 import pytorch_lightning as pl
+import torch
 from torch import Tensor, nn
 
 from wmbench.adapters.base import Adapter
@@ -26,12 +28,21 @@ RowSink = Callable[[list[dict]], None]
 PredictionSink = Callable[[list[Episode], Tensor], None]
 
 
+def full_precision(device: torch.device) -> AbstractContextManager[object]:
+    """Autocast switched off on ``device``: ``--precision`` is the model's, so scoring
+    runs in the float32/float64 of its inputs whatever the adapter ran in."""
+    return torch.autocast(device.type, enabled=False) if torch.amp.is_autocast_available(device.type) \
+        else nullcontext()
+
+
 class EvaluationModule(pl.LightningModule):
     """Runs ``adapter`` on one task's batches, validates and scores its predictions and
-    hands one row per episode to ``sink`` as soon as the batch is done.
+    hands one row per episode to ``sink`` as soon as the batch is done. Lightning's
+    precision (autocast) reaches the adapter's calls only: scoring runs outside it.
 
     ``on_error``: ``"stop"`` raises on the first adapter failure (after recording it);
-    ``"skip"`` records the failure with its traceback and goes on. Each row carries the
+    ``"skip"`` records the failure with its traceback and goes on; ``timeout``: the
+    seconds one adapter call may take before it counts as a failure. Each row carries the
     model's time for its batch (``latency_ms``) and the harness's (``overhead_ms``:
     ``data`` from the end of the previous batch to the start of this one, ``scoring``
     for the rest of the step). ``references``: where the episodes' reference scores are
@@ -41,12 +52,12 @@ class EvaluationModule(pl.LightningModule):
 
     def __init__(self, adapter: Adapter, task: Task, metrics: dict[str, EpisodeMetric],
                  sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None,
-                 keep: PredictionSink | None = None):
+                 keep: PredictionSink | None = None, timeout: float | None = None):
         super().__init__()
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
         self.references, self.keep = references, keep
         self.metrics = nn.ModuleDict(metrics)
-        self.harness = Harness(adapter, task)
+        self.harness = Harness(adapter, task, timeout)
         self.needs = {need for metric in metrics.values() for need in metric.needs}
         self.label = self.harness.label
         self._batch_end = self._data_seconds = 0.0
@@ -55,7 +66,13 @@ class EvaluationModule(pl.LightningModule):
         return {name: cast(EpisodeMetric, metric) for name, metric in self.metrics.items()}
 
     def on_test_start(self) -> None:
-        self.adapter.setup(self.device)
+        try:
+            with self.harness.limited("setup()"):
+                self.adapter.setup(self.device)
+        except AdapterError:
+            raise
+        except Exception as exc:
+            raise AdapterError(self.label, f"setup() raised {type(exc).__name__}: {exc}", self.task.name) from exc
 
     def on_test_epoch_start(self) -> None:
         self._batch_end = time.perf_counter()
@@ -88,10 +105,14 @@ class EvaluationModule(pl.LightningModule):
             return
         if self.keep is not None:
             self.keep(batch.episodes, pred)
-        scored = score_episodes(self._metrics(), pred, truth, self.references)
-        overhead = {"data": 1e3 * self._data_seconds, "scoring": 1e3 * (time.perf_counter() - step_start - latency)}
+        with full_precision(self.device):
+            scored = score_episodes(self._metrics(), pred.float(), truth, self.references)
+        model_seconds = latency or 0.0
+        overhead = {"data": 1e3 * self._data_seconds,
+                    "scoring": 1e3 * (time.perf_counter() - step_start - model_seconds)}
         for row, values in zip(rows, scored):
-            row.update(status="ok", latency_ms=1e3 * latency, overhead_ms=overhead, **values)
+            row.update(status="ok", latency_ms=None if latency is None else 1e3 * latency, overhead_ms=overhead,
+                       **values)
         self.sink(rows)
 
     def on_test_epoch_end(self) -> None:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from wmbench.errors import OutputError, ResultError
-from wmbench.media import write_video
+from wmbench.media import pyplot, save_figure, write_video
 from wmbench.metrics.steps import StepErrors, step_errors
 from wmbench.run.saved import SavedPrediction, saved_predictions
 from wmbench.worlds.cache import EpisodeCache
@@ -123,12 +123,7 @@ def curves_figure(
 ) -> Path:
     """PSNR (dB) and trajectory error (fraction of the view width) per horizon step, one
     line per kept episode (``curves``: by label), and the task's mean PSNR over all its episodes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, 3.0), constrained_layout=True)
+    fig, (left, right) = pyplot().subplots(1, 2, figsize=(8.0, 3.0), constrained_layout=True)
     for label, errors in curves.items():
         steps = np.arange(1, len(errors.psnr_db) + 1)
         left.plot(steps, errors.psnr_db, marker=".", label=label)
@@ -147,13 +142,7 @@ def curves_figure(
     for axis in (left, right):
         axis.grid(alpha=0.3)
     left.legend(fontsize=7)
-    try:
-        fig.savefig(out, metadata={"Date": None})
-    except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    finally:
-        plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 @dataclass(frozen=True)

@@ -41,9 +41,20 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (Linux: ``/proc/cpuinfo``), else ``platform.processor()``."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def hardware() -> dict[str, object]:
     info: dict[str, object] = {
-        "machine": platform.machine(), "processor": platform.processor() or None,
+        "machine": platform.machine(), "processor": cpu_model(),
         "cpu_count": os.cpu_count(), "platform": platform.platform(),
     }
     try:

@@ -17,9 +17,12 @@ Definitions (also in ``docs/speed.md``):
   only, else null) and the process's peak resident host memory since it started.
 
 Every timed call runs in ``eval()`` and ``torch.inference_mode()``, after ``warmup``
-discarded calls, with the device synchronised before and after. Timings cover the
+discarded calls, with the device synchronised before and after. The protocol has a
+time budget (``wmbench run --speed-budget``): no call starts once it is spent, and the
+record says how many calls of each kind were made (``calls``) and whether the budget
+cut the protocol short; each call is also bounded by the run's ``--timeout``. Timings cover the
 model only; data loading and scoring are timed per batch during the run (see
-:func:`wmbench.results.record.harness_overhead`).
+:func:`wmbench.results.derived.harness_overhead`).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import torch
 
-from wmbench.adapters.base import Adapter, ContextBatch
+from wmbench.adapters.base import ContextBatch
 from wmbench.run import provenance
 
 if TYPE_CHECKING:
@@ -106,17 +109,43 @@ def _percentiles(seconds: list[float]) -> dict[str, float]:
             "p99": float(np.percentile(ms, 99)), "mean": float(ms.mean()), "count": int(ms.size)}
 
 
-def _step_latencies(adapter: Adapter, one: ContextBatch, context: int, device: torch.device,
-                    protocol: SpeedProtocol) -> tuple[list[float], list[float]]:
+class Budget:
+    """Seconds the protocol may take, and the calls it made of each kind."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds, self.deadline = seconds, None if seconds is None else time.perf_counter() + seconds
+        self.calls = {"reset": 0, "step": 0, "predict": 0}
+        self.spent = False
+
+    def allows(self) -> bool:
+        """Whether another call may start (once not, never again)."""
+        self.spent = self.spent or (self.deadline is not None and time.perf_counter() >= self.deadline)
+        return not self.spent
+
+    def call(self, harness: Harness, kind: str, device: torch.device, body: Callable[[], Any]) -> tuple[Any, float]:
+        """``timed(body)`` under the run's per-call timeout, counted."""
+        with harness.limited(f"{kind}()"):
+            result = timed(device, body)
+        self.calls[kind] += 1
+        return result
+
+
+def _step_latencies(harness: Harness, one: ContextBatch, context: int, device: torch.device,
+                    protocol: SpeedProtocol, budget: Budget) -> tuple[list[float], list[float]]:
     """Per-step and time-to-first-frame seconds of batch-1 rollouts (warm-up discarded)."""
+    adapter = harness.adapter
     past = None if one.actions is None else one.actions[:, : context - 1]
     steps = [None if one.actions is None else one.actions[:, context - 1 + k] for k in range(one.horizon)]
     step_times, first_frame = [], []
     for rollout in range(protocol.rollouts + 1):  # rollout 0 is the warm-up
-        _, reset_time = timed(device, lambda: adapter.reset(one.frames, one.fps, past))
+        if not budget.allows():
+            break
+        _, reset_time = budget.call(harness, "reset", device, lambda: adapter.reset(one.frames, one.fps, past))
         count = protocol.warmup if rollout == 0 else one.horizon
         for k in range(count):
-            _, seconds = timed(device, lambda: adapter.step(steps[k % one.horizon]))
+            if not budget.allows():
+                break
+            _, seconds = budget.call(harness, "step", device, lambda: adapter.step(steps[k % one.horizon]))
             if rollout:
                 step_times.append(seconds)
                 if k == 0:
@@ -126,9 +155,10 @@ def _step_latencies(adapter: Adapter, one: ContextBatch, context: int, device: t
 
 def measure_speed(harness: Harness, inputs: ContextBatch, device: torch.device, precision: str,
                   forward_context: Callable[[], AbstractContextManager] = nullcontext,
-                  protocol: SpeedProtocol = SpeedProtocol()) -> dict[str, Any]:
+                  protocol: SpeedProtocol = SpeedProtocol(), budget_s: float | None = None) -> dict[str, Any]:
     """Run the protocol on ``inputs`` (the adapter's input at the run's batch size, on
-    ``device``), calling the adapter through ``harness`` as the run does."""
+    ``device``), calling the adapter through ``harness`` as the run does, within
+    ``budget_s`` seconds (``None``: no budget)."""
     adapter, task, predict = harness.adapter, harness.task, harness.raw
     record: dict[str, Any] = {
         "protocol": asdict(protocol), "frame": FRAME_DEFINITION, "device": _device_record(device),
@@ -140,30 +170,41 @@ def measure_speed(harness: Harness, inputs: ContextBatch, device: torch.device, 
     }
     if harness.privileged:
         return dict(record, measured=False, reason="privileged reference adapter: it reads the answer, not a model")
+    if not harness.predicts_frames:
+        return dict(record, measured=False, reason="the model predicts no frames, and the protocol times frames")
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     for module in adapter.modules():
         module.eval()
     one = ContextBatch(frames=inputs.frames[:1], horizon=inputs.horizon, fps=inputs.fps,
                        actions=None if inputs.actions is None else inputs.actions[:1])
+    budget = Budget(budget_s)
     try:
         with torch.inference_mode(), forward_context():
-            step_times, first_frame = _step_latencies(adapter, one, record["context"], device, protocol)
-            for _ in range(protocol.warmup):
-                predict(inputs)
-            calls = [timed(device, lambda: predict(inputs)) for _ in range(protocol.throughput_calls)]
+            step_times, first_frame = _step_latencies(harness, one, record["context"], device, protocol, budget)
+            calls = []
+            for number in range(protocol.warmup + protocol.throughput_calls):
+                if not budget.allows():
+                    break
+                result = budget.call(harness, "predict", device, lambda: predict(inputs))
+                if number >= protocol.warmup:
+                    calls.append(result)
     except Exception as exc:  # a broken adapter: the run itself reports its errors
-        return dict(record, measured=False, reason=f"adapter raised {type(exc).__name__} during the protocol: {exc}")
-    out = calls[-1][0]
-    frames = protocol.throughput_calls * inputs.batch_size * inputs.horizon
-    latency = _percentiles(step_times)
+        return dict(record, measured=False, calls=budget.calls,
+                    reason=f"adapter raised {type(exc).__name__} during the protocol: {exc}")
+    record.update(budget_s=budget_s, budget_spent=budget.spent, calls=budget.calls)
+    if not step_times and not calls:
+        return dict(record, measured=False, reason=f"the speed budget of {budget_s:g} s (--speed-budget) was spent "
+                                                   "before a timed call")
+    latency = _percentiles(step_times) if step_times else None
     return dict(
         record, measured=True,
-        output_dtype=str(out[0].dtype if isinstance(out, list) else out.dtype).removeprefix("torch."),
+        output_dtype=str(calls[-1][0][0].dtype).removeprefix("torch.") if calls else None,
         step_latency_ms=latency,
-        time_to_first_frame_ms=float(1e3 * np.median(first_frame)),
-        throughput_frames_per_s=frames / sum(seconds for _, seconds in calls),
-        real_time_factor=1e3 / latency["p50"] / task.fps,
+        time_to_first_frame_ms=float(1e3 * np.median(first_frame)) if first_frame else None,
+        throughput_frames_per_s=len(calls) * inputs.batch_size * inputs.horizon / sum(s for _, s in calls)
+        if calls else None,
+        real_time_factor=1e3 / latency["p50"] / task.fps if latency else None,
         peak_memory_mib={
             "device": torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None,
             "host": host_peak_mib(),

@@ -12,6 +12,7 @@ A suite file (``tasks/suites/<name>.yaml``) lists tasks for a named run::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import yaml
 
 from wmbench._resources import tasks_dir
-from wmbench.errors import ResultError, TaskFileError, UnknownNameError
+from wmbench.errors import ResultError, TaskFileError, UnknownNameError, WmbenchError
 from wmbench.tasks.schema import SPLITS, Task, load_task
 
 SUITES_DIR = "suites"
@@ -119,3 +120,19 @@ def get_suite(name_or_path: str | Path) -> Suite:
         description=str(data.get("description", "")),
         version=version,
     )
+
+
+def select(
+    suite: str | Path | None, tasks: str | Sequence[str] | None, split: str | None, limit: int | None
+) -> tuple[tuple[str, ...], Suite | None, str, int | None]:
+    """What a run evaluates, as ``(task names, suite or None, split, limit)``: ``tasks``
+    (names or files, comma-separated or a sequence) on ``split`` (default dev); else
+    ``suite`` (default smoke) on its split unless ``split`` is given, capped at its
+    episodes per task unless ``limit`` is given."""
+    if tasks is not None:
+        names = tuple(t.strip() for t in tasks.split(",") if t.strip()) if isinstance(tasks, str) else tuple(tasks)
+        if not names:
+            raise WmbenchError(f"no tasks given: {tasks!r}")
+        return names, None, split or "dev", limit
+    chosen = get_suite(suite or "smoke")
+    return chosen.tasks, chosen, split or chosen.split, limit or chosen.episodes

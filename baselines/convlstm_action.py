@@ -1,0 +1,17 @@
+"""``convlstm_action``: the ``convlstm`` baseline conditioned on actions, for the control family.
+
+The same network (Shi et al. 2015), with the action applied between each frame and the
+next tiled as extra input planes at every step (``wmbench.adapters.learned.tile_actions``).
+Trained on the action-conditioned tasks only (``wmbench train --model convlstm_action
+--suite control``); no trained checkpoint is committed:
+pass ``{"checkpoint": PATH}``.
+"""
+
+from wmbench import Requirements
+from wmbench.baselines.convlstm import ConvLSTM
+
+
+class ConvLSTMAction(ConvLSTM):
+    name = "convlstm_action"
+    requirements = Requirements(context=4, resolution=64, uses_actions=True)
+    default_checkpoint = None  # none trained yet
