@@ -173,9 +173,17 @@ def _teleport(episode: Episode, k: int, states: np.ndarray, objects: list[Object
     states[t:, k, 0] += shift if left else -shift
 
 
-def _freeze(episode: Episode, k: int, states: np.ndarray, objects: list[ObjectSpec | None]) -> None:
-    t = _onset(episode)
+def _freeze(task: Task, episode: Episode) -> Future | None:
+    """The moving object stops dead where it moves fastest from mid-horizon on."""
+    k = moving_object(episode)
+    if k is None:
+        return None
+    pixels = episode.truth.pixels[episode.context : episode.context + episode.horizon, k]
+    speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)
+    t = _onset(episode) + int(np.argmax(speed[_onset(episode) :]))
+    states = _future_states(episode).copy()
     states[t:, k] = states[t, k]
+    return _redrawn(episode, states, list[ObjectSpec | None](episode.objects), t)
 
 
 def _scaled(obj: ObjectSpec, factor: float) -> ObjectSpec:
@@ -324,7 +332,9 @@ CATALOGUE: tuple[Corruption, ...] = (
         _edit_object(_teleport),
         f"the moving object jumps sideways by 1/{round(1 / TELEPORT_FRACTION)} of the view at mid-horizon",
     ),
-    Corruption("object_freezes", "physical", _edit_object(_freeze), "the moving object stops dead at mid-horizon"),
+    Corruption(
+        "object_freezes", "physical", _freeze, "the moving object stops dead where it moves fastest after mid-horizon"
+    ),
     Corruption(
         "object_shrinks",
         "physical",
