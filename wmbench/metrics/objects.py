@@ -17,7 +17,8 @@ that end's colour (``alpha`` rescaled from the zone's edges to 0 and 1). Each pa
 beside an "other" hypothesis with residual :data:`OTHER_DISTANCE`. An object's mask
 ``m`` is the sum over pairs of the weight times the object's share of the mixture
 (``alpha`` at the ``b`` end, ``1 - alpha`` at the ``a`` end, 1 for its colour and mark).
-Shares below :data:`MIN_SHARE` are set to 0.
+Shares below :data:`MIN_SHARE` are set to 0, and so is the mask beyond twice the object's
+circumradius (plus :data:`REACH_MARGIN`) from the centroid of its first reading.
 From the mask (pixel centres at integer coordinates, x right, y down):
 
 * ``area = sum m`` (pixels), ``fraction = area / full area`` (the object's known area
@@ -52,6 +53,10 @@ DEAD_ZONE = 0.08
 #: rival hypotheses (a floor's anti-aliased edge half-explained by an object's colour)
 #: spread such crumbs over whole edges far from the object and skew its moments.
 MIN_SHARE = 0.05
+#: Pixels beyond twice its circumradius from an object's first centroid, plus this many,
+#: are left out of its mask: faint noise or compression ringing that happens to match the
+#: object's colour far away would otherwise skew its centroid and moments.
+REACH_MARGIN = 2.0
 #: Below this mask area (pixels) an object is not measured (no centroid or shape).
 MIN_AREA = 2.0
 #: Pixels (over the batch) unmixed at once, at least one frame of each episode: the
@@ -98,6 +103,13 @@ def inradius_pixels(obj: ObjectSpec, ppm: float) -> float:
     edges = np.roll(v, -1, axis=0) - v
     cross = np.abs(v[:, 0] * edges[:, 1] - v[:, 1] * edges[:, 0])
     return float((cross / np.linalg.norm(edges, axis=1)).min() * ppm)
+
+
+def circumradius_pixels(obj: ObjectSpec, ppm: float) -> float:
+    """Radius of the smallest disc about the body origin that holds the object, in pixels."""
+    if obj.shape == "circle":
+        return float(obj.size[0] * ppm)
+    return float(np.hypot(*np.asarray(obj.vertices, dtype=np.float64).T).max() * ppm)
 
 
 def mixture_pairs(n: int) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
@@ -163,12 +175,26 @@ def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectState
     masks = object_masks(frames, episodes)
     n = masks.shape[2]
     full = torch.ones(b, n, dtype=torch.float32, device=frames.device)
+    reach = torch.zeros(b, n, dtype=torch.float32, device=frames.device)
     valid = torch.zeros(b, n, dtype=torch.bool, device=frames.device)
     for i, episode in enumerate(episodes):
+        ppm = scale_of(episode).ppm * w / episode.resolution[1]
         for k, obj in enumerate(episode.objects):
-            full[i, k] = full_area_pixels(obj, scale_of(episode).ppm * w / episode.resolution[1])
+            full[i, k] = full_area_pixels(obj, ppm)
+            reach[i, k] = 2 * circumradius_pixels(obj, ppm) + REACH_MARGIN
             valid[i, k] = True
-    return mask_states(masks, full, valid)
+    first = mask_states(masks, full, valid)
+    return mask_states(_within(masks, first.centroid, reach), full, valid)
+
+
+def _within(masks: torch.Tensor, centre: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
+    """Masks ``(B, T, N, H, W)`` kept within ``reach`` ``(B, N)`` pixels of ``centre``
+    ``(B, T, N, 2)``; whole where the centre is unknown (NaN)."""
+    h, w = masks.shape[-2:]
+    du = torch.arange(w, device=masks.device, dtype=torch.float32) - centre[..., :1]  # (B, T, N, W)
+    dv = torch.arange(h, device=masks.device, dtype=torch.float32) - centre[..., 1:]  # (B, T, N, H)
+    near = dv[..., :, None].square() + du[..., None, :].square() <= reach[:, None, :, None, None].square()
+    return torch.where(near | centre[..., :1].isnan()[..., None], masks, 0.0)
 
 
 def mask_states(masks: torch.Tensor, full: torch.Tensor, valid: torch.Tensor) -> ObjectStates:
