@@ -20,10 +20,13 @@ of the coarse frames. Intensities are on a 0-1 scale.
   (``max`` over channels of ``|F_t - F_{t-1}|`` at most 0.5/255) nor within 2 pixels, in
   all 16 pixels of the coarse pixel. Lower is better; 0 for the truth. Missing when no
   pixel is static.
-* ``drift`` (a law): the same with the change from the last context frame,
-  ``d(P_t, P_0)``, on the coarse pixels static in the truth over the whole horizon: the
-  picture must not creep away where the world stands still. Lower is better; 0 for the
-  truth. Missing when no pixel is static throughout.
+* ``drift`` (a law): the same with the change from the first predicted frame,
+  ``d(P_t, P_1)`` over ``t = 2..T``, on the coarse pixels static in the truth over the
+  whole horizon: the picture must not creep away where the world stands still (a
+  constant change of the whole prediction, such as a blur or a one-pixel shift, is
+  appearance, not drift; its step from the context counts in ``flicker``). Lower is
+  better; 0 for the truth. Missing when no pixel is static throughout or the horizon
+  has one frame.
 * ``warp_error`` (a law): how much more the prediction changes than its own motion
   explains than the truth does, ``max(0, E(P) - E(F))``: ``E`` is the mean over
   ``t = 1..T``, coarse pixels and channels of ``d`` between frame ``t`` and frame
@@ -173,7 +176,7 @@ class Drift(EpisodeMetric):
         mask = truth.memo("static_throughout", truth.frames, lambda: coarse_mask(
             ~dilate(~unchanged(full[:, 1:], full[:, :1]).all(1, keepdim=True), STATIC_MARGIN)))
         sequence = predicted_sequence(pred, truth)
-        return _masked_mean(change(sequence[:, 1:], sequence[:, :1]), mask.expand(-1, sequence.shape[1] - 1, -1, -1, -1))
+        return _masked_mean(change(sequence[:, 2:], sequence[:, 1:2]), mask.expand(-1, sequence.shape[1] - 2, -1, -1, -1))
 
 
 def warping_error(frames: np.ndarray) -> float:
