@@ -42,8 +42,8 @@ RIGIDITY_TOLERANCE = 0.1
 #: and overlaps of the objects' inscribed discs shrunk by this much.
 PENETRATION_DEPTH = 2
 #: Shortfall of an object's area (fraction of its full area) against the true frames'
-#: reading that a contact's anti-aliased seam can cause.
-CONTACT_TOLERANCE = 0.05
+#: reading that a contact's anti-aliased seam or compression can cause.
+CONTACT_TOLERANCE = 0.1
 #: A jump up to this many pixels beyond the object's true top speed is the reading's own.
 JUMP_TOLERANCE = 1.5
 #: A change of velocity (pixels per frame) up to this beyond the truth's is the reading's own.
@@ -321,8 +321,8 @@ class Interpenetration(PhysicsMetric):
     overlap area of every pair of objects' inscribed discs shrunk by the same depth
     (placed at the predicted centroids) and (b) the area the objects lose where they touch
     another object (:func:`covered_by_objects`: in a side view a solid can only be
-    covered by one it has entered); summed, divided by the objects' total full area, and
-    averaged over steps. Contact, anti-aliased edges and blur stay within the tolerances.
+    covered by one it has entered); summed, divided by the objects' total full area; the
+    largest over steps (a brief pass through each other counts as much as a lasting one). Contact, anti-aliased edges and blur stay within the tolerances.
     Unit: fraction of the objects' area; lower is better."""
 
     name, unit, higher_is_better = "interpenetration", "fraction of object area", False
@@ -343,7 +343,7 @@ class Interpenetration(PhysicsMetric):
                 discs += np.where(both[:, None], np.nan_to_num(overlap), 0.0)
         total = solids + np.maximum(discs, covered_by_objects(tr))
         full = tr.pred.full_area.masked_fill(~tr.pred.valid, 0).sum(1).double().cpu().numpy()
-        return np.where(full > 0, total.mean(axis=1) / np.maximum(full, 1e-9), np.nan)
+        return np.where(full > 0, total.max(axis=1) / np.maximum(full, 1e-9), np.nan)
 
 
 def covered_by_objects(tr: Tracks) -> np.ndarray:
