@@ -48,6 +48,9 @@ CONTACT_TOLERANCE = 0.1
 JUMP_TOLERANCE = 1.5
 #: A change of velocity (pixels per frame) up to this beyond the truth's is the reading's own.
 VELOCITY_TOLERANCE = 1.5
+#: An energy rise (fraction of ``m g H_view``) beyond the true frames' own reading up to
+#: this is what blur or compression does to the reading's noise.
+ENERGY_TOLERANCE = 0.01
 
 
 class PhysicsMetric(EpisodeMetric):
@@ -437,10 +440,12 @@ class EnergyGain(PhysicsMetric):
     mechanical energy ``E = sum_k m_k (g y_k + |v_k|^2 / 2)`` over the track (the last
     context frames and the horizon; per frame interval, from the predicted centroids,
     leaving out intervals at impacts of either track, averaged over 3 consecutive
-    intervals), minus the same rise on the true centres, clipped at 0, divided by
+    intervals), minus the larger of the same rise on the true centres and on the
+    centroids read from the true frames (the reading's own noise), divided by
     ``sum_k m_k * g * H_view`` (``H_view`` the view height in metres; without gravity,
     ``sum_k m_k * H_view^2 / 2`` in 1/s^2, the kinetic energy of crossing the view in one
-    second). Missing for action tasks. Unit: fraction of that reference energy;
+    second), less :data:`ENERGY_TOLERANCE` (what blur or compression does to that noise),
+    clipped at 0. Missing for action tasks. Unit: fraction of that reference energy;
     lower is better."""
 
     name, unit, higher_is_better = "energy_gain", "fraction of m g H_view", False
@@ -458,11 +463,13 @@ class EnergyGain(PhysicsMetric):
             pred_xy, ok, true_xy = tr.pred_xy[b][:, k], tr.measured[b][:, k], tr.true_xy[b][:, k]
             everywhere = np.ones_like(ok)
             skip = near_impacts(pred_xy, ok, g, ppm, fps) | near_impacts(true_xy, everywhere, g, ppm, fps)
+            read_xy = np.concatenate([pred_xy[:LEAD], _np(tr.true_frames.centroid[b])[:, k]])
             pred = energy_rise(pred_xy, ok, skip, m, g, ppm, fps)
-            true = energy_rise(true_xy, everywhere, skip, m, g, ppm, fps)
+            true = np.fmax(energy_rise(true_xy, everywhere, skip, m, g, ppm, fps),
+                           energy_rise(read_xy, ~np.isnan(read_xy[..., 0]), skip, m, g, ppm, fps))
             height = tr.view[b] / ppm
             scale = m.sum() * (g * height if g > 0 else 0.5 * height**2)
-            out[b] = max(0.0, pred - true) / scale if not np.isnan(pred) else np.nan
+            out[b] = max(0.0, (pred - true) / scale - ENERGY_TOLERANCE) if not np.isnan(pred) else np.nan
         return out
 
 
