@@ -9,7 +9,6 @@ from wmbench._version import __version__
 from wmbench.adapters import Adapter, ContextBatch, ReferenceAdapter, Requirements, load_adapter
 from wmbench.errors import WmbenchError
 from wmbench.tasks import Task, get_suite, get_task, load_task
-from wmbench.worlds import Episode, EpisodeCache, ObjectSpec, Rollout, generate_episode
 
 __all__ = [
     "Adapter", "ContextBatch", "Episode", "EpisodeCache", "ObjectSpec", "ReferenceAdapter",
@@ -18,11 +17,17 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    """``wmbench.evaluate``, imported on first use: it loads the run stage (Lightning),
-    which ``import wmbench`` and the command line's start do not need."""
-    if name == "evaluate":
-        from wmbench.api import evaluate
+#: Imported on first use: the run stage (Lightning) is not needed by ``import wmbench`` and
+#: the command line's start, and the episode stage must not be loaded where an isolated
+#: adapter runs (:mod:`wmbench.run.child`) unless the adapter imports it itself.
+_LAZY = {"evaluate": "wmbench.api", "Episode": "wmbench.worlds", "EpisodeCache": "wmbench.worlds",
+         "ObjectSpec": "wmbench.worlds", "Rollout": "wmbench.worlds", "generate_episode": "wmbench.worlds"}
 
-        return evaluate
+
+def __getattr__(name: str):
+    """The names of :data:`_LAZY`, imported on first use."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'wmbench' has no attribute {name!r}")

@@ -7,7 +7,8 @@ import torch
 
 from wmbench import Adapter, ContextBatch, Requirements
 from wmbench.errors import AdapterError
-from wmbench.run.checks import adapter_inputs, check_compatible, pieces, resize
+from wmbench.run.calls import pieces
+from wmbench.run.checks import adapter_inputs, check_compatible, resize
 from wmbench.run.harness import Harness
 from wmbench.tasks import get_task
 

@@ -108,6 +108,11 @@ class Adapter:
             native.append("interactive")
         return native
 
+    def implements(self, method: str) -> bool:
+        """Whether this adapter's class defines ``method`` itself rather than inheriting
+        the base class's default."""
+        return getattr(type(self), method) is not getattr(Adapter, method)
+
     def describe(self) -> dict[str, Any]:
         """What a result records about how this adapter ran beyond its config: model
         ids and revisions, how frames are resized, padded or resampled in time, dtype.

@@ -1,9 +1,39 @@
-"""Stage 4: the LightningModule and DataModule, the harness around the adapter, the resumable run."""
+"""Stage 4: the LightningModule and DataModule, the harness around the adapter, the resumable run.
 
-from wmbench.run.data import EpisodeBatch, EpisodeDataModule
-from wmbench.run.evaluate import Execution, RunLog, RunSpec, evaluate
-from wmbench.run.module import EvaluationModule
-from wmbench.run.speed import SpeedProtocol, measure_speed
+The names below are imported on first use, so that the light modules of this stage (the
+isolated adapter process, :mod:`wmbench.run.child`) load without the episodes' stage."""
 
-__all__ = ["EpisodeBatch", "EpisodeDataModule", "EvaluationModule", "Execution", "RunLog", "RunSpec",
-           "SpeedProtocol", "evaluate", "measure_speed"]
+import importlib
+import sys
+import types
+
+_EXPORTS = {
+    "EpisodeBatch": "wmbench.run.data", "EpisodeDataModule": "wmbench.run.data",
+    "Execution": "wmbench.run.evaluate", "RunLog": "wmbench.run.evaluate", "RunSpec": "wmbench.run.evaluate",
+    "EvaluationModule": "wmbench.run.module", "SpeedProtocol": "wmbench.run.speed",
+    "measure_speed": "wmbench.run.speed",
+}
+
+__all__ = sorted([*_EXPORTS, "evaluate"])
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'wmbench.run' has no attribute {name!r}")
+
+
+class _Stage(types.ModuleType):
+    """``wmbench.run.evaluate`` is the function, as it was when imported eagerly, even
+    after its module of the same name is imported (which sets the attribute)."""
+
+    @property
+    def evaluate(self):  # type: ignore[no-untyped-def]
+        return importlib.import_module("wmbench.run.evaluate").evaluate
+
+    @evaluate.setter
+    def evaluate(self, module: object) -> None:
+        pass  # the module stays in sys.modules["wmbench.run.evaluate"]
+
+
+sys.modules[__name__].__class__ = _Stage
