@@ -42,6 +42,8 @@ from wmbench.run import wire
 
 #: Seconds the child may take to end after ``close`` before it is killed.
 CLOSE_GRACE_S = 10.0
+#: Seconds a child whose connection closed is given to be seen ending.
+ENDING_S = 2.0
 
 
 class IsolatedProcessDied(Exception):
@@ -136,9 +138,14 @@ class AdapterProcess:
                 if deadline is not None and time.monotonic() > deadline:
                     raise IsolatedProcessDied(f"the adapter's process did not answer {what} in time; it was ended")
             reply = wire.receive(self.connection)
-        except (EOFError, OSError, wire.WireError) as exc:
+        except wire.WireError as exc:
             self.stop()
-            raise IsolatedProcessDied(f"the adapter's process {self.ended()} during {what}") from exc
+            raise IsolatedProcessDied(f"the adapter's process answered {what} with a malformed message ({exc}); "
+                                      "it was ended") from exc
+        except (EOFError, OSError) as exc:
+            how = self.ended()
+            self.stop()
+            raise IsolatedProcessDied(f"the adapter's process {how} during {what}") from exc
         except BaseException:  # a time limit, an interrupt: the child's state is unknown
             self.stop()
             raise
@@ -150,10 +157,12 @@ class AdapterProcess:
         return reply.get("value")
 
     def ended(self) -> str:
-        """How the last child ended, in words."""
-        code = None if self.process is None else self.process.returncode
-        if code is None:
-            return "stopped answering"
+        """How the child ended, in words (it is given a moment to be seen ending)."""
+        assert self.process is not None
+        try:
+            code = self.process.wait(ENDING_S)
+        except subprocess.TimeoutExpired:
+            return "closed its connection"
         if code < 0:
             return f"was killed by {signal.Signals(-code).name}"
         return f"exited with code {code}"
