@@ -161,3 +161,33 @@ def test_a_malformed_message_is_refused_without_unpickling():
     ours.send_bytes(b"\x80\x04K\x01.")  # a pickle
     with pytest.raises(wire.WireError, match="malformed message"):
         wire.receive(theirs)
+
+
+def test_the_child_environment_names_no_hidden_path_or_secret(monkeypatch, tmp_path):
+    from wmbench.run.isolated import Hidden, child_environment
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("WMBENCH_CACHE", str(cache))
+    monkeypatch.setenv("WMBENCH_TEST_SECRET", "top-secret")
+    monkeypatch.setenv("MY_DATA", f"{cache}/drop_single:/elsewhere")
+    monkeypatch.setenv("NOTE", "the top-secret is here")
+    monkeypatch.setenv("SIBLING", f"{cache}-old")  # another directory, whose name begins the same
+    env = child_environment(Hidden([cache, None], None))
+    assert not {"WMBENCH_CACHE", "WMBENCH_TEST_SECRET", "MY_DATA", "NOTE"} & set(env)
+    assert env["SIBLING"] == f"{cache}-old" and "PATH" in env
+
+
+def test_the_child_makes_each_call_under_the_runs_precision_and_modes():
+    from wmbench.run.child import applied
+    from wmbench.run.isolated import call_state
+
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        state = call_state("cpu")
+    assert state["autocast"] and state["inference"]
+    with applied(state):
+        assert torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        assert torch.is_inference_mode_enabled()
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+    assert not torch.is_autocast_enabled("cpu") and not torch.is_inference_mode_enabled()
+    with applied(call_state("cpu")):
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32

@@ -140,7 +140,10 @@ def main() -> int:
             return 0
         if request["op"] == "close":
             return 0
-        wire.send(connection, answer(server, request))
+        try:
+            wire.send(connection, answer(server, request))
+        except OSError:  # the run has gone while the call ran
+            return 0
 
 
 if __name__ == "__main__":

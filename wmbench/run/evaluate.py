@@ -28,7 +28,7 @@ from wmbench.metrics.references import ReferenceCache
 from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule, collate
 from wmbench.run.harness import Harness
-from wmbench.run.isolated import IsolatedAdapter, hidden_values, start_isolated
+from wmbench.run.isolated import Hidden, IsolatedAdapter, start_isolated
 from wmbench.run.loggers import RunLoggers, check_logger
 from wmbench.run.module import EvaluationModule
 from wmbench.run.saved import PredictionSaver
@@ -262,9 +262,9 @@ def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list, budget
     return measure_speed(harness, inputs, device, precision, context, budget_s=budget_s)
 
 
-def _adapter(spec: RunSpec, execution: Execution, adapter: Adapter | None, hidden: list[str]) -> Adapter:
+def _adapter(spec: RunSpec, execution: Execution, adapter: Adapter | None, hidden: Hidden) -> Adapter:
     """The adapter the run calls: ``adapter``, or ``spec.adapter`` loaded here or, with
-    ``execution.isolate``, in a process of its own that never sees the strings ``hidden``."""
+    ``execution.isolate``, in a process of its own that is shown nothing ``hidden``."""
     if not execution.isolate:
         return adapter if adapter is not None else load_adapter(spec.adapter, spec.adapter_config)
     if adapter is not None:
@@ -289,7 +289,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     _check_execution(execution)
     if execution.isolate is None:
         execution = replace(execution, isolate=spec.split == "test")
-    hidden = hidden_values([cache.root, out, release and release.path], test_secret)
+    hidden = Hidden([cache.root, out, release and release.path], test_secret)
     adapter = _adapter(spec, execution, adapter, hidden)
     try:
         return _run(spec, Path(out), cache, execution, test_secret, release, adapter)

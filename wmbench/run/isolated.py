@@ -19,6 +19,7 @@ again). What isolation guarantees and what it does not: docs/contracts.md.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -70,18 +71,26 @@ def call_state(device_type: str, mode: bool = True) -> dict[str, Any]:
     return state
 
 
-def hidden_values(paths: Iterable[Path | str | None], secret: str | None) -> list[str]:
-    """The strings the child's environment and import path must not contain."""
-    values = [str(Path(p).resolve()) for p in paths if p is not None]
-    secret = secret or os.environ.get("WMBENCH_TEST_SECRET")
-    return values + ([secret] if secret else [])
+class Hidden:
+    """What the child's environment and import path must not name: directories (named
+    by a path that is one of them or lies under one) and the test secret (anywhere)."""
+
+    def __init__(self, paths: Iterable[Path | str | None], secret: str | None):
+        self.paths = [str(Path(p).resolve()) for p in paths if p is not None]
+        self.secret = secret or os.environ.get("WMBENCH_TEST_SECRET") or None
+        ends = r"(?=$|[/\\:;,\s'\"])"
+        self.pattern = re.compile("|".join(re.escape(p) + ends for p in self.paths)) if self.paths else None
+
+    def named_in(self, text: str) -> bool:
+        """Whether ``text`` holds a hidden directory's path or the secret."""
+        return bool(self.secret and self.secret in text) or bool(self.pattern and self.pattern.search(text))
 
 
-def child_environment(hidden: list[str]) -> dict[str, str]:
+def child_environment(hidden: Hidden) -> dict[str, str]:
     """The run's environment less ``WMBENCH_*`` and whatever names a hidden value, with
     the import path of this wmbench."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("WMBENCH_") and not any(h in k or h in v for h in hidden)}
+           if not k.startswith("WMBENCH_") and not hidden.named_in(k) and not hidden.named_in(v)}
     root = str(Path(wmbench.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     return env
@@ -96,7 +105,7 @@ def child_spec(spec: str) -> str:
 class AdapterProcess:
     """The child process and its connection; started on first use, again after it ended."""
 
-    def __init__(self, spec: str, config: dict[str, Any], hidden: list[str]):
+    def __init__(self, spec: str, config: dict[str, Any], hidden: Hidden):
         self.spec, self.config, self.hidden = spec, dict(config), hidden
         self.process: subprocess.Popen[bytes] | None = None
         self.connection: Connection | None = None
@@ -118,7 +127,7 @@ class AdapterProcess:
         self.connection = ours
         found = self.request({"op": "load", "spec": child_spec(self.spec), "config": self.config,
                               "threads": torch.get_num_threads(),
-                              "path": [p for p in path if not any(h in p for h in self.hidden)]}, "loading")
+                              "path": [p for p in path if not self.hidden.named_in(p)]}, "loading")
         if self.device is not None:
             self.request({"op": "call", "method": "setup", "batch": None, "args": [self.device],
                           "state": call_state(torch.device(self.device).type)}, "setup()")
@@ -288,9 +297,9 @@ class IsolatedAdapter(Adapter):
         self.process.close()
 
 
-def start_isolated(spec: str, config: dict[str, Any], hidden: list[str]) -> IsolatedAdapter:
-    """The adapter ``spec`` constructed with ``config`` in a process of its own, which
-    never sees the strings ``hidden`` (see :func:`hidden_values`)."""
+def start_isolated(spec: str, config: dict[str, Any], hidden: Hidden) -> IsolatedAdapter:
+    """The adapter ``spec`` constructed with ``config`` in a process of its own, whose
+    environment and import path name nothing ``hidden``."""
     process = AdapterProcess(spec, config, hidden)
     try:
         found = process.start()
