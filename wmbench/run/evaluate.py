@@ -189,12 +189,21 @@ def _check_execution(execution: Execution) -> None:
     check_logger(execution.logger)
     try:
         with _quiet_lightning():
-            _trainer(execution, None, False)
+            precision = str(_trainer(execution, None, False).precision)
     except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
         names = ("accelerator", "devices", "strategy", "precision")
         settings = ", ".join(f"--{k} {getattr(execution, k)}" for k in names if getattr(execution, k) is not None)
         raise WmbenchError(f"Lightning cannot run with {settings}: {' '.join(str(exc).split())}") from exc
+    if precision not in MODEL_PRECISIONS:
+        raise WmbenchError(f"--precision {execution.precision} would make Lightning convert the whole evaluation, "
+                           "the scoring included; wmbench applies precision to the adapter's calls only: use one of "
+                           f"{', '.join(MODEL_PRECISIONS)} (autocast around the model), or convert the model's weights "
+                           "in its adapter's setup()")
 
+
+#: Lightning precisions that reach the adapter's calls only (autocast); the "-true" ones
+#: convert the LightningModule and its inputs, which would change the scoring.
+MODEL_PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")
 
 LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric")
 #: Lightning's advice that does not apply to evaluating episodes.
