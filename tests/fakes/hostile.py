@@ -45,8 +45,10 @@ class Hostile(Adapter):
         self.episode_modules = sorted(m for m in sys.modules if m.startswith(("wmbench.worlds", "wmbench.run.data")))
 
     def describe(self) -> dict[str, Any]:
-        return {"found": {where: sorted(set(what)) for where, what in self.found.items()},
-                "episode_modules": self.episode_modules}
+        return {
+            "found": {where: sorted(set(what)) for where, what in self.found.items()},
+            "episode_modules": self.episode_modules,
+        }
 
     def predict(self, batch: ContextBatch) -> torch.Tensor:
         if not self.found:

@@ -54,10 +54,12 @@ def hunted(tmp_path_factory):
     future = [f for f in episode.future_frames if f.tobytes() not in context]
     frames = [digest(f.tobytes()) for f in future]
     frames += [digest(as_float(torch.from_numpy(f).permute(2, 0, 1)).numpy().tobytes()) for f in future]
-    config = {"seeds": [digest(str(seed))], "secret": digest(secret), "frames": frames,
-              "secret_length": len(secret)}
-    run = lambda name, **kw: _run(root, name, "tests.fakes.hostile:Hostile", "test", config=config,  # noqa: E731
-                                  secret=secret, **kw)["adapter"]["details"]
+    config = {"seeds": [digest(str(seed))], "secret": digest(secret), "frames": frames, "secret_length": len(secret)}
+
+    def run(name, **execution):
+        result = _run(root, name, "tests.fakes.hostile:Hostile", "test", config=config, secret=secret, **execution)
+        return result["adapter"]["details"]
+
     return {"isolated": run("isolated"), "in process": run("in-process", isolate=False), "future": len(future)}
 
 
@@ -80,8 +82,10 @@ def test_isolated_scores_equal_in_process_scores(tmp_path):
     in_process = _run(tmp_path, "in-process", "copy_last", limit=2)
     assert isolated["execution"]["isolate"] is True and in_process["execution"]["isolate"] is False
     timing = {"latency_ms", "overhead_ms", "checksum"}
-    rows = [[{k: v for k, v in r.items() if k not in timing} for r in _rows(tmp_path, name)]
-            for name in ("isolated", "in-process")]
+    rows = [
+        [{k: v for k, v in r.items() if k not in timing} for r in _rows(tmp_path, name)]
+        for name in ("isolated", "in-process")
+    ]
     assert rows[0] == rows[1] and all(r["status"] == "ok" for r in rows[0])
     assert isolated["adapter"]["class"] == in_process["adapter"]["class"]
     assert isolated["adapter"]["capabilities"] == in_process["adapter"]["capabilities"]
@@ -90,8 +94,7 @@ def test_isolated_scores_equal_in_process_scores(tmp_path):
 
 
 def test_a_crashed_child_is_a_failure_of_its_episodes_and_the_next_batch_runs_again(tmp_path):
-    result = _run(tmp_path, "crash", "tests.fakes.broken:Dies", limit=2, isolate=True, on_error="skip",
-                  batch_size=1)
+    result = _run(tmp_path, "crash", "tests.fakes.broken:Dies", limit=2, isolate=True, on_error="skip", batch_size=1)
     rows = _rows(tmp_path, "crash")
     assert [r["status"] for r in rows] == ["failed", "failed"]  # each batch in a new child, which dies again
     assert all("process was killed by SIGKILL during predict()" in r["error"] for r in rows)
@@ -129,8 +132,13 @@ def test_an_adapter_object_cannot_be_isolated(tmp_path):
     from wmbench.worlds import EpisodeCache
 
     with pytest.raises(WmbenchError, match="cannot be isolated"):
-        evaluate(RunSpec(adapter="copy_last", tasks=(TASK,)), tmp_path, EpisodeCache(tmp_path),
-                 Execution(isolate=True), adapter=CopyLast())
+        evaluate(
+            RunSpec(adapter="copy_last", tasks=(TASK,)),
+            tmp_path,
+            EpisodeCache(tmp_path),
+            Execution(isolate=True),
+            adapter=CopyLast(),
+        )
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.uint8, torch.bool, torch.int64])
@@ -139,8 +147,16 @@ def test_tensors_cross_the_wire_exactly(dtype):
 
     ours, theirs = Pipe()
     tensor = (torch.rand(2, 3, 4) * 100).to(dtype)
-    wire.send(ours, {"t": tensor, "empty": torch.zeros(0, 3, dtype=dtype), "meta": torch.empty(2, device="meta"),
-                     "other": np.zeros(2), "nested": [(1, 2.5, None, "x")]})
+    wire.send(
+        ours,
+        {
+            "t": tensor,
+            "empty": torch.zeros(0, 3, dtype=dtype),
+            "meta": torch.empty(2, device="meta"),
+            "other": np.zeros(2),
+            "nested": [(1, 2.5, None, "x")],
+        },
+    )
     got = wire.receive(theirs)
     assert torch.equal(got["t"], tensor) and got["t"].dtype == dtype
     assert got["empty"].shape == (0, 3) and got["meta"].is_meta

@@ -6,6 +6,7 @@ isolated adapter process, :mod:`wmbench.run.child`) load without the episodes' s
 import importlib
 import sys
 import types
+from typing import Any
 
 _EXPORTS = {
     "EpisodeBatch": "wmbench.run.data", "EpisodeDataModule": "wmbench.run.data",
@@ -28,7 +29,7 @@ class _Stage(types.ModuleType):
     after its module of the same name is imported (which sets the attribute)."""
 
     @property
-    def evaluate(self):  # type: ignore[no-untyped-def]
+    def evaluate(self) -> Any:
         return importlib.import_module("wmbench.run.evaluate").evaluate
 
     @evaluate.setter

@@ -61,8 +61,9 @@ def applied(state: dict[str, Any]) -> Iterator[None]:
                 stack.enter_context(torch.set_grad_enabled(state["grad"]))
         device_type = state["device_type"]
         if torch.amp.is_autocast_available(device_type):
-            stack.enter_context(torch.autocast(device_type, dtype=wire.DTYPES[state["autocast_dtype"]],
-                                               enabled=state["autocast"]))
+            stack.enter_context(
+                torch.autocast(device_type, dtype=wire.DTYPES[state["autocast_dtype"]], enabled=state["autocast"])
+            )
         default = torch.get_default_dtype()
         torch.set_default_dtype(wire.DTYPES[state["default_dtype"]])
         stack.callback(torch.set_default_dtype, default)
@@ -73,10 +74,16 @@ def identity(adapter: Adapter) -> dict[str, Any]:
     """What the run records about the adapter, and what its harness reads."""
     cls = type(adapter)
     methods = [m for m in CALLABLE if hasattr(Adapter, m)]
-    return {"name": adapter.display_name(), "module": cls.__module__, "qualname": cls.__qualname__,
-            "privileged": adapter.privileged, "requirements": asdict(adapter.requirements),
-            "capabilities": adapter.capabilities(), "implements": {m: adapter.implements(m) for m in methods},
-            "details": adapter.describe()}
+    return {
+        "name": adapter.display_name(),
+        "module": cls.__module__,
+        "qualname": cls.__qualname__,
+        "privileged": adapter.privileged,
+        "requirements": asdict(adapter.requirements),
+        "capabilities": adapter.capabilities(),
+        "implements": {m: adapter.implements(m) for m in methods},
+        "details": adapter.describe(),
+    }
 
 
 class Server:
@@ -113,8 +120,14 @@ class Server:
         task = PublicTask(**request["task"])
         harness = AdapterCalls(adapter, cast(Any, task), request["timeout"])
         inputs = ContextBatch(**request["inputs"])
-        return measure_speed(cast(Any, harness), inputs, torch.device(request["device"]), request["precision"],
-                             lambda: applied(request["state"]), budget_s=request["budget"])
+        return measure_speed(
+            cast(Any, harness),
+            inputs,
+            torch.device(request["device"]),
+            request["precision"],
+            lambda: applied(request["state"]),
+            budget_s=request["budget"],
+        )
 
 
 def answer(server: Server, request: dict[str, Any]) -> dict[str, Any]:
@@ -125,8 +138,11 @@ def answer(server: Server, request: dict[str, Any]) -> dict[str, Any]:
             raise WmbenchError(f"unknown request {request['op']!r}")
         return {"value": getattr(server, request["op"])(request)}
     except Exception as exc:
-        return {"raised": type(exc).__name__, "message": str(exc),
-                "exit_code": exc.exit_code if isinstance(exc, WmbenchError) else None}
+        return {
+            "raised": type(exc).__name__,
+            "message": str(exc),
+            "exit_code": exc.exit_code if isinstance(exc, WmbenchError) else None,
+        }
 
 
 def main() -> int:

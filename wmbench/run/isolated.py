@@ -89,8 +89,11 @@ class Hidden:
 def child_environment(hidden: Hidden) -> dict[str, str]:
     """The run's environment less ``WMBENCH_*`` and whatever names a hidden value, with
     the import path of this wmbench."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("WMBENCH_") and not hidden.named_in(k) and not hidden.named_in(v)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WMBENCH_") and not hidden.named_in(k) and not hidden.named_in(v)
+    }
     root = str(Path(wmbench.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     return env
@@ -120,17 +123,35 @@ class AdapterProcess:
         path = [os.getcwd() if p == "" else os.path.abspath(p) for p in sys.path]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "wmbench.run.child", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], cwd=self.directory, env=child_environment(self.hidden),
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            pass_fds=[theirs.fileno()],
+            cwd=self.directory,
+            env=child_environment(self.hidden),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         theirs.close()
         self.connection = ours
-        found = self.request({"op": "load", "spec": child_spec(self.spec), "config": self.config,
-                              "threads": torch.get_num_threads(),
-                              "path": [p for p in path if not self.hidden.named_in(p)]}, "loading")
+        found = self.request(
+            {
+                "op": "load",
+                "spec": child_spec(self.spec),
+                "config": self.config,
+                "threads": torch.get_num_threads(),
+                "path": [p for p in path if not self.hidden.named_in(p)],
+            },
+            "loading",
+        )
         if self.device is not None:
-            self.request({"op": "call", "method": "setup", "batch": None, "args": [self.device],
-                          "state": call_state(torch.device(self.device).type)}, "setup()")
+            self.request(
+                {
+                    "op": "call",
+                    "method": "setup",
+                    "batch": None,
+                    "args": [self.device],
+                    "state": call_state(torch.device(self.device).type),
+                },
+                "setup()",
+            )
         return found
 
     def request(self, message: dict[str, Any], what: str, deadline: float | None = None) -> Any:
@@ -149,8 +170,9 @@ class AdapterProcess:
             reply = wire.receive(self.connection)
         except wire.WireError as exc:
             self.stop()
-            raise IsolatedProcessDied(f"the adapter's process answered {what} with a malformed message ({exc}); "
-                                      "it was ended") from exc
+            raise IsolatedProcessDied(
+                f"the adapter's process answered {what} with a malformed message ({exc}); it was ended"
+            ) from exc
         except (EOFError, OSError) as exc:
             how = self.ended()
             self.stop()
@@ -231,10 +253,18 @@ class IsolatedAdapter(Adapter):
         return self.details
 
     def _call(self, method: str, *args: Any, batch: ContextBatch | None = None) -> Any:
-        fields = None if batch is None else {"frames": batch.frames, "horizon": batch.horizon, "fps": batch.fps,
-                                             "actions": batch.actions}
-        message = {"op": "call", "method": method, "batch": fields, "args": list(args),
-                   "state": call_state(self.device.type)}
+        fields = (
+            None
+            if batch is None
+            else {"frames": batch.frames, "horizon": batch.horizon, "fps": batch.fps, "actions": batch.actions}
+        )
+        message = {
+            "op": "call",
+            "method": method,
+            "batch": fields,
+            "args": list(args),
+            "state": call_state(self.device.type),
+        }
         reply = self.process.request(message, f"{method}()")
         self.elapsed += reply["seconds"]
         return reply["value"]
@@ -266,25 +296,43 @@ class IsolatedAdapter(Adapter):
         value = call()
         return value, self.elapsed
 
-    def measure_speed(self, task: Any, inputs: ContextBatch, precision: str,
-                      forward_context: Callable[[], AbstractContextManager[object]],
-                      budget_s: float | None, timeout: float | None) -> dict[str, Any]:
+    def measure_speed(
+        self,
+        task: Any,
+        inputs: ContextBatch,
+        precision: str,
+        forward_context: Callable[[], AbstractContextManager[object]],
+        budget_s: float | None,
+        timeout: float | None,
+    ) -> dict[str, Any]:
         """The speed protocol run in the child around the adapter's own calls
         (:func:`wmbench.run.speed.measure_speed`), under the run's precision context."""
         with forward_context():
             state = call_state(self.device.type, mode=False)
-        message = {"op": "speed", "state": state, "precision": precision, "device": str(self.device),
-                   "budget": budget_s, "timeout": timeout,
-                   "task": {"name": task.name, "horizon": task.horizon, "fps": task.fps,
-                            "resolution": task.resolution},
-                   "inputs": {"frames": inputs.frames, "horizon": inputs.horizon, "fps": inputs.fps,
-                              "actions": inputs.actions}}
+        message = {
+            "op": "speed",
+            "state": state,
+            "precision": precision,
+            "device": str(self.device),
+            "budget": budget_s,
+            "timeout": timeout,
+            "task": {"name": task.name, "horizon": task.horizon, "fps": task.fps, "resolution": task.resolution},
+            "inputs": {
+                "frames": inputs.frames,
+                "horizon": inputs.horizon,
+                "fps": inputs.fps,
+                "actions": inputs.actions,
+            },
+        }
         deadline = None if budget_s is None or timeout is None else time.monotonic() + budget_s + timeout + 60
         try:
             record = self.process.request(message, "the speed protocol", deadline)
         except Exception as exc:
-            return {"measured": False, "isolated": True,
-                    "reason": f"the speed protocol failed: {type(exc).__name__}: {exc}"}
+            return {
+                "measured": False,
+                "isolated": True,
+                "reason": f"the speed protocol failed: {type(exc).__name__}: {exc}",
+            }
         return dict(record, isolated=True)
 
     def close(self) -> None:
@@ -311,9 +359,16 @@ def start_isolated(spec: str, config: dict[str, Any], hidden: Hidden) -> Isolate
     except Exception as exc:
         process.close()
         raise AdapterError(spec, f"could not be loaded in its own process: {type(exc).__name__}: {exc}") from exc
-    cls = type(found["qualname"].rsplit(".", 1)[-1], (IsolatedAdapter,), {
-        "name": found["name"], "requirements": Requirements(**found["requirements"]),
-        "privileged": found["privileged"], "capability_names": found["capabilities"],
-        "__module__": found["module"], "__qualname__": found["qualname"],
-    })
+    cls = type(
+        found["qualname"].rsplit(".", 1)[-1],
+        (IsolatedAdapter,),
+        {
+            "name": found["name"],
+            "requirements": Requirements(**found["requirements"]),
+            "privileged": found["privileged"],
+            "capability_names": found["capabilities"],
+            "__module__": found["module"],
+            "__qualname__": found["qualname"],
+        },
+    )
     return cls(process, found)

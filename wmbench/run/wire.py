@@ -16,10 +16,21 @@ from typing import Any
 
 import torch
 
-DTYPES = {str(d).removeprefix("torch."): d for d in (
-    torch.float64, torch.float32, torch.float16, torch.bfloat16,
-    torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool,
-)}
+DTYPES = {
+    str(d).removeprefix("torch."): d
+    for d in (
+        torch.float64,
+        torch.float32,
+        torch.float16,
+        torch.bfloat16,
+        torch.int64,
+        torch.int32,
+        torch.int16,
+        torch.int8,
+        torch.uint8,
+        torch.bool,
+    )
+}
 #: Devices a tensor may name; any other is refused.
 DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta")
 #: The largest message part accepted (bytes).
@@ -44,8 +55,12 @@ def _encode(value: Any, buffers: list[bytes]) -> Any:
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {"$dict": {k: _encode(v, buffers) for k, v in value.items()}}
     if isinstance(value, torch.Tensor) and str(value.dtype).removeprefix("torch.") in DTYPES:
-        record = {"$tensor": len(buffers), "dtype": str(value.dtype).removeprefix("torch."),
-                  "shape": list(value.shape), "device": str(value.device)}
+        record = {
+            "$tensor": len(buffers),
+            "dtype": str(value.dtype).removeprefix("torch."),
+            "shape": list(value.shape),
+            "device": str(value.device),
+        }
         data = b"" if value.is_meta else value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
         buffers.append(bytes(data))
         return record
@@ -66,7 +81,11 @@ def _decode(value: Any, buffers: list[bytes]) -> Any:
 
 def _tensor(record: dict[str, Any], buffers: list[bytes]) -> torch.Tensor:
     try:
-        dtype, shape, device = DTYPES[record["dtype"]], [int(n) for n in record["shape"]], torch.device(record["device"])
+        dtype, shape, device = (
+            DTYPES[record["dtype"]],
+            [int(n) for n in record["shape"]],
+            torch.device(record["device"]),
+        )
         data = buffers[int(record["$tensor"])]
     except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as exc:
         raise WireError(f"malformed tensor record {record!r}") from exc

@@ -124,8 +124,12 @@ def _positive_int(value: Any, source: Path | None, name: str, minimum: int = 1) 
 
 def _positive_number(value: Any, source: Path | None, name: str) -> float:
     maximum = MAXIMUM.get(name)
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 \
-            or (maximum and not value <= maximum):
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not value > 0
+        or (maximum and not value <= maximum)
+    ):
         bounds = "a positive number" if maximum is None else f"a positive number up to {maximum}"
         raise TaskFileError(source, name, f"must be {bounds}, got {value!r}")
     return float(value)
@@ -135,9 +139,13 @@ def _check_size(task: Task) -> Task:
     """Refuse a task whose episodes' frames would exceed :data:`MAX_EPISODE_BYTES`."""
     size = task.length * task.resolution**2 * 3
     if size > MAX_EPISODE_BYTES:
-        raise TaskFileError(task.source, "horizon", f"an episode of {task.length} frames at {task.resolution} px "
-                            f"would hold {size / 2**30:.1f} GiB of frames, over the {MAX_EPISODE_BYTES // 2**30} "
-                            "GiB limit; lower the resolution, context or horizon")
+        raise TaskFileError(
+            task.source,
+            "horizon",
+            f"an episode of {task.length} frames at {task.resolution} px "
+            f"would hold {size / 2**30:.1f} GiB of frames, over the {MAX_EPISODE_BYTES // 2**30} "
+            "GiB limit; lower the resolution, context or horizon",
+        )
     return task
 
 
@@ -185,24 +193,26 @@ def task_from_dict(data: Any, source: Path | None = None) -> Task:
     if changelog and version not in changelog:
         raise TaskFileError(source, "changelog", f"has no line for the current version {version}")
 
-    return _check_size(Task(
-        name=name,
-        version=version,
-        family=family,
-        scene=scene["type"],
-        params=params,
-        resolution=_positive_int(data["resolution"], source, "resolution", minimum=16),
-        fps=_positive_number(data["fps"], source, "fps"),
-        context=_positive_int(data["context"], source, "context"),
-        horizon=_positive_int(data["horizon"], source, "horizon"),
-        metrics=tuple(metrics),
-        episodes=counts,
-        description=str(data.get("description", "")).strip(),
-        ensemble=_positive_int(data.get("ensemble", 8), source, "ensemble", minimum=0),
-        changelog=changelog,
-        source=source,
-        raw=data,
-    ))
+    return _check_size(
+        Task(
+            name=name,
+            version=version,
+            family=family,
+            scene=scene["type"],
+            params=params,
+            resolution=_positive_int(data["resolution"], source, "resolution", minimum=16),
+            fps=_positive_number(data["fps"], source, "fps"),
+            context=_positive_int(data["context"], source, "context"),
+            horizon=_positive_int(data["horizon"], source, "horizon"),
+            metrics=tuple(metrics),
+            episodes=counts,
+            description=str(data.get("description", "")).strip(),
+            ensemble=_positive_int(data.get("ensemble", 8), source, "ensemble", minimum=0),
+            changelog=changelog,
+            source=source,
+            raw=data,
+        )
+    )
 
 
 def load_task(path: Path | str) -> Task:
