@@ -5,10 +5,16 @@ tasks < worlds < {adapters, metrics} < run < results < {leaderboard, api} <
 {cli, lightning} (the contract import-linter checks in CI, in pyproject.toml).
 """
 
+from typing import TYPE_CHECKING
+
 from wmbench._version import __version__
 from wmbench.adapters import Adapter, ContextBatch, ReferenceAdapter, Requirements, load_adapter
 from wmbench.errors import WmbenchError
 from wmbench.tasks import Task, get_suite, get_task, load_task
+
+if TYPE_CHECKING:  # what the names imported on first use are, for type checkers
+    from wmbench.api import evaluate
+    from wmbench.worlds import Episode, EpisodeCache, ObjectSpec, Rollout, generate_episode
 
 __all__ = [
     "Adapter", "ContextBatch", "Episode", "EpisodeCache", "ObjectSpec", "ReferenceAdapter",

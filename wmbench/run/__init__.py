@@ -6,16 +6,36 @@ isolated adapter process, :mod:`wmbench.run.child`) load without the episodes' s
 import importlib
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the names are, for type checkers
+    from wmbench.run.data import EpisodeBatch, EpisodeDataModule
+    from wmbench.run.evaluate import Execution, RunLog, RunSpec, evaluate
+    from wmbench.run.module import EvaluationModule
+    from wmbench.run.speed import SpeedProtocol, measure_speed
 
 _EXPORTS = {
-    "EpisodeBatch": "wmbench.run.data", "EpisodeDataModule": "wmbench.run.data",
-    "Execution": "wmbench.run.evaluate", "RunLog": "wmbench.run.evaluate", "RunSpec": "wmbench.run.evaluate",
-    "EvaluationModule": "wmbench.run.module", "SpeedProtocol": "wmbench.run.speed",
+    "EpisodeBatch": "wmbench.run.data",
+    "EpisodeDataModule": "wmbench.run.data",
+    "Execution": "wmbench.run.evaluate",
+    "RunLog": "wmbench.run.evaluate",
+    "RunSpec": "wmbench.run.evaluate",
+    "EvaluationModule": "wmbench.run.module",
+    "SpeedProtocol": "wmbench.run.speed",
     "measure_speed": "wmbench.run.speed",
 }
 
-__all__ = sorted([*_EXPORTS, "evaluate"])
+__all__ = [
+    "EpisodeBatch",
+    "EpisodeDataModule",
+    "EvaluationModule",
+    "Execution",
+    "RunLog",
+    "RunSpec",
+    "SpeedProtocol",
+    "evaluate",
+    "measure_speed",
+]
 
 
 def __getattr__(name: str):

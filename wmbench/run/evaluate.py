@@ -298,7 +298,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     _check_execution(execution)
     if execution.isolate is None:
         execution = replace(execution, isolate=spec.split == "test")
-    hidden = Hidden([cache.root, out, release and release.path], test_secret)
+    hidden = Hidden([cache.root, out, release.path if release else None], test_secret)
     adapter = _adapter(spec, execution, adapter, hidden)
     try:
         return _run(spec, Path(out), cache, execution, test_secret, release, adapter)

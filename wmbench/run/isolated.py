@@ -183,7 +183,7 @@ class AdapterProcess:
         if "raised" in reply:
             error = raised_type(str(reply["raised"]), reply.get("exit_code") is not None)(str(reply["message"]))
             if isinstance(error, WmbenchError):
-                error.exit_code = int(reply["exit_code"])  # type: ignore[misc]
+                error.exit_code = int(reply["exit_code"])
             raise error
         return reply.get("value")
 
