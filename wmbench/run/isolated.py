@@ -36,7 +36,6 @@ from typing import Any
 
 import torch
 
-import wmbench
 from wmbench.adapters.base import Adapter, ContextBatch, Requirements
 from wmbench.errors import AdapterError, WmbenchError
 from wmbench.run import wire
@@ -94,7 +93,7 @@ def child_environment(hidden: Hidden) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith("WMBENCH_") and not hidden.named_in(k) and not hidden.named_in(v)
     }
-    root = str(Path(wmbench.__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])  # the directory that holds the wmbench package
     env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     return env
 
