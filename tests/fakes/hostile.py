@@ -89,13 +89,19 @@ class Hostile(Adapter):
                     self.found.setdefault(where, []).append(kind)
 
     def search_directory(self, where: str, root: Path) -> None:
-        for path in root.rglob("*"):
-            self.search(where, [str(path.relative_to(root))])
-            if path.suffix == ".npz":
-                with np.load(path) as data:
-                    self.search(where, [_array(data, k) for k in data.files])
-            elif path.is_file() and path.stat().st_size < 2**20:
-                self.search(where, [path.read_bytes().decode("utf-8", "replace")])
+        """Names and contents of the files under ``root`` (hidden folders, such as a
+        virtual environment, left out; four levels deep)."""
+        for folder, folders, files in os.walk(root):
+            depth = len(Path(folder).relative_to(root).parts)
+            folders[:] = [] if depth >= 4 else [f for f in folders if not f.startswith(".")]
+            for name in files:
+                path = Path(folder) / name
+                self.search(where, [str(path.relative_to(root))])
+                if path.suffix == ".npz":
+                    with np.load(path) as data:
+                        self.search(where, [_array(data, k) for k in data.files])
+                elif path.stat().st_size < 2**16:
+                    self.search(where, [path.read_bytes().decode("utf-8", "replace")])
 
     def matches(self, value: Any) -> Iterator[str]:
         if isinstance(value, bool):
