@@ -347,6 +347,8 @@ class IsolatedAdapter(Adapter):
 def start_isolated(spec: str, config: dict[str, Any], hidden: Hidden) -> IsolatedAdapter:
     """The adapter ``spec`` constructed with ``config`` in a process of its own, whose
     environment and import path name nothing ``hidden``."""
+    if os.name != "posix":
+        raise WmbenchError("--isolate needs a POSIX system (Linux, macOS); run with --no-isolate here, or under WSL")
     process = AdapterProcess(spec, config, hidden)
     try:
         found = process.start()
