@@ -180,9 +180,10 @@ class AdapterProcess:
             self.stop()
             raise
         if "raised" in reply:
-            error = raised_type(str(reply["raised"]), reply.get("exit_code") is not None)(str(reply["message"]))
-            if isinstance(error, WmbenchError):
-                error.exit_code = int(reply["exit_code"])
+            code = reply.get("exit_code")
+            error = raised_type(str(reply["raised"]), isinstance(code, int))(str(reply.get("message")))
+            if isinstance(error, WmbenchError) and isinstance(code, int):
+                error.exit_code = code
             raise error
         return reply.get("value")
 
@@ -265,6 +266,9 @@ class IsolatedAdapter(Adapter):
             "state": call_state(self.device.type),
         }
         reply = self.process.request(message, f"{method}()")
+        if not isinstance(reply, dict) or "value" not in reply or not isinstance(reply.get("seconds"), (int, float)):
+            self.process.stop()
+            raise IsolatedProcessDied(f"the adapter's process answered {method}() with a malformed message")
         self.elapsed += reply["seconds"]
         return reply["value"]
 
@@ -323,16 +327,20 @@ class IsolatedAdapter(Adapter):
                 "actions": inputs.actions,
             },
         }
-        deadline = None if budget_s is None or timeout is None else time.monotonic() + budget_s + timeout + 60
+        start = time.monotonic()
+        deadline = None if budget_s is None or timeout is None else start + budget_s + timeout + 60
         try:
             record = self.process.request(message, "the speed protocol", deadline)
+            if not isinstance(record, dict):
+                raise IsolatedProcessDied(f"the adapter's process answered the speed protocol with {record!r}")
         except Exception as exc:
             return {
                 "measured": False,
                 "isolated": True,
                 "reason": f"the speed protocol failed: {type(exc).__name__}: {exc}",
             }
-        return dict(record, isolated=True)
+        # the protocol's wall time as the run saw it: a bound the child's own timings cannot beat
+        return dict(record, isolated=True, run_wall_s=time.monotonic() - start)
 
     def close(self) -> None:
         """Keep the adapter's last description, then end its process."""
