@@ -1,6 +1,8 @@
 """An independent reference for the Physics-IQ scoring, written from the published
-procedure one frame at a time with OpenCV and NumPy (no wmbench code): the expected
-values of the motion and ``physics-iq`` tests and the baseline of the scoring benchmark.
+procedure one frame at a time with OpenCV, NumPy and pandas (no wmbench code): the
+expected values of the motion and ``physics-iq`` tests and the baseline of the
+scoring benchmarks. Masks keep the three channels of the decoded mask videos, as the
+official scripts do.
 """
 
 from __future__ import annotations
@@ -8,8 +10,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import re
+
 import cv2
 import numpy as np
+import pandas as pd
 
 VIEWS = ("perspective-left", "perspective-center", "perspective-right")
 
@@ -64,8 +69,8 @@ def mask_video_frames(video: Path, stop: int, size: tuple[int, int], through_cod
         with tempfile.TemporaryDirectory() as tmp:
             mask_file = Path(tmp) / "masks.mp4"
             write_video(mask_file, masks, fps, is_color=False)
-            return [f[..., 0] > 127 for f in read_frames(mask_file, stop, size)]
-    return [f[..., 0] > 127 for f in read_frames(mask_file, stop, size)]
+            return [f > 127 for f in read_frames(mask_file, stop, size)]
+    return [f > 127 for f in read_frames(mask_file, stop, size)]
 
 
 def iou_per_frame(a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
@@ -89,3 +94,61 @@ def weighted_spatial(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 def mse_per_frame(a: list[np.ndarray], b: list[np.ndarray]) -> list[float]:
     return [float(np.mean((x.astype(np.float32) - y.astype(np.float32)) ** 2)) for x, y in zip(a, b)]
+
+
+def convert_fps(path: Path, fps_new: float) -> list[np.ndarray]:
+    """A real take's first five seconds at ``fps_new``, linearly interpolated between
+    neighbouring frames in float32 and truncated to uint8 (the official fps changer,
+    without its H.264 encoding)."""
+    capture = cv2.VideoCapture(str(path))
+    fps_old, declared = capture.get(cv2.CAP_PROP_FPS), int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    capture.release()
+    seconds = min(5, declared / fps_old)
+    frames = read_frames(path, int(seconds * fps_old))
+    wanted = int(seconds * fps_new)
+    out = []
+    for j in range(wanted):
+        x = j * (len(frames) - 1) / (wanted - 1)
+        k = int(x)
+        weight = x - k
+        left = frames[k].astype(np.float32)
+        right = frames[min(k + 1, len(frames) - 1)].astype(np.float32)
+        out.append(((1 - weight) * left + weight * right).astype(np.uint8))
+    return out
+
+
+def _floats(cell) -> list[float]:
+    return [round(float(x), 4) for x in re.findall(r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?", cell)]
+
+
+def iq_score(csv_path: Path) -> tuple[float, float]:
+    """(Physics-IQ score in percent, physical variance) of a per-scenario CSV, step by
+    step as the official score computes them (per-frame values rounded to 4 decimals,
+    the variance terms to 4, 5, 4 and 4)."""
+    table = pd.read_csv(csv_path)
+    lists = lambda key: {view: [_floats(c) for c in table[f"{key}_{view}"]] for view in VIEWS}  # noqa: E731
+    scalars = lambda key: {view: list(table[f"{key}_{view}"]) for view in VIEWS}  # noqa: E731
+
+    def per_row(by_view: dict) -> float:  # per scenario over its three views' frames, then over scenarios
+        rows = len(table)
+        return float(np.mean([np.mean(np.concatenate([by_view[v][r] for v in VIEWS])) for r in range(rows)]))
+
+    def per_view_frames(by_view: dict) -> float:
+        means = []
+        for v in VIEWS:
+            values = [x for row in by_view[v] for x in row]
+            means.append(sum(values) / len(values))
+        return float(np.mean(means))
+
+    def per_view_scalars(by_view: dict) -> float:
+        return float(np.mean([np.mean(by_view[v]) for v in VIEWS]))
+
+    mse, st = per_row(lists("v1_mse")), per_row(lists("spatiotemporal_iou_v1"))
+    sp, wsp = per_view_scalars(scalars("spatial_iou_v1")), per_view_scalars(scalars("weighted_spatial_iou_v1"))
+    var_mse = round(np.float64(per_view_frames(lists("variance_mse"))), 4)
+    var_st = round(np.float64(per_view_frames(lists("variance_spatiotemporal_iou"))), 4)
+    var_sp = round(np.float64(per_view_scalars(scalars("variance_spatial"))), 5)
+    var_wsp = round(np.float64(per_view_scalars(scalars("variance_weighted_spatial"))), 4)
+    variance = round(var_st + var_sp + var_wsp - var_mse, 4)
+    score = 100 * ((st / var_st + sp / var_sp + wsp / var_wsp) / 3 - (mse - var_mse))
+    return float(round(max(min(score, 100.0), 0.0), 2)), float(variance)

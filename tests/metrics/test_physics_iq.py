@@ -89,38 +89,9 @@ def _reference_view(dirs: dict[str, Path], scenario: str, view: str, masks_dir: 
     }
 
 
-def _reference_scores(views: dict[tuple[str, str], dict]) -> dict[str, float]:
-    """The official IQTable scores, written out directly from its definition."""
-    lists = {"v1_mse", "variance_mse", "spatiotemporal_iou_v1", "variance_spatiotemporal_iou"}
-    value = lambda s, v, k: ([round(x, 4) for x in views[s, v][k]] if k in lists else views[s, v][k])  # noqa: E731
-
-    def dataset_mean(key: str) -> float:
-        if key in lists:
-            return float(np.mean([np.mean(sum((value(s, v, key) for v in ref.VIEWS), [])) for s in SCENARIOS]))
-        return float(np.mean([np.mean([value(s, v, key) for v in ref.VIEWS]) for s in SCENARIOS]))
-
-    st = dataset_mean("spatiotemporal_iou_v1") / dataset_mean("variance_spatiotemporal_iou")
-    sp = dataset_mean("spatial_iou_v1") / dataset_mean("variance_spatial")
-    wsp = dataset_mean("weighted_spatial_iou_v1") / dataset_mean("variance_weighted_spatial")
-    mse = dataset_mean("v1_mse") - dataset_mean("variance_mse")
-    per_view = []
-    for s in SCENARIOS:
-        for v in ref.VIEWS:
-            mean = lambda k: float(np.mean(value(s, v, k)))  # noqa: E731
-            terms = [mean("spatiotemporal_iou_v1") / (mean("variance_spatiotemporal_iou") + 1e-8),
-                     mean("spatial_iou_v1") / (mean("variance_spatial") + 1e-8),
-                     mean("weighted_spatial_iou_v1") / (mean("variance_weighted_spatial") + 1e-8),
-                     (mean("variance_mse") + 1e-8) / mean("v1_mse")]
-            per_view.append(np.mean(np.clip(terms, 0, 1)))
-    return {"score_spatiotemporal": st, "score_spatial": sp, "score_weighted_spatial": wsp, "score_mse": mse,
-            "final_score_orig": float(np.clip((st + sp + wsp) / 3 - mse, 0, 1)),
-            "final_score_view": float(np.mean(per_view))}
-
-
 def _assert_views_match(got: dict, expected: dict) -> None:
     for key, value in expected.items():
-        tolerance = 1e-7 if "mse" in key else 1e-12  # MSE: the official one is float32
-        assert np.asarray(got[key]) == pytest.approx(np.asarray(value), abs=tolerance), key
+        assert np.asarray(got[key]) == pytest.approx(np.asarray(value), abs=1e-12), key
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -155,23 +126,20 @@ def test_command_reproduces_the_official_per_view_metrics(submission, scored):
     assert summary["fps"] == FPS and summary["frames"] == 20 and summary["working_resolution"] == [24, 16]
     table = pd.read_csv(csv)
     assert list(table["scenario"]) == sorted(SCENARIOS)
-    views = {}
     for scenario in SCENARIOS:
         row = table[table["scenario"] == scenario].iloc[0]
         for view in ref.VIEWS:
             expected = _reference_view(submission, scenario, view, None)
-            views[scenario, view] = expected
             got = {k: (json.loads(row[f"{k}_{view}"]) if isinstance(row[f"{k}_{view}"], str) else row[f"{k}_{view}"])
                    for k in expected}
             _assert_views_match(got, expected)
             for key, value in expected.items():  # the JSON holds the means of the per-frame lists
                 assert summary["scenarios"][scenario][view][key] == pytest.approx(np.mean(value), abs=1e-7)
-    expected_scores = _reference_scores(views)
-    for key, value in expected_scores.items():
-        assert summary["scores"][key] == pytest.approx(value, abs=1e-9), key
-    assert summary["scores"]["physics_iq_score"] == round(100 * expected_scores["final_score_orig"], 2)
-    # the fixture is not degenerate: scores lie strictly between the extremes
-    assert 0 < expected_scores["final_score_orig"] < 1 and 0 < expected_scores["final_score_view"] < 1
+    expected_score, expected_variance = ref.iq_score(csv)
+    assert summary["scores"]["physics_iq_score"] == expected_score
+    assert summary["scores"]["physical_variance"] == expected_variance
+    # the fixture is not degenerate: the score lies strictly between the extremes
+    assert 0 < expected_score < 100 and expected_variance > 0
 
 
 def test_precomputed_masks_are_read_not_recomputed(submission, scored):
@@ -194,7 +162,7 @@ def test_without_the_mask_video_matches_the_reference_without_it(submission, sco
     summary, per_view = score_submission(submission["generated"], submission["real"], mask_video=False)
     key = (SCENARIOS[1], ref.VIEWS[2])
     _assert_views_match(per_view[key], _reference_view(submission, *key, None, through_codec=False))
-    assert summary["scores"]["final_score_orig"] != scored[0]["scores"]["final_score_orig"]
+    assert summary["scores"]["physics_iq_score"] != scored[0]["scores"]["physics_iq_score"]
 
 
 def test_missing_take_and_missing_generated_video_are_named(submission, tmp_path, cli):
