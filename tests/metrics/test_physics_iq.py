@@ -197,16 +197,96 @@ def test_bad_inputs_exit_with_one_line_errors(submission, tmp_path, cli):
     assert all(len(e.strip().splitlines()) == 1 for e in (err,))
 
 
-def test_videos_shorter_than_five_seconds_are_scored_on_every_frame(submission, tmp_path):
-    """18 frames where 20 are asked for: the last, partial chunk of frames is scored too."""
-    from wmbench.metrics.physics_iq import score_submission
-
+def test_videos_shorter_than_five_seconds_are_scored_on_every_frame(submission, tmp_path, cli):
+    """18 frames where 20 are asked for (a last, partial chunk of decoded frames): every
+    frame is scored, as the official scripts score them, and the JSON says 18."""
     short = {}
     for name in ("real", "generated"):
         short[name] = tmp_path / name
         short[name].mkdir()
         for video in submission[name].glob("*.mp4"):
             ref.write_video(short[name] / video.name, ref.read_frames(video, 18), FPS)
-    summary, per_view = score_submission(short["generated"], short["real"], mask_video=False)
+    csv = tmp_path / "short.csv"
+    code, out, _ = cli("physics-iq", short["generated"], "--real", short["real"], "--csv", csv, "--workers", "1")
+    assert code == 0
+    summary = json.loads(out)
     assert summary["frames"] == 18
-    assert {len(view[key]) for view in per_view.values() for key in ("v1_mse", "variance_mse")} == {18}
+    key = (SCENARIOS[0], ref.VIEWS[0])
+    expected = _reference_view(short, *key, None)
+    assert {len(expected[k]) for k in ("v1_mse", "variance_mse", "spatiotemporal_iou_v1")} == {18}
+    for metric, value in expected.items():
+        assert summary["scenarios"][key[0]][key[1]][metric] == pytest.approx(np.mean(value), abs=1e-12), metric
+    assert (summary["scores"]["physics_iq_score"], summary["scores"]["physical_variance"]) == ref.iq_score(csv)
+
+
+def _flat_view(st: float, var_st: float, sp: float, var_sp: float, wsp: float, var_wsp: float,
+               mse: float, var_mse: float) -> dict:
+    """Per-view metrics with constant per-frame lists (3 frames), take 2 as take 1."""
+    return {"v1_mse": [mse] * 3, "v2_mse": [mse] * 3, "variance_mse": [var_mse] * 3,
+            "spatiotemporal_iou_v1": [st] * 3, "spatiotemporal_iou_v2": [st] * 3,
+            "variance_spatiotemporal_iou": [var_st] * 3, "spatial_iou_v1": sp, "spatial_iou_v2": sp,
+            "variance_spatial": var_sp, "weighted_spatial_iou_v1": wsp, "weighted_spatial_iou_v2": wsp,
+            "variance_weighted_spatial": var_wsp}
+
+
+def test_the_score_rounds_as_the_official_formula_where_it_matters(tmp_path):
+    """The variance terms are rounded (4, 5, 4, 4 decimals) before they divide: a
+    weighted-spatial variance of 0.010049 counts as 0.01 and a spatial one of 0.000126
+    as 0.00013 (0.0001 at 4 decimals); per-frame values are rounded to 4 decimals first
+    (0.30004 counts as 0.3). Unrounded, the score would read 59.21."""
+    from wmbench.metrics.physics_iq import physics_iq_score, write_csv
+
+    values = dict(st=0.30004, var_st=0.6, sp=0.0001, var_sp=0.000126, wsp=0.005, var_wsp=0.010049,
+                  mse=0.01, var_mse=0.005)
+    per_view = {(s, v): _flat_view(**values) for s in SCENARIOS for v in ref.VIEWS}
+    csv = tmp_path / "scores.csv"
+    write_csv(per_view, csv)
+    scores = physics_iq_score(per_view)
+    assert (scores["physics_iq_score"], scores["physical_variance"]) == ref.iq_score(csv) == (58.47, 0.6051)
+    assert scores["physical_variance_terms"] == {"spatiotemporal_iou": 0.6, "spatial_iou": 0.00013,
+                                                 "weighted_spatial_iou": 0.01, "mse": 0.005}
+    v = values
+    unrounded = 100 * ((v["st"] / v["var_st"] + v["sp"] / v["var_sp"] + v["wsp"] / v["var_wsp"]) / 3
+                       - (v["mse"] - v["var_mse"]))
+    assert round(unrounded, 2) == 59.21
+
+
+def test_a_24_fps_submission_is_scored_against_the_30_fps_takes_converted(tmp_path):
+    """As the official scripts do: the five seconds of each real take (150 frames) become
+    120 frames, each a float32 blend of its two nearest source frames, truncated; masks
+    are computed from the converted takes (the given 30 FPS masks do not apply)."""
+    from wmbench.metrics.physics_iq import score_submission
+
+    real, generated, masks = tmp_path / "real", tmp_path / "generated", tmp_path / "masks"
+    for d in (real, generated, masks):
+        d.mkdir()
+    rng = np.random.default_rng(1)
+    scenario = SCENARIOS[0]
+    for n, view in enumerate(ref.VIEWS, 1):
+        for take, speed in ((1, 0.5), (2, 0.55)):
+            name = f"{n + 100 * (take - 1):04d}_testing-videos_30FPS_{view}_take-{take}_{scenario}"
+            ref.write_video(real / name, _video(rng, speed, 3.0, frames=150), 30)
+            ref.write_video(masks / name.replace("testing-videos", "video-masks"), [np.zeros((64, 96), np.uint8)] * 150,
+                            30, is_color=False)
+        ref.write_video(generated / f"{n:04d}_{view}_{scenario}", _video(rng, 0.4 + 0.2 * n, 2.0, frames=120), 24)
+    summary, per_view = score_submission(generated, real, masks)
+    assert (summary["fps"], summary["real_fps"], summary["frames"]) == (24, 30, 120)
+    size = (24, 16)
+    for n, view in enumerate(ref.VIEWS, 1):
+        takes = [ref.convert_fps(next(real.glob(f"*_{view}_take-{k}_*")), 24) for k in (1, 2)]
+        assert len(takes[0]) == 120 and not np.array_equal(takes[0][60], ref.read_frames(next(real.glob(
+            f"*_{view}_take-1_*")), 61)[60])  # blended, not the first 120 frames
+        ours = ref.read_frames(next(generated.glob(f"{n:04d}_*")), 120)
+        small = [[cv2.resize(f, size) / 255.0 for f in frames] for frames in (*takes, ours)]
+        masks_of = []
+        for k, frames in enumerate((*takes, ours)):
+            mask_file = tmp_path / f"{view}-{k}-masks.mp4"
+            ref.write_video(mask_file, ref.masks_per_frame(frames), 24, is_color=False)
+            masks_of.append([f > 127 for f in ref.read_frames(mask_file, 120, size)])
+        got = per_view[scenario, view]
+        assert got["variance_mse"] == pytest.approx(ref.mse_per_frame(small[0], small[1]), abs=1e-12)
+        assert got["v1_mse"] == pytest.approx(ref.mse_per_frame(small[0], small[2]), abs=1e-12)
+        assert got["variance_spatiotemporal_iou"] == pytest.approx(ref.iou_per_frame(masks_of[0], masks_of[1]))
+        assert got["spatiotemporal_iou_v1"] == pytest.approx(ref.iou_per_frame(masks_of[0], masks_of[2]))
+        assert got["variance_spatial"] == pytest.approx(ref.spatial(masks_of[0], masks_of[1]))
+        assert got["variance_spatial"] < 1  # computed masks, not the empty 30 FPS ones
