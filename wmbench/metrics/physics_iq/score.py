@@ -59,10 +59,15 @@ def weighted_spatial_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.minimum(wa, wb).sum() / union) if union else 1.0
 
 
+#: ``float32(level / 255.0)`` of every 8-bit level: the official frames' values.
+_LEVELS = (np.arange(256) / 255.0).astype(np.float32)
+
+
 def mse_per_frame(x: np.ndarray, y: np.ndarray) -> list[float]:
     """Per-frame MSE of ``uint8 (T, h, w, 3)`` frames on a 0-1 scale, in float32 as the
-    official ``mse_per_frame`` computes it."""
-    a, b = (x / 255.0).astype(np.float32), (y / 255.0).astype(np.float32)
+    official ``mse_per_frame`` computes it (frames divided by 255 in float64, then
+    cast to float32)."""
+    a, b = _LEVELS[x], _LEVELS[y]
     return [float(np.mean((p - q) ** 2)) for p, q in zip(a, b)]
 
 
