@@ -290,3 +290,18 @@ def test_a_24_fps_submission_is_scored_against_the_30_fps_takes_converted(tmp_pa
         assert got["spatiotemporal_iou_v1"] == pytest.approx(ref.iou_per_frame(masks_of[0], masks_of[2]))
         assert got["variance_spatial"] == pytest.approx(ref.spatial(masks_of[0], masks_of[1]))
         assert got["variance_spatial"] < 1  # computed masks, not the empty 30 FPS ones
+
+
+def test_the_command_on_the_cpu_imports_neither_torch_nor_torchmetrics(submission):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from wmbench.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['physics-iq', {str(submission['generated'])!r}, '--real', {str(submission['real'])!r}]) == 0\n"
+        "print(sorted(m for m in ('torch', 'torchmetrics', 'torchvision', 'lightning') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -48,7 +48,7 @@ def iou_per_frame(a: np.ndarray, b: np.ndarray) -> list[float]:
 
 def spatial_iou(a: np.ndarray, b: np.ndarray) -> float:
     """The IoU of the masks collapsed over time (moving in any frame)."""
-    return iou_per_frame(a.any(0, keepdims=True), b.any(0, keepdims=True))[0]
+    return iou_per_frame(np.asarray(a.any(0))[None], np.asarray(b.any(0))[None])[0]
 
 
 def weighted_spatial_iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -64,10 +64,10 @@ _LEVELS = (np.arange(256) / 255.0).astype(np.float32)
 
 
 def mse_per_frame(x: np.ndarray, y: np.ndarray) -> list[float]:
-    """Per-frame MSE of ``uint8 (T, h, w, 3)`` frames on a 0-1 scale, in float32 as the
-    official ``mse_per_frame`` computes it (frames divided by 255 in float64, then
-    cast to float32)."""
-    a, b = _LEVELS[x], _LEVELS[y]
+    """Per-frame MSE of frames ``(T, h, w, 3)`` on a 0-1 scale, in float32 as the official
+    ``mse_per_frame`` computes it: ``uint8`` frames are divided by 255 in float64 and
+    cast to float32 first (pass them through :data:`_LEVELS` once to reuse them)."""
+    a, b = (_LEVELS[f] if f.dtype == np.uint8 else f for f in (x, y))
     return [float(np.mean((p - q) ** 2)) for p, q in zip(a, b)]
 
 
@@ -96,13 +96,14 @@ def score_view(files: ViewFiles, fps: float, device: str = "cpu", mask_video: bo
         )
     first, second = real_masks
     ours = generated.masks
+    take1, take2, frames = (_LEVELS[s.frames] for s in (*takes, generated))
     return {
-        "v1_mse": mse_per_frame(takes[0].frames, generated.frames),
-        "v2_mse": mse_per_frame(takes[1].frames, generated.frames),
+        "v1_mse": mse_per_frame(take1, frames),
+        "v2_mse": mse_per_frame(take2, frames),
         "variance_spatial": spatial_iou(first, second),
         "variance_weighted_spatial": weighted_spatial_iou(first, second),
         "variance_spatiotemporal_iou": iou_per_frame(first, second),
-        "variance_mse": mse_per_frame(takes[0].frames, takes[1].frames),
+        "variance_mse": mse_per_frame(take1, take2),
         "spatiotemporal_iou_v1": iou_per_frame(first, ours),
         "spatiotemporal_iou_v2": iou_per_frame(second, ours),
         "spatial_iou_v1": spatial_iou(first, ours),
