@@ -102,6 +102,30 @@ def _compare(generated: Path, real: Path, masks: Path | None, cpus: str, repeats
     return {"seconds": medians, "scores": scores}
 
 
+def _workers(generated: Path, real: Path, masks: Path, cpus: str, repeats: int) -> None:
+    """``wmbench physics-iq`` with its default worker count against ``--workers 1``."""
+    command = [
+        sys.executable,
+        "-m",
+        "wmbench",
+        "physics-iq",
+        str(generated),
+        "--real",
+        str(real),
+        "--masks",
+        str(masks),
+    ]
+    walls: dict[str, list[float]] = {"default": [], "1": []}
+    for _ in range(repeats):
+        for workers, extra in (("default", []), ("1", ["--workers", "1"])):
+            walls[workers].append(_run(command + extra, cpus)[0])
+    default, one = (statistics.median(walls[k]) for k in ("default", "1"))
+    print(
+        f"wmbench on CPUs {cpus}, masks given: default workers {default:.2f} s, --workers 1 {one:.2f} s "
+        f"(default / one: {default / one:.2f})"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", type=int, default=8, help="scenarios of 3 views each (default 8: 24 views)")
@@ -133,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{scores['reference']}, {scores['wmbench']}{same}"
                 )
         print(f"worst wall-time ratio wmbench / reference: {worst:.2f} (target <= {TARGET})")
+        if len(cores) > 1:
+            _workers(generated, real, masks, ",".join(map(str, cores)), args.repeats)
     return 0
 
 
