@@ -305,3 +305,17 @@ def test_the_command_on_the_cpu_imports_neither_torch_nor_torchmetrics(submissio
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_masks_computed_through_torch_in_chunks_equal_the_opencv_stream():
+    """The path used with ``--device`` other than cpu: frames sent in chunks of 16, the
+    background carried over, RGB for torch; the same masks as frame by frame."""
+    from wmbench.metrics.motion_opencv import MotionMasks
+    from wmbench.metrics.physics_iq.video import _device_masks
+
+    frames = _video(np.random.default_rng(3), 2.5, 4.0, frames=40)
+    stream = MotionMasks()
+    expected = [stream.push(f) for f in frames]
+    got = list(_device_masks(iter(frames), "cpu"))
+    assert len(got) == 40 and all(np.array_equal(m, e) for (_, m), e in zip(got, expected))
+    assert all(f is g for (f, _), g in zip(got, frames)) and sum(int(m.any()) for m in expected) > 20
