@@ -8,21 +8,20 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from wmbench._lazy import lazy_names
+
 if TYPE_CHECKING:  # what the names are, for type checkers
     from wmbench.run.data import EpisodeBatch, EpisodeDataModule
     from wmbench.run.evaluate import Execution, RunLog, RunSpec, evaluate
     from wmbench.run.module import EvaluationModule
     from wmbench.run.speed import SpeedProtocol, measure_speed
 
-_EXPORTS = {
-    "EpisodeBatch": "wmbench.run.data",
-    "EpisodeDataModule": "wmbench.run.data",
-    "Execution": "wmbench.run.evaluate",
-    "RunLog": "wmbench.run.evaluate",
-    "RunSpec": "wmbench.run.evaluate",
-    "EvaluationModule": "wmbench.run.module",
-    "SpeedProtocol": "wmbench.run.speed",
-    "measure_speed": "wmbench.run.speed",
+#: Each name imported on first use and the submodule it comes from (``evaluate``: below).
+_LAZY = {
+    **dict.fromkeys(["EpisodeBatch", "EpisodeDataModule"], "data"),
+    **dict.fromkeys(["Execution", "RunLog", "RunSpec"], "evaluate"),
+    "EvaluationModule": "module",
+    **dict.fromkeys(["SpeedProtocol", "measure_speed"], "speed"),
 }
 
 __all__ = [
@@ -38,10 +37,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'wmbench.run' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 class _Stage(types.ModuleType):
