@@ -36,6 +36,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from wmbench.threads import torch_threads
+
 
 @dataclass(frozen=True)
 class Requirements:
@@ -155,8 +157,9 @@ class Adapter:
 
         Default: :meth:`predict` with a horizon of one on the last ``C`` frames (the
         context, then the frames predicted so far) and the true actions between them,
-        followed by ``action``. The window is a view of a ring of frames: a step copies
-        only its new frame, never the window."""
+        followed by ``action``. The window given to :meth:`predict` is a view of a ring
+        of frames, valid until the next step (copy it to keep it): a step copies only its
+        new frame, never the window."""
         if self._window is None or self._ring is None:
             raise RuntimeError("call reset() before step()")
         actions = None
@@ -187,9 +190,11 @@ class FrameRing:
         return self.buffer[:, self.start : self.start + self.size]
 
     def push(self, frame: torch.Tensor) -> torch.Tensor:
-        """Drop the oldest frame, append ``frame`` ``(B, ...)``; returns the new window."""
-        self.buffer[:, self.start] = frame
-        self.buffer[:, self.start + self.size] = frame
+        """Drop the oldest frame, append ``frame`` ``(B, ...)``; returns the new window.
+        The copy runs on one thread: it must not wake the model's (see :mod:`wmbench.threads`)."""
+        with torch_threads(1):
+            self.buffer[:, self.start] = frame
+            self.buffer[:, self.start + self.size] = frame
         self.start = (self.start + 1) % self.size
         return self.window
 
