@@ -33,6 +33,7 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-only
 	$(BIN)/wmbench bench generate
+	$(BIN)/wmbench bench speed
 
 pictures: $(STAMP)
 	$(BIN)/wmbench pictures --all --out-dir docs/images --tracks --occluders
