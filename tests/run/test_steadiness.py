@@ -21,8 +21,9 @@ def test_run_to_run_spread_is_the_range_over_the_median():
 
 
 def test_bench_speed_measures_each_adapter_several_times(cli):
-    code, out, _ = cli("bench", "speed", "--per-call-ms", "2", "--runs", "2", "--min-calls", "5", "--min-time", "0",
-                       "--json")
+    code, out, _ = cli(
+        "bench", "speed", "--per-call-ms", "2", "--runs", "2", "--min-calls", "5", "--min-time", "0", "--json"
+    )
     assert code == 0
     [case] = json.loads(out)
     assert case["per_call_ms"] == 2 and [r["run"] for r in case["runs"]] == [1, 2]

@@ -121,7 +121,7 @@ def add(commands: Any) -> None:
         default=180.0,
         metavar="SECONDS",
         help="time the speed protocol may take per task (half for the steps, the rest for predict calls); "
-             "it records how many calls it made (default: 180)",
+        "it records how many calls it made (default: 180)",
     )
     p.add_argument(
         "--on-error",

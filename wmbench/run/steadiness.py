@@ -36,16 +36,27 @@ class KnownCost(Adapter):
         return batch.frames[:, -1:].expand(-1, batch.horizon, -1, -1, -1)
 
 
-def measure_runs(seconds: float, runs: int = 2, protocol: SpeedProtocol | None = None, task: str = "drop_single",
-                 batch_size: int = 4) -> list[dict[str, Any]]:
+def measure_runs(
+    seconds: float, runs: int = 2, protocol: SpeedProtocol | None = None, task: str = "drop_single", batch_size: int = 4
+) -> list[dict[str, Any]]:
     """``runs`` speed records of a fresh :class:`KnownCost` adapter of ``seconds`` per
     call on ``task``'s shape (its context, horizon and resolution, random frames)."""
     spec = get_task(task)
-    inputs = ContextBatch(frames=torch.rand(batch_size, spec.context, 3, spec.resolution, spec.resolution),
-                          horizon=spec.horizon, fps=spec.fps)
-    return [measure_speed(Harness(KnownCost(seconds), spec), inputs, torch.device("cpu"), "32-true",
-                          protocol=protocol or SpeedProtocol())
-            for _ in range(runs)]
+    inputs = ContextBatch(
+        frames=torch.rand(batch_size, spec.context, 3, spec.resolution, spec.resolution),
+        horizon=spec.horizon,
+        fps=spec.fps,
+    )
+    return [
+        measure_speed(
+            Harness(KnownCost(seconds), spec),
+            inputs,
+            torch.device("cpu"),
+            "32-true",
+            protocol=protocol or SpeedProtocol(),
+        )
+        for _ in range(runs)
+    ]
 
 
 def value(record: dict[str, Any], name: str) -> float:
