@@ -56,6 +56,16 @@ def test_the_frame_ring_holds_the_last_frames_without_touching_the_context():
     assert torch.equal(context, torch.arange(6, dtype=torch.float32).view(2, 3, 1))
 
 
+def test_the_default_step_copies_no_window():
+    """Every window a step predicts from is a view of one buffer: no window is built per step."""
+    adapter = Recorder()
+    adapter.reset(torch.zeros(1, 4, 3, 8, 8), fps=10.0)
+    for _ in range(9):
+        adapter.step()
+    buffers = {b.frames.untyped_storage().data_ptr() for b in adapter.batches}
+    assert len(adapter.batches) == 9 and len(buffers) == 1
+
+
 def test_step_without_actions_and_refusals():
     adapter = Recorder()
     adapter.reset(torch.zeros(1, 2, 3, 4, 4), fps=5.0)
