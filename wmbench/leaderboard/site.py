@@ -155,7 +155,7 @@ def _spread_text(speed: dict[str, Any]) -> str:
     if "relative_iqr" not in latency:
         return ""
     flag = "; spread too wide to compare" if speed.get("spread_too_wide") else ""
-    return f"; step IQR {fmt.number(100 * latency['relative_iqr'])}% of p50 over {latency['count']} steps{flag}"
+    return f"; step IQR {100 * latency['relative_iqr']:.0f}% of p50 over {latency['count']} steps{flag}"
 
 
 def _task_views(e: Entry, pictures: dict[str, Any]) -> list[dict[str, Any]]:
