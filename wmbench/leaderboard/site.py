@@ -154,7 +154,11 @@ def _spread_text(speed: dict[str, Any]) -> str:
     latency = speed["step_latency_ms"]
     if "relative_iqr" not in latency:
         return ""
-    flag = "; spread too wide to compare" if speed.get("spread_too_wide") else ""
+    wide = [
+        {"step_latency_ms": "steps", "predict_latency_ms": "predict calls"}.get(k, k)
+        for k in speed.get("spread_too_wide", [])
+    ]
+    flag = f"; spread too wide to compare ({', '.join(wide)})" if wide else ""
     return f"; step IQR {100 * latency['relative_iqr']:.0f}% of p50 over {latency['count']} steps{flag}"
 
 
