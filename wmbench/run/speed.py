@@ -185,7 +185,7 @@ def _step_latencies(harness: Harness, one: ContextBatch, context: int, device: t
     while (warm or not protocol.enough(step_times)) and budget.allows():
         _, reset_time = budget.call(harness, "reset", device, lambda: adapter.reset(one.frames, one.fps, past))
         for k in range(min(protocol.warmup, one.horizon) if warm else one.horizon):
-            if not budget.allows() or (not warm and protocol.enough(step_times)):
+            if (not warm and protocol.enough(step_times)) or not budget.allows():
                 break
             _, seconds = budget.call(harness, "step", device, lambda: adapter.step(steps[k]))
             if not warm:
