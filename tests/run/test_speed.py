@@ -223,3 +223,9 @@ def test_the_spread_is_computed_and_a_wide_one_flagged_with_a_warning(fake_clock
     assert latency["p5"] == pytest.approx(5.95) and latency["p95"] == pytest.approx(95.05)
     assert latency["relative_iqr"] == pytest.approx(49.5 / 50.5)
     assert speed["spread_too_wide"] == ["step_latency_ms"]
+
+
+def test_a_budget_that_was_enough_is_not_spent(fake_clock):
+    speed = _fake_measure(Ticking(fake_clock), budget_s=100.0)
+    assert speed["budget_spent"] is False and speed["step_latency_ms"]["count"] == 1024
+    assert speed["predict_latency_ms"]["count"] == 20
