@@ -19,6 +19,7 @@ from typing import Callable, Sequence, TypeVar
 from tqdm import tqdm
 
 from wmbench.errors import WmbenchError
+from wmbench.threads import one_thread, set_one_thread
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -27,14 +28,6 @@ Result = TypeVar("Result")
 def available_cores() -> int:
     """CPU cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _one_thread() -> None:
-    import cv2
-    import torch
-
-    torch.set_num_threads(1)
-    cv2.setNumThreads(1)
 
 
 def map_in_workers(function: Callable[[Job], Result], jobs: Sequence[Job], workers: int = 1,
@@ -50,14 +43,15 @@ def map_in_workers(function: Callable[[Job], Result], jobs: Sequence[Job], worke
     try:
         if workers <= 1 or len(jobs) <= 1:
             results = []
-            for job in jobs:
-                results.append(function(job))
-                bar.update()
+            with one_thread():  # as in a worker: see wmbench.threads
+                for job in jobs:
+                    results.append(function(job))
+                    bar.update()
             return results
         context = multiprocessing.get_context("spawn")
         done: dict[int, Result] = {}
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
-                                 initializer=_one_thread) as pool:
+                                 initializer=set_one_thread) as pool:
             futures = {pool.submit(function, job): i for i, job in enumerate(jobs)}
             try:
                 for future in as_completed(futures):

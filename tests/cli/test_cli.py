@@ -13,7 +13,7 @@ from ..conftest import REPO, run_subprocess
 
 COMMANDS = [["tasks", "list"], ["tasks", "show"], ["tasks", "suites"], ["adapters", "list"], ["generate"],
             ["run"], ["export"], ["score"], ["leaderboard"], ["submit"], ["compare"], ["demo"], ["pictures"],
-            ["bench", "generate"], ["physics-iq"], ["selftest"]]
+            ["bench", "generate"], ["bench", "speed"], ["physics-iq"], ["selftest"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)

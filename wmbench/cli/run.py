@@ -120,7 +120,8 @@ def add(commands: Any) -> None:
         type=positive_number,
         default=180.0,
         metavar="SECONDS",
-        help="time the speed protocol may take per task; it records how many calls it made (default: 180)",
+        help="time the speed protocol may take per task (half for the steps, the rest for predict calls); "
+        "it records how many calls it made (default: 180)",
     )
     p.add_argument(
         "--isolate",
