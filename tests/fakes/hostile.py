@@ -97,7 +97,11 @@ class Hostile(Adapter):
             for name in files:
                 path = Path(folder) / name
                 self.search(where, [str(path.relative_to(root))])
-                if path.suffix == ".npz":
+                if path.name.endswith(".episode.zst"):  # the cache's own format, read as the cache reads it
+                    from wmbench.worlds.episode import Episode
+
+                    self.search(where, [Episode.load(path)])
+                elif path.suffix == ".npz":
                     with np.load(path) as data:
                         self.search(where, [_array(data, k) for k in data.files])
                 elif path.stat().st_size < 2**16:

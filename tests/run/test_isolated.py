@@ -74,6 +74,8 @@ def test_the_same_hunt_in_process_finds_the_seed_the_secret_and_the_future(hunte
     assert {kind for kinds in found.values() for kind in kinds} == {"seed", "secret", "future frame"}
     assert {"seed", "future frame"} <= set(found["gc.get_objects()"])
     assert "secret" in found["stack frames"]
+    cache = [kinds for where, kinds in found.items() if where.startswith("the cache ")]
+    assert cache and {"seed", "future frame"} <= set(cache[0])  # its files, found from the run's objects
     assert hunted["in process"]["episode_modules"]
 
 
