@@ -145,7 +145,7 @@ def _flatten(roots: list[Any], depth: int) -> Iterator[Any]:
         else:
             try:
                 children = list(vars(value).values()) if not inspect.ismodule(value) else []
-            except TypeError:
+            except Exception:  # no __dict__, or a class that refuses introspection (pydantic's incomplete models)
                 children = []
         stack.extend((c, level + 1) for c in children)
 
