@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import nullcontext
 from typing import Callable, Sequence, TypeVar
 
 from tqdm import tqdm
@@ -71,25 +72,18 @@ def map_in_workers(function: Callable[[Job], Result], jobs: Sequence[Job], worke
 def map_in_threads(function: Callable[[Job], Result], jobs: Sequence[Job], threads: int = 1,
                    progress: bool = True, desc: str = "work", unit: str = "job") -> list[Result]:
     """``[function(job) for job in jobs]``, on ``threads`` threads of this process when
-    more than one, in the jobs' order. OpenCV runs each call on one thread meanwhile
-    (``cv2.setNumThreads(1)``, restored after), so ``N`` threads use ``N`` cores."""
-    import cv2
-
+    more than one, in the jobs' order. OpenCV (and torch, if imported) runs each call on
+    one thread meanwhile (:func:`~wmbench.threads.one_thread`), so ``N`` threads use ``N`` cores."""
     threads = max(1, min(threads, len(jobs)))
-    opencv_threads = cv2.getNumThreads()
-    if threads > 1:
-        cv2.setNumThreads(1)
-    try:
-        with tqdm(total=len(jobs), desc=desc, unit=unit, disable=not progress) as bar, \
-                ThreadPoolExecutor(max_workers=threads) as pool:
-            results = []
-            try:
-                for result in pool.map(function, jobs):
-                    results.append(result)
-                    bar.update()
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            return results
-    finally:
-        cv2.setNumThreads(opencv_threads)
+    with one_thread() if threads > 1 else nullcontext(), \
+            tqdm(total=len(jobs), desc=desc, unit=unit, disable=not progress) as bar, \
+            ThreadPoolExecutor(max_workers=threads) as pool:
+        results = []
+        try:
+            for result in pool.map(function, jobs):
+                results.append(result)
+                bar.update()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        return results
