@@ -33,6 +33,8 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-enable --benchmark-only
 	$(BIN)/wmbench bench generate
+	$(BIN)/python -m benchmarks.physics_iq_ratio
+	$(BIN)/wmbench bench speed
 
 pictures: $(STAMP)
 	$(BIN)/wmbench pictures --all --out-dir docs/images --tracks --occluders

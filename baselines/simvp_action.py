@@ -4,8 +4,8 @@ The same network (SimVP, Gao et al. 2022, with the gated spatial attention trans
 with a learned embedding of each block's actions (those between the context frames and
 those of every predicted step) added to the translator's input. Trained on the
 action-conditioned tasks only (``wmbench train --model simvp_action --suite
-control``); no trained checkpoint is committed:
-pass ``{"checkpoint": PATH}``.
+control``); the committed checkpoint is ``checkpoints/simvp_action.pt`` with its model
+card beside it.
 """
 
 from wmbench import Requirements
@@ -15,4 +15,4 @@ from wmbench.baselines.simvp import SimVP
 class SimVPAction(SimVP):
     name = "simvp_action"
     requirements = Requirements(context=4, resolution=64, uses_actions=True)
-    default_checkpoint = None  # none trained yet
+    default_checkpoint = "checkpoints/simvp_action.pt"

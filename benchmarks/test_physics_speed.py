@@ -31,6 +31,8 @@ def batch(request):
 
 
 def _report(benchmark, truth: Truth, resolution: int) -> None:
+    if benchmark.stats is None:  # --benchmark-disable: run once, untimed
+        return
     frames = truth.frames.shape[0] * truth.frames.shape[1]
     benchmark.extra_info.update(resolution=resolution, frames=frames, threads=torch.get_num_threads(),
                                 fps_per_core=frames / benchmark.stats["mean"] / torch.get_num_threads())

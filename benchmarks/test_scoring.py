@@ -36,7 +36,11 @@ EPISODES = 4
 WORKING = 64  # the official scripts' working resolution on 256x256 videos
 
 
-def _per_second(benchmark, frames: int, label: str) -> float:
+def _per_second(benchmark, frames: int, label: str) -> float | None:
+    """Frames per second per core of the benchmark's mean round; ``None`` when
+    benchmarking is disabled (``--benchmark-disable``: the code runs once, untimed)."""
+    if benchmark.stats is None:
+        return None
     rate = frames / benchmark.stats.stats.mean
     benchmark.extra_info["frames_per_second_per_core"] = rate
     print(f"\n{label}: {rate:,.0f} frames/s per core")

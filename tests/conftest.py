@@ -13,6 +13,18 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_speed_protocol():
+    """In-process runs time a few calls, not a second of each kind, and judge no spread
+    from so few: the speed protocol's own tests and benchmarks give their protocol."""
+    from wmbench.run import speed
+
+    default = speed.DEFAULT_PROTOCOL
+    speed.DEFAULT_PROTOCOL = speed.SpeedProtocol(warmup=1, min_calls=3, min_time_s=0.0, max_relative_iqr=1e9)
+    yield
+    speed.DEFAULT_PROTOCOL = default
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     """One episode cache for the whole session (episodes are deterministic)."""

@@ -87,6 +87,7 @@ def evaluate(
     progress: bool = False,
     logger: str = "none",
     test_secret: str | None = None,
+    isolate: bool | None = None,
 ) -> Result | None:
     """Evaluate ``model`` on a suite (a name or a suite file; default ``smoke``), on
     ``tasks``, or on a released dataset ``data``, and return the result.
@@ -103,7 +104,9 @@ def evaluate(
     keeps nothing on disk. ``cache``: the episode cache (default ``$WMBENCH_CACHE`` or
     ``~/.cache/wmbench``). The remaining arguments are ``wmbench run``'s options;
     ``devices`` defaults to 1 so that a call never launches processes (pass ``"auto"``
-    and a strategy for several devices).
+    and a strategy for several devices). ``isolate`` (default: on the test split) runs
+    an adapter given by name in a process of its own; a model object cannot be isolated
+    (pass ``isolate=False`` to run one on the test split).
 
     Returns the validated :class:`~wmbench.results.Result` (``.headline``,
     ``.indices``, ``.record``, ``.rows``; ``.path`` is ``None`` without ``out``), or
@@ -130,6 +133,7 @@ def evaluate(
         on_error=on_error,
         progress=progress,
         logger=logger,
+        isolate=isolate,
     )
     episodes = cache if isinstance(cache, EpisodeCache) else EpisodeCache(cache or default_cache_dir())
 

@@ -151,6 +151,7 @@ class WmbenchCallback(pl.Callback):
                 precision=str(trainer.precision),
                 accelerator=accelerator,
                 devices=devices,
+                isolate=False,  # the model being trained lives in this process
             )
         finally:
             pl_module.train(was_training)

@@ -103,16 +103,26 @@ def read_frames(paths: list[Path]) -> np.ndarray:
     return np.stack(frames)
 
 
+def open_video(path: Path, threads: int | None = None) -> cv2.VideoCapture:
+    """An open ``cv2.VideoCapture`` of ``path`` (FFmpeg's own messages silenced), decoding
+    with ``threads`` threads (default: FFmpeg's choice); :class:`UnreadableMedia` if it
+    cannot be opened."""
+    options = [] if threads is None else [cv2.CAP_PROP_N_THREADS, threads]
+    with _quiet_ffmpeg():
+        capture = cv2.VideoCapture(str(path), cv2.CAP_ANY, options)
+    if not capture.isOpened():
+        capture.release()
+        raise UnreadableMedia("cannot be opened as a video")
+    return capture
+
+
 def video_chunks(
     path: Path, stop: int | None = None, rgb: bool = True, size: int = CHUNK_FRAMES
 ) -> Iterator[np.ndarray]:
     """The first ``stop`` frames (default: all) of a video, ``uint8 (n, H, W, 3)`` RGB
     (BGR, as OpenCV decodes them, with ``rgb=False``), ``size`` frames at a time."""
-    with _quiet_ffmpeg():
-        capture = cv2.VideoCapture(str(path))
+    capture = open_video(path)
     try:
-        if not capture.isOpened():
-            raise UnreadableMedia("cannot be opened as a video")
         read = 0
         while stop is None or read < stop:
             frames: list[np.ndarray] = []

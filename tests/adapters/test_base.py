@@ -7,7 +7,8 @@ import torch
 
 from wmbench import Adapter, ContextBatch, Requirements
 from wmbench.errors import AdapterError
-from wmbench.run.checks import adapter_inputs, check_compatible, pieces, resize
+from wmbench.run.calls import pieces
+from wmbench.run.checks import adapter_inputs, check_compatible, resize
 from wmbench.run.harness import Harness
 from wmbench.tasks import get_task
 
@@ -41,6 +42,29 @@ def test_step_passes_the_true_past_actions_and_the_new_one():
         assert torch.allclose(frame, torch.full((2, 3, 4, 4), 0.1 * (k + 1)))
     # the window slid over the predicted frames: its last frame is the one just returned
     assert torch.allclose(adapter.batches[-1].frames[:, -1], torch.full((2, 3, 4, 4), 0.3))
+
+
+def test_the_frame_ring_holds_the_last_frames_without_touching_the_context():
+    from wmbench.adapters.base import FrameRing
+
+    context = torch.arange(2 * 3, dtype=torch.float32).view(2, 3, 1)  # 2 episodes, 3 frames of one value
+    ring, frames = FrameRing(context), list(context.unbind(1))
+    for k in range(8):  # more than twice around the ring
+        new = torch.tensor([100.0 + k, 200.0 + k]).view(2, 1)
+        frames.append(new)
+        window = ring.push(new)
+        assert torch.equal(window, torch.stack(frames[-3:], dim=1))
+    assert torch.equal(context, torch.arange(6, dtype=torch.float32).view(2, 3, 1))
+
+
+def test_the_default_step_copies_no_window():
+    """Every window a step predicts from is a view of one buffer: no window is built per step."""
+    adapter = Recorder()
+    adapter.reset(torch.zeros(1, 4, 3, 8, 8), fps=10.0)
+    for _ in range(9):
+        adapter.step()
+    buffers = {b.frames.untyped_storage().data_ptr() for b in adapter.batches}
+    assert len(adapter.batches) == 9 and len(buffers) == 1
 
 
 def test_step_without_actions_and_refusals():

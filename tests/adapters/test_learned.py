@@ -111,7 +111,7 @@ def test_a_missing_or_unreadable_checkpoint_names_the_file(tmp_path):
 
 
 #: The networks whose trained weights are committed beside their adapters.
-COMMITTED = MODELS
+COMMITTED = MODELS + tuple(f"{m}_action" for m in MODELS)
 
 
 @pytest.mark.parametrize("name", COMMITTED)
@@ -129,3 +129,16 @@ def test_a_committed_checkpoint_is_the_default_and_learned_more_than_a_frozen_wo
         out = adapter.predict(batch)
     assert out.shape == (2, 9, 3, 64, 64) and 0 <= out.min() and out.max() <= 1
     assert not torch.allclose(out, batch.frames[:, -1:].expand_as(out), atol=1e-3)  # trained: not a frozen world
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_committed_action_checkpoint_was_trained_on_the_action_tasks_and_follows_the_actions(name):
+    adapter = load_adapter(f"{name}_action")
+    saved, batch = adapter.checkpoint, _batch(True, horizon=2)
+    assert saved["model"] == f"{name}_action" and saved["action_dim"] == batch.actions.shape[-1]
+    assert {t.split("@")[0] for t in saved["training"]["tasks"]} == {"push_single", "push_clutter", "push_topple"}
+    other = ContextBatch(frames=batch.frames, horizon=batch.horizon, fps=batch.fps, actions=-batch.actions)
+    with torch.inference_mode():
+        out, reversed_actions = adapter.predict(batch), adapter.predict(other)
+    assert out.shape == reversed_actions.shape == (2, 2, 3, 64, 64)
+    assert not torch.allclose(out, reversed_actions, atol=1e-4)  # the trained weights read the actions

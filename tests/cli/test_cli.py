@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from ..conftest import run_subprocess
+from ..conftest import REPO, run_subprocess
 
 COMMANDS = [["tasks", "list"], ["tasks", "show"], ["tasks", "suites"], ["adapters", "list"], ["generate"],
             ["run"], ["export"], ["score"], ["leaderboard"], ["submit"], ["compare"], ["demo"], ["pictures"],
-            ["bench", "generate"], ["physics-iq"], ["selftest"]]
+            ["bench", "generate"], ["bench", "speed"], ["physics-iq"], ["selftest"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -45,3 +48,15 @@ def test_adapters_list_names_the_extras(cli):
 def test_errors_exit_nonzero_in_a_real_process(cache_dir):
     proc = run_subprocess("tasks", "show", "nope_task", cache_dir=cache_dir)
     assert proc.returncode == 2 and proc.stderr.strip().startswith("wmbench: error: unknown task 'nope_task'")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """``wmbench tasks show drop_single | head -1``: no BrokenPipeError traceback."""
+    reader, writer = os.pipe()
+    os.close(reader)  # every write to the pipe now fails, as after `head` has exited
+    try:
+        proc = subprocess.run([sys.executable, "-m", "wmbench", "tasks", "show", "drop_single"], stdout=writer,
+                              stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=120)
+    finally:
+        os.close(writer)
+    assert proc.returncode == 141 and proc.stderr == ""

@@ -1,5 +1,8 @@
 """Adapters that break the contract, one way each (used by the bad-input tests)."""
 
+import os
+import signal
+
 import torch
 
 from wmbench import Adapter, ContextBatch
@@ -63,3 +66,10 @@ class SetupFails(Adapter):
 class WrongDevice(Adapter):
     def predict(self, batch):
         return _last(batch).to("meta")
+
+
+class Dies(Adapter):
+    """Kills its own process: run it isolated only (``--isolate``)."""
+
+    def predict(self, batch):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -68,3 +68,52 @@ def test_site_in_headless_chromium(site):
         )
         browser.full_page_screenshot(driver, ARTIFACTS / "site-model.png")
     assert (ARTIFACTS / "site-main.png").stat().st_size > 10_000
+
+
+def test_a_task_page_gives_the_speed_spread_and_its_flag():
+    from wmbench.leaderboard.site import _speed_text
+
+    speed = {
+        "measured": True,
+        "batch_size": 4,
+        "throughput_frames_per_s": 1000.0,
+        "real_time_factor": 2.0,
+        "step_latency_ms": {"p50": 10.0, "p95": 12.0, "p99": 13.0, "relative_iqr": 0.25, "count": 100},
+        "spread_too_wide": ["step_latency_ms", "predict_latency_ms"],
+    }
+    text = _speed_text(speed)
+    assert text.endswith("; step IQR 25% of p50 over 100 steps; spread too wide to compare (steps, predict calls)")
+    steady = dict(speed, spread_too_wide=[], step_latency_ms=dict(speed["step_latency_ms"], relative_iqr=0.05))
+    assert _speed_text(steady).endswith("; step IQR 5% of p50 over 100 steps")
+    former = dict(speed, step_latency_ms={"p50": 10.0, "p95": 12.0, "p99": 13.0, "count": 32})  # no spread recorded
+    assert _speed_text(former).endswith("real-time factor 2.00")
+
+
+def test_a_part_the_speed_budget_cut_short_reads_as_missing():
+    from wmbench.leaderboard.entries import _speed
+    from wmbench.leaderboard.site import _speed_text
+
+    device = {"type": "cpu", "name": None}
+    cut = {
+        "measured": True,
+        "batch_size": 4,
+        "device": device,
+        "budget_spent": True,
+        "step_latency_ms": None,
+        "throughput_frames_per_s": 500.0,
+        "real_time_factor": None,
+    }
+    full = dict(
+        cut,
+        budget_spent=False,
+        step_latency_ms={"p50": 10.0, "p95": 12.0, "p99": 13.0},
+        throughput_frames_per_s=1500.0,
+        real_time_factor=3.0,
+    )
+    assert _speed_text(cut) == (
+        "500 frames/s at batch 4; step latency p50 – ms, p95 – ms, p99 – ms; real-time factor "
+        "–; the speed budget ran out before every kind of call was timed"
+    )
+    speed = _speed({"speed": {"a": cut, "b": full}, "adapter": {}})
+    assert (speed.frames_per_s, speed.step_p50_ms, speed.real_time_factor) == (1000.0, 10.0, 3.0)
+    assert _speed({"speed": {"a": cut}, "adapter": {}}).step_p50_ms is None

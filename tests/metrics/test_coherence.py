@@ -154,10 +154,11 @@ def test_revisit_error():
     forgetful = truth.frames.clone()
     forgetful[:, 11 - CONTEXT :] = torch.flip(forgetful[:, 11 - CONTEXT :], dims=[-2])  # a different world
     assert float(score("revisit_error", forgetful, truth)) > 0.02
-    # the errors before the return do not count
+    # the errors before the return do not count (the noise only nudges the sequence's
+    # photometric fit, by far less than one 8-bit level)
     early = truth.frames.clone()
     early[:, : 11 - CONTEXT] = torch.rand_like(early[:, : 11 - CONTEXT])
-    assert score("revisit_error", early, truth).tolist() == [0.0]
+    assert float(score("revisit_error", early, truth)) == pytest.approx(0.0, abs=1e-5)
 
 
 def test_revisit_left_during_the_horizon_is_checked_against_the_own_prediction():

@@ -89,38 +89,9 @@ def _reference_view(dirs: dict[str, Path], scenario: str, view: str, masks_dir: 
     }
 
 
-def _reference_scores(views: dict[tuple[str, str], dict]) -> dict[str, float]:
-    """The official IQTable scores, written out directly from its definition."""
-    lists = {"v1_mse", "variance_mse", "spatiotemporal_iou_v1", "variance_spatiotemporal_iou"}
-    value = lambda s, v, k: ([round(x, 4) for x in views[s, v][k]] if k in lists else views[s, v][k])  # noqa: E731
-
-    def dataset_mean(key: str) -> float:
-        if key in lists:
-            return float(np.mean([np.mean(sum((value(s, v, key) for v in ref.VIEWS), [])) for s in SCENARIOS]))
-        return float(np.mean([np.mean([value(s, v, key) for v in ref.VIEWS]) for s in SCENARIOS]))
-
-    st = dataset_mean("spatiotemporal_iou_v1") / dataset_mean("variance_spatiotemporal_iou")
-    sp = dataset_mean("spatial_iou_v1") / dataset_mean("variance_spatial")
-    wsp = dataset_mean("weighted_spatial_iou_v1") / dataset_mean("variance_weighted_spatial")
-    mse = dataset_mean("v1_mse") - dataset_mean("variance_mse")
-    per_view = []
-    for s in SCENARIOS:
-        for v in ref.VIEWS:
-            mean = lambda k: float(np.mean(value(s, v, k)))  # noqa: E731
-            terms = [mean("spatiotemporal_iou_v1") / (mean("variance_spatiotemporal_iou") + 1e-8),
-                     mean("spatial_iou_v1") / (mean("variance_spatial") + 1e-8),
-                     mean("weighted_spatial_iou_v1") / (mean("variance_weighted_spatial") + 1e-8),
-                     (mean("variance_mse") + 1e-8) / mean("v1_mse")]
-            per_view.append(np.mean(np.clip(terms, 0, 1)))
-    return {"score_spatiotemporal": st, "score_spatial": sp, "score_weighted_spatial": wsp, "score_mse": mse,
-            "final_score_orig": float(np.clip((st + sp + wsp) / 3 - mse, 0, 1)),
-            "final_score_view": float(np.mean(per_view))}
-
-
 def _assert_views_match(got: dict, expected: dict) -> None:
     for key, value in expected.items():
-        tolerance = 1e-7 if "mse" in key else 1e-12  # MSE: the official one is float32
-        assert np.asarray(got[key]) == pytest.approx(np.asarray(value), abs=tolerance), key
+        assert np.asarray(got[key]) == pytest.approx(np.asarray(value), abs=1e-12), key
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -155,23 +126,20 @@ def test_command_reproduces_the_official_per_view_metrics(submission, scored):
     assert summary["fps"] == FPS and summary["frames"] == 20 and summary["working_resolution"] == [24, 16]
     table = pd.read_csv(csv)
     assert list(table["scenario"]) == sorted(SCENARIOS)
-    views = {}
     for scenario in SCENARIOS:
         row = table[table["scenario"] == scenario].iloc[0]
         for view in ref.VIEWS:
             expected = _reference_view(submission, scenario, view, None)
-            views[scenario, view] = expected
             got = {k: (json.loads(row[f"{k}_{view}"]) if isinstance(row[f"{k}_{view}"], str) else row[f"{k}_{view}"])
                    for k in expected}
             _assert_views_match(got, expected)
             for key, value in expected.items():  # the JSON holds the means of the per-frame lists
                 assert summary["scenarios"][scenario][view][key] == pytest.approx(np.mean(value), abs=1e-7)
-    expected_scores = _reference_scores(views)
-    for key, value in expected_scores.items():
-        assert summary["scores"][key] == pytest.approx(value, abs=1e-9), key
-    assert summary["scores"]["physics_iq_score"] == round(100 * expected_scores["final_score_orig"], 2)
-    # the fixture is not degenerate: scores lie strictly between the extremes
-    assert 0 < expected_scores["final_score_orig"] < 1 and 0 < expected_scores["final_score_view"] < 1
+    expected_score, expected_variance = ref.iq_score(csv)
+    assert summary["scores"]["physics_iq_score"] == expected_score
+    assert summary["scores"]["physical_variance"] == expected_variance
+    # the fixture is not degenerate: the score lies strictly between the extremes
+    assert 0 < expected_score < 100 and expected_variance > 0
 
 
 def test_precomputed_masks_are_read_not_recomputed(submission, scored):
@@ -194,7 +162,7 @@ def test_without_the_mask_video_matches_the_reference_without_it(submission, sco
     summary, per_view = score_submission(submission["generated"], submission["real"], mask_video=False)
     key = (SCENARIOS[1], ref.VIEWS[2])
     _assert_views_match(per_view[key], _reference_view(submission, *key, None, through_codec=False))
-    assert summary["scores"]["final_score_orig"] != scored[0]["scores"]["final_score_orig"]
+    assert summary["scores"]["physics_iq_score"] != scored[0]["scores"]["physics_iq_score"]
 
 
 def test_missing_take_and_missing_generated_video_are_named(submission, tmp_path, cli):
@@ -229,16 +197,125 @@ def test_bad_inputs_exit_with_one_line_errors(submission, tmp_path, cli):
     assert all(len(e.strip().splitlines()) == 1 for e in (err,))
 
 
-def test_videos_shorter_than_five_seconds_are_scored_on_every_frame(submission, tmp_path):
-    """18 frames where 20 are asked for: the last, partial chunk of frames is scored too."""
-    from wmbench.metrics.physics_iq import score_submission
-
+def test_videos_shorter_than_five_seconds_are_scored_on_every_frame(submission, tmp_path, cli):
+    """18 frames where 20 are asked for (a last, partial chunk of decoded frames): every
+    frame is scored, as the official scripts score them, and the JSON says 18."""
     short = {}
     for name in ("real", "generated"):
         short[name] = tmp_path / name
         short[name].mkdir()
         for video in submission[name].glob("*.mp4"):
             ref.write_video(short[name] / video.name, ref.read_frames(video, 18), FPS)
-    summary, per_view = score_submission(short["generated"], short["real"], mask_video=False)
+    csv = tmp_path / "short.csv"
+    code, out, _ = cli("physics-iq", short["generated"], "--real", short["real"], "--csv", csv, "--workers", "1")
+    assert code == 0
+    summary = json.loads(out)
     assert summary["frames"] == 18
-    assert {len(view[key]) for view in per_view.values() for key in ("v1_mse", "variance_mse")} == {18}
+    key = (SCENARIOS[0], ref.VIEWS[0])
+    expected = _reference_view(short, *key, None)
+    assert {len(expected[k]) for k in ("v1_mse", "variance_mse", "spatiotemporal_iou_v1")} == {18}
+    for metric, value in expected.items():
+        assert summary["scenarios"][key[0]][key[1]][metric] == pytest.approx(np.mean(value), abs=1e-12), metric
+    assert (summary["scores"]["physics_iq_score"], summary["scores"]["physical_variance"]) == ref.iq_score(csv)
+
+
+def _flat_view(st: float, var_st: float, sp: float, var_sp: float, wsp: float, var_wsp: float,
+               mse: float, var_mse: float) -> dict:
+    """Per-view metrics with constant per-frame lists (3 frames), take 2 as take 1."""
+    return {"v1_mse": [mse] * 3, "v2_mse": [mse] * 3, "variance_mse": [var_mse] * 3,
+            "spatiotemporal_iou_v1": [st] * 3, "spatiotemporal_iou_v2": [st] * 3,
+            "variance_spatiotemporal_iou": [var_st] * 3, "spatial_iou_v1": sp, "spatial_iou_v2": sp,
+            "variance_spatial": var_sp, "weighted_spatial_iou_v1": wsp, "weighted_spatial_iou_v2": wsp,
+            "variance_weighted_spatial": var_wsp}
+
+
+def test_the_score_rounds_as_the_official_formula_where_it_matters(tmp_path):
+    """The variance terms are rounded (4, 5, 4, 4 decimals) before they divide: a
+    weighted-spatial variance of 0.010049 counts as 0.01 and a spatial one of 0.000126
+    as 0.00013 (0.0001 at 4 decimals); per-frame values are rounded to 4 decimals first
+    (0.30004 counts as 0.3). Unrounded, the score would read 59.21."""
+    from wmbench.metrics.physics_iq import physics_iq_score, write_csv
+
+    values = dict(st=0.30004, var_st=0.6, sp=0.0001, var_sp=0.000126, wsp=0.005, var_wsp=0.010049,
+                  mse=0.01, var_mse=0.005)
+    per_view = {(s, v): _flat_view(**values) for s in SCENARIOS for v in ref.VIEWS}
+    csv = tmp_path / "scores.csv"
+    write_csv(per_view, csv)
+    scores = physics_iq_score(per_view)
+    assert (scores["physics_iq_score"], scores["physical_variance"]) == ref.iq_score(csv) == (58.47, 0.6051)
+    assert scores["physical_variance_terms"] == {"spatiotemporal_iou": 0.6, "spatial_iou": 0.00013,
+                                                 "weighted_spatial_iou": 0.01, "mse": 0.005}
+    v = values
+    unrounded = 100 * ((v["st"] / v["var_st"] + v["sp"] / v["var_sp"] + v["wsp"] / v["var_wsp"]) / 3
+                       - (v["mse"] - v["var_mse"]))
+    assert round(unrounded, 2) == 59.21
+
+
+def test_a_24_fps_submission_is_scored_against_the_30_fps_takes_converted(tmp_path):
+    """As the official scripts do: the five seconds of each real take (150 frames) become
+    120 frames, each a float32 blend of its two nearest source frames, truncated; masks
+    are computed from the converted takes (the given 30 FPS masks do not apply)."""
+    from wmbench.metrics.physics_iq import score_submission
+
+    real, generated, masks = tmp_path / "real", tmp_path / "generated", tmp_path / "masks"
+    for d in (real, generated, masks):
+        d.mkdir()
+    rng = np.random.default_rng(1)
+    scenario = SCENARIOS[0]
+    for n, view in enumerate(ref.VIEWS, 1):
+        for take, speed in ((1, 0.5), (2, 0.55)):
+            name = f"{n + 100 * (take - 1):04d}_testing-videos_30FPS_{view}_take-{take}_{scenario}"
+            ref.write_video(real / name, _video(rng, speed, 3.0, frames=150), 30)
+            ref.write_video(masks / name.replace("testing-videos", "video-masks"), [np.zeros((64, 96), np.uint8)] * 150,
+                            30, is_color=False)
+        ref.write_video(generated / f"{n:04d}_{view}_{scenario}", _video(rng, 0.4 + 0.2 * n, 2.0, frames=120), 24)
+    summary, per_view = score_submission(generated, real, masks)
+    assert (summary["fps"], summary["real_fps"], summary["frames"]) == (24, 30, 120)
+    size = (24, 16)
+    for n, view in enumerate(ref.VIEWS, 1):
+        takes = [ref.convert_fps(next(real.glob(f"*_{view}_take-{k}_*")), 24) for k in (1, 2)]
+        assert len(takes[0]) == 120 and not np.array_equal(takes[0][60], ref.read_frames(next(real.glob(
+            f"*_{view}_take-1_*")), 61)[60])  # blended, not the first 120 frames
+        ours = ref.read_frames(next(generated.glob(f"{n:04d}_*")), 120)
+        small = [[cv2.resize(f, size) / 255.0 for f in frames] for frames in (*takes, ours)]
+        masks_of = []
+        for k, frames in enumerate((*takes, ours)):
+            mask_file = tmp_path / f"{view}-{k}-masks.mp4"
+            ref.write_video(mask_file, ref.masks_per_frame(frames), 24, is_color=False)
+            masks_of.append([f > 127 for f in ref.read_frames(mask_file, 120, size)])
+        got = per_view[scenario, view]
+        assert got["variance_mse"] == pytest.approx(ref.mse_per_frame(small[0], small[1]), abs=1e-12)
+        assert got["v1_mse"] == pytest.approx(ref.mse_per_frame(small[0], small[2]), abs=1e-12)
+        assert got["variance_spatiotemporal_iou"] == pytest.approx(ref.iou_per_frame(masks_of[0], masks_of[1]))
+        assert got["spatiotemporal_iou_v1"] == pytest.approx(ref.iou_per_frame(masks_of[0], masks_of[2]))
+        assert got["variance_spatial"] == pytest.approx(ref.spatial(masks_of[0], masks_of[1]))
+        assert got["variance_spatial"] < 1  # computed masks, not the empty 30 FPS ones
+
+
+def test_the_command_on_the_cpu_imports_neither_torch_nor_torchmetrics(submission):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io\n"
+        "from wmbench.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['physics-iq', {str(submission['generated'])!r}, '--real', {str(submission['real'])!r}]) == 0\n"
+        "print(sorted(m for m in ('torch', 'torchmetrics', 'torchvision', 'lightning') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_masks_computed_through_torch_in_chunks_equal_the_opencv_stream():
+    """The path used with ``--device`` other than cpu: frames sent in chunks of 16, the
+    background carried over, RGB for torch; the same masks as frame by frame."""
+    from wmbench.metrics.motion_opencv import MotionMasks
+    from wmbench.metrics.physics_iq.video import _device_masks
+
+    frames = _video(np.random.default_rng(3), 2.5, 4.0, frames=40)
+    stream = MotionMasks()
+    expected = [stream.push(f) for f in frames]
+    got = list(_device_masks(iter(frames), "cpu"))
+    assert len(got) == 40 and all(np.array_equal(m, e) for (_, m), e in zip(got, expected))
+    assert all(f is g for (f, _), g in zip(got, frames)) and sum(int(m.any()) for m in expected) > 20

@@ -53,7 +53,7 @@ def test_the_frames_given_are_exactly_the_context_frames(snooped):
 
 def test_nothing_secret_is_reachable_from_what_the_adapter_is_given(snooped):
     given, attributes, episodes = snooped
-    assert attributes and set(attributes[0]) <= {"config", "device", "_window", "_past_actions", "_fps"}
+    assert attributes and set(attributes[0]) <= {"config", "device", "_window", "_ring", "_past_actions", "_fps"}
     for episode in episodes.values():
         secrets = _secrets(episode)
         assert findings(given, secrets) == []

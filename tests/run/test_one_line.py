@@ -58,6 +58,16 @@ def test_settings_lightning_refuses_are_one_line_before_anything_runs(cli, tmp_p
     assert words in err and not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("precision", ["bf16-true", "16-true", "64-true"])
+def test_precisions_that_would_convert_the_scoring_are_refused_in_one_line(cli, tmp_path, precision):
+    code, _, err = cli(*RUN, "--out", tmp_path / "o", "--precision", precision)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+    assert err.startswith(
+        f"wmbench: error: --precision {precision} would make Lightning convert the whole "
+        "evaluation, the scoring included; wmbench applies precision to the adapter's calls only"
+    )
+
+
 @pytest.mark.parametrize(
     "cls, words",
     [

@@ -184,7 +184,7 @@ def test_train_reads_its_episodes_from_releases(cli, tmp_path):
     assert code == 0, err
     record = torch.load(tmp_path / "t" / "model.pt", weights_only=True)["training"]
     assert record["data"].startswith("drop_single-train-") and record["val_data"].startswith("drop_single-dev-")
-    assert not any(empty.rglob("*.npz"))
+    assert not any(empty.rglob("*.episode.zst"))
     code, _, err = cli(
         "train", "--model", "convlstm", "--data", tmp_path / "dev", "--out", tmp_path / "u", "--no-progress"
     )

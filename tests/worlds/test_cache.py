@@ -5,13 +5,16 @@ corrupt entry."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 import tempfile
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
+import zstandard
 
 from wmbench.errors import CacheError
 from wmbench.tasks import get_task
@@ -72,18 +75,67 @@ def test_entry_holding_another_episode_is_regenerated(tmp_path, task, seven):
     assert again.seed == 7 and again.content_hash() == episode.content_hash()
 
 
+def _recompressed(data: bytes, edit) -> bytes:
+    """An entry whose decompressed content ``edit`` changed, in a valid Zstandard frame."""
+    content = bytearray(zstandard.ZstdDecompressor().decompress(data))
+    edit(content)
+    return zstandard.ZstdCompressor(write_checksum=True).compress(bytes(content))
+
+
 def test_entry_whose_arrays_do_not_match_its_hash_is_regenerated(tmp_path, task, seven):
     episode, data = seven
-    other = EpisodeCache(None).get(task, "dev", 8)
-    with np.load(io.BytesIO(data)) as npz:  # seed 7's header (and hash), seed 8's frames
-        arrays = {k: npz[k] for k in npz.files}
-    arrays["truth/frames"] = other.truth.frames
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    cache = _damaged(tmp_path, task, buffer.getvalue())
+
+    def paint_a_pixel(content: bytearray) -> None:  # the last array's last byte: the frame checksum still holds
+        content[-1] ^= 0xFF
+
+    cache = _damaged(tmp_path, task, _recompressed(data, paint_a_pixel))
     with pytest.warns(CacheWarning, match="content hash mismatch"):
         again = cache.get(task, "dev", 7)
     np.testing.assert_array_equal(again.frames, episode.frames)
+
+
+def test_a_frame_that_is_not_an_episode_is_a_clear_error(seven):
+    _, data = seven
+    with pytest.raises(ValueError, match="not an episode .truncated, or not wmbench episode 1."):
+        Episode.from_bytes(_recompressed(data, lambda content: content.__setitem__(0, ord("X"))))
+    with pytest.raises(ValueError, match="not an episode"):
+        Episode.from_bytes(data[: len(data) // 2])
+
+
+def _former_bytes(episode: Episode) -> bytes:
+    """The entry the former format (a compressed .npz with a JSON header) held."""
+    arrays = {f"{prefix}/{name}": a for prefix, r in episode.rollouts().items() for name, a in r.arrays().items()}
+    header = json.dumps(dict(episode.header(), content_hash=episode.content_hash()), sort_keys=True,
+                        separators=(",", ":")).encode()
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, __header__=np.frombuffer(header, dtype=np.uint8), **arrays)
+    return buffer.getvalue()
+
+
+def test_an_entry_of_the_former_format_is_read_and_rewritten_in_the_current_one(tmp_path, task, seven):
+    episode, data = seven
+    cache = EpisodeCache(tmp_path)
+    former = cache.path(task, 7).with_name("7.npz")
+    former.parent.mkdir(parents=True)
+    former.write_bytes(_former_bytes(episode))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # read as it is: no warning, no regeneration
+        again = cache.get(task, "dev", 7)
+    assert again.content_hash() == episode.content_hash()
+    assert [p.name for p in former.parent.iterdir()] == ["7.episode.zst"]
+    assert Episode.load(cache.path(task, 7)).content_hash() == episode.content_hash()
+
+
+def test_a_damaged_entry_of_the_former_format_is_regenerated_and_removed(tmp_path, task, seven):
+    episode, _ = seven
+    cache = EpisodeCache(tmp_path)
+    former = cache.path(task, 7).with_name("7.npz")
+    former.parent.mkdir(parents=True)
+    former.write_bytes(_flip_byte(_former_bytes(episode)))
+    with pytest.warns(CacheWarning, match="7.npz is corrupt"):
+        again = cache.get(task, "dev", 7)
+    assert again.content_hash() == episode.content_hash()
+    assert [p.name for p in former.parent.iterdir()] == ["7.episode.zst"]
 
 
 def test_other_resolution_and_fps_are_other_entries(tmp_path, task):
@@ -110,7 +162,7 @@ def test_permission_denied_is_a_clear_error(tmp_path, task, monkeypatch):
     monkeypatch.setattr(tempfile, "mkstemp", denied)
     with pytest.raises(CacheError, match=rf"cache directory {tmp_path} is not writable \(Permission denied\)"):
         EpisodeCache(tmp_path).get(task, "dev", 7)
-    assert not list(tmp_path.rglob("*.npz"))
+    assert not list(tmp_path.rglob("*.episode.zst"))
 
 
 def test_cli_names_an_unwritable_cache_directory(cli, tmp_path):
@@ -148,7 +200,7 @@ def test_concurrent_writers_never_leave_a_corrupt_entry(tmp_path, task, seven):
     outputs = [p.communicate()[0].strip() for p in procs]
     assert [p.returncode for p in procs] == [0, 0] and outputs == [episode.content_hash()] * 2
     assert reads > 0 and Episode.load(path).content_hash() == episode.content_hash()
-    assert [p.name for p in path.parent.iterdir()] == ["7.npz"]  # no temporary files left
+    assert [p.name for p in path.parent.iterdir()] == ["7.episode.zst"]  # no temporary files left
 
 
 def test_missing_test_secret_is_a_clear_cli_error(cli, monkeypatch):

@@ -36,6 +36,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from wmbench.threads import torch_threads
+
 
 @dataclass(frozen=True)
 class Requirements:
@@ -91,6 +93,7 @@ class Adapter:
         self.config: dict[str, Any] = {}
         self.device = torch.device("cpu")
         self._window: torch.Tensor | None = None
+        self._ring: FrameRing | None = None
         self._past_actions: torch.Tensor | None = None
         self._fps = 0.0
 
@@ -107,6 +110,11 @@ class Adapter:
         if cls.step is not Adapter.step or cls.reset is not Adapter.reset:
             native.append("interactive")
         return native
+
+    def implements(self, method: str) -> bool:
+        """Whether this adapter's class defines ``method`` itself rather than inheriting
+        the base class's default."""
+        return getattr(type(self), method) is not getattr(Adapter, method)
 
     def describe(self) -> dict[str, Any]:
         """What a result records about how this adapter ran beyond its config: model
@@ -146,15 +154,18 @@ class Adapter:
         if actions is not None and actions.shape[1] != context.shape[1] - 1:
             raise ValueError(f"reset() got {actions.shape[1]} past actions for {context.shape[1]} context "
                              f"frames; expected {context.shape[1] - 1}")
-        self._window, self._past_actions, self._fps = context, actions, fps
+        self._ring = FrameRing(context)
+        self._window, self._past_actions, self._fps = self._ring.window, actions, fps
 
     def step(self, action: torch.Tensor | None = None) -> torch.Tensor:
         """Advance one frame under ``action`` ``(B, A)``; returns ``float (B, 3, H, W)``.
 
         Default: :meth:`predict` with a horizon of one on the last ``C`` frames (the
         context, then the frames predicted so far) and the true actions between them,
-        followed by ``action``."""
-        if self._window is None:
+        followed by ``action``. The window given to :meth:`predict` is a view of a ring
+        of frames, valid until the next step (copy it to keep it): a step copies only its
+        new frame, never the window."""
+        if self._window is None or self._ring is None:
             raise RuntimeError("call reset() before step()")
         actions = None
         if action is not None:
@@ -166,8 +177,31 @@ class Adapter:
             actions = torch.cat([past, action[:, None].to(past.dtype)], dim=1)
             self._past_actions = actions[:, 1:]
         frame = self.predict(ContextBatch(frames=self._window, horizon=1, fps=self._fps, actions=actions))[:, 0]
-        self._window = torch.cat([self._window[:, 1:], frame[:, None].to(self._window.dtype)], dim=1)
+        self._window = self._ring.push(frame)
         return frame
+
+
+class FrameRing:
+    """The last ``C`` frames of a rollout, ``(B, C, ...)``, kept as one slice of a buffer
+    of ``2C`` frames in which each frame is written twice (at ``i`` and ``i + C``): adding
+    a frame copies that frame only, and the window is always a view."""
+
+    def __init__(self, context: torch.Tensor):
+        self.size, self.start = context.shape[1], 0
+        self.buffer = torch.cat([context, context], dim=1)
+
+    @property
+    def window(self) -> torch.Tensor:
+        return self.buffer[:, self.start : self.start + self.size]
+
+    def push(self, frame: torch.Tensor) -> torch.Tensor:
+        """Drop the oldest frame, append ``frame`` ``(B, ...)``; returns the new window.
+        The copy runs on one thread: it must not wake the model's (see :mod:`wmbench.threads`)."""
+        with torch_threads(1):
+            self.buffer[:, self.start] = frame
+            self.buffer[:, self.start + self.size] = frame
+        self.start = (self.start + 1) % self.size
+        return self.window
 
 
 class ReferenceAdapter(Adapter):

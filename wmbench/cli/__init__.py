@@ -8,6 +8,7 @@ it. Adding a command is adding its module and naming it in :data:`COMMANDS`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -83,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = _format_warning
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+        return code
+    except BrokenPipeError:  # the reader went away (`wmbench tasks show ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 141  # 128 + SIGPIPE: what a shell reports for a process a closed pipe ended
     except WmbenchError as exc:
         print(f"wmbench: error: {exc}", file=sys.stderr)
         return exc.exit_code

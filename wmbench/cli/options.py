@@ -117,8 +117,8 @@ LIGHTNING.add_argument("--num-nodes", type=positive, default=1)
 LIGHTNING.add_argument(
     "--precision",
     default=None,
-    help="Lightning precision, e.g. 32-true, bf16-mixed, 16-mixed (run: of the adapter's calls only; scoring is "
-    "always float32/float64)",
+    help="Lightning precision, e.g. 32-true, bf16-mixed, 16-mixed (run: of the adapter's calls only, so 32-true, "
+    "16-mixed or bf16-mixed; scoring is always float32/float64)",
 )
 LIGHTNING.add_argument("--num-workers", type=count, default=0, help="data loader worker processes")
 

@@ -12,17 +12,14 @@ from wmbench.cli.options import add_command, positive, workers_of
 
 
 def physics_iq(args: argparse.Namespace) -> int:
-    import torch
-
     from wmbench.metrics.physics_iq import score_submission, write_csv
 
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     summary, per_view = score_submission(
         args.generated,
         args.real,
         args.masks,
         args.fps,
-        device,
+        args.device,
         mask_video=not args.no_mask_video,
         progress=sys.stderr.isatty(),
         workers=workers_of(args),
@@ -39,14 +36,15 @@ def add(commands: Any) -> None:
         "physics-iq",
         physics_iq,
         "score a Physics-IQ submission directory as the official "
-        "scripts do; prints the per-view metrics and the Physics-IQ score as JSON",
+        "scripts do; prints the per-view metrics, the Physics-IQ score and the physical variance as JSON",
     )
     p.add_argument("generated", type=Path, help="directory of generated videos named ID_*.mp4 (ID of the real take 1)")
     p.add_argument(
         "--real",
         type=Path,
         help="directory of the real takes, ID_testing-videos_{fps}FPS_VIEW_take-N_"
-        "SCENARIO.mp4 (default: the generated directory)",
+        "SCENARIO.mp4, at the generated videos' frame rate or at 30 FPS (then converted to it, "
+        "as the official scripts do; default: the generated directory)",
     )
     p.add_argument(
         "--masks",
@@ -60,7 +58,12 @@ def add(commands: Any) -> None:
         help="frame rate; the first fps*5 frames are scored (default: the "
         "generated videos' frame rate, as the official scripts read it)",
     )
-    p.add_argument("--device", help="torch device for the masks and metrics (default: cuda if available, else cpu)")
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="where the motion masks are computed: cpu (OpenCV, the default) or a torch device "
+        "such as cuda (the same masks; imports torch)",
+    )
     p.add_argument(
         "--no-mask-video",
         action="store_true",
@@ -72,6 +75,6 @@ def add(commands: Any) -> None:
         "--workers",
         type=positive,
         metavar="N",
-        help="processes scoring views in parallel, one core "
-        "each (default: every available core; each takes a few seconds to start)",
+        help="threads scoring views in parallel, one core "
+        "each (default: every available core; the numbers do not depend on it)",
     )

@@ -120,7 +120,16 @@ def add(commands: Any) -> None:
         type=positive_number,
         default=180.0,
         metavar="SECONDS",
-        help="time the speed protocol may take per task; it records how many calls it made (default: 180)",
+        help="time the speed protocol may take per task (half for the steps, the rest for predict calls); "
+        "it records how many calls it made (default: 180)",
+    )
+    p.add_argument(
+        "--isolate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the adapter in a process of its own that sees only its inputs: no episode, seed, cache path or "
+        "test secret (default: on for the test split, off otherwise; see docs/contracts.md for what it does not "
+        "guard against)",
     )
     p.add_argument(
         "--on-error",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,12 +161,18 @@ def _speed(record: dict[str, Any]) -> Speed:
     device = measured[0]["device"]
     name = device.get("name") or device["type"]
     return Speed(
-        frames_per_s=statistics.median(s["throughput_frames_per_s"] for s in measured),
-        step_p50_ms=statistics.median(s["step_latency_ms"]["p50"] for s in measured),
-        real_time_factor=statistics.median(s["real_time_factor"] for s in measured),
+        frames_per_s=_median(s.get("throughput_frames_per_s") for s in measured),
+        step_p50_ms=_median((s.get("step_latency_ms") or {}).get("p50") for s in measured),
+        real_time_factor=_median(s.get("real_time_factor") for s in measured),
         device=f"{device['type']} ({name})" if name != device["type"] else name,
         precision=measured[0].get("precision"),
     )
+
+
+def _median(values: Iterable[float | None]) -> float | None:
+    """The median of the recorded values (a part the speed budget cut short has none)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 def _missing_metrics(record: dict[str, Any]) -> dict[str, dict[str, list[str]]]:

@@ -139,12 +139,29 @@ def _record_view(e: Entry) -> list[tuple[str, str]]:
 def _speed_text(speed: dict[str, Any]) -> str:
     if not speed.get("measured"):
         return f"not measured ({speed.get('reason', 'no reason recorded')})"
-    latency = speed["step_latency_ms"]
+    latency = speed.get("step_latency_ms") or {}
+    cut = "; the speed budget ran out before every kind of call was timed" if speed.get("budget_spent") else ""
     return (
-        f"{fmt.number(speed['throughput_frames_per_s'])} frames/s at batch {speed['batch_size']}; step latency "
-        f"p50 {fmt.number(latency['p50'])} ms, p95 {fmt.number(latency['p95'])} ms, p99 "
-        f"{fmt.number(latency['p99'])} ms; real-time factor {fmt.number(speed['real_time_factor'])}"
+        f"{fmt.number(speed.get('throughput_frames_per_s'))} frames/s at batch {speed['batch_size']}; step latency "
+        f"p50 {fmt.number(latency.get('p50'))} ms, p95 {fmt.number(latency.get('p95'))} ms, p99 "
+        f"{fmt.number(latency.get('p99'))} ms; real-time factor {fmt.number(speed.get('real_time_factor'))}"
+        + _spread_text(speed)
+        + cut
     )
+
+
+def _spread_text(speed: dict[str, Any]) -> str:
+    """The step latency's spread and the calls behind it, with the protocol's flag
+    (results measured before the protocol recorded a spread have neither)."""
+    latency = speed.get("step_latency_ms") or {}
+    if "relative_iqr" not in latency:
+        return ""
+    wide = [
+        {"step_latency_ms": "steps", "predict_latency_ms": "predict calls"}.get(k, k)
+        for k in speed.get("spread_too_wide", [])
+    ]
+    flag = f"; spread too wide to compare ({', '.join(wide)})" if wide else ""
+    return f"; step IQR {100 * latency['relative_iqr']:.0f}% of p50 over {latency['count']} steps{flag}"
 
 
 def _task_views(e: Entry, pictures: dict[str, Any]) -> list[dict[str, Any]]:

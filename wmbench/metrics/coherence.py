@@ -34,6 +34,15 @@ of the coarse frames. Intensities are on a 0-1 scale.
   "fast" preset, on 8-bit grayscale at full resolution; bilinear sampling, borders
   replicated), computed on each sequence itself. Objects popping in and out and
   content jumping raise it. Lower is better; 0 for the truth and a frozen world.
+* ``blinks`` (a law): objects must not blink out of the picture. An object blinks at
+  a horizon step where its predicted visibility (read from the frames as for the
+  physics metrics, :mod:`wmbench.metrics.tracks`) is below 0.1 for at most
+  :data:`BLINK_FRAMES` consecutive frames, seen (visibility at least 0.5) just before
+  and just after, while the true object is seen there. The fraction of (horizon step,
+  object) pairs with the true object seen at which the prediction blinks, beyond the
+  same fraction read from the true frames. Fraction of object-steps; lower is better;
+  0 for the truth and a frozen world. Missing when no true object is seen in the
+  horizon.
 * ``revisit_error`` (a score): revisit consistency on episodes whose ``meta["revisit"]``
   holds ``leave_frame: a`` and ``return_frame: b`` (0 = first context frame): the
   camera shows a view at frame ``a``, leaves, and is back at the same view at frame
@@ -60,6 +69,7 @@ import torch.nn.functional as F
 from wmbench.metrics.base import EpisodeMetric, Truth, register
 from wmbench.metrics.photometry import calibrated
 from wmbench.metrics.sums import float64_sum
+from wmbench.metrics.tracks import GONE, LEAD, SEEN, build_tracks
 from wmbench.worlds.episode import Episode
 from wmbench.worlds.meta import revisit_of
 
@@ -215,6 +225,47 @@ class WarpError(EpisodeMetric):
         """The warping error ``E`` of each episode's sequence, ``float64 (B,)``."""
         sequences = with_last_context(frames.float(), truth.context)
         return torch.tensor([warping_error(s.detach().cpu().numpy()) for s in sequences], dtype=torch.float64)
+
+
+#: An object gone for at most this many consecutive frames between two sightings blinks.
+BLINK_FRAMES = 3
+
+
+def blinked(visibility: np.ndarray) -> np.ndarray:
+    """Frames ``(B, L, N)`` of visibility tracks ``(B, L, N)`` at which an object blinks:
+    below ``GONE`` for at most :data:`BLINK_FRAMES` frames, seen just before and after."""
+    gone, seen = visibility < GONE, visibility >= SEEN
+    out = np.zeros_like(gone)
+    for length in range(1, BLINK_FRAMES + 1):
+        for start in range(1, gone.shape[1] - length):
+            run = gone[:, start : start + length].all(axis=1)
+            hit = run & seen[:, start - 1] & seen[:, start + length]
+            out[:, start : start + length] |= hit[:, None]
+    return out
+
+
+@register
+class Blinks(EpisodeMetric):
+    name, unit, higher_is_better = "blinks", "fraction of object-steps", False
+    area = "coherence"
+    #: A frozen world obeys this law; one blink in 50 object-steps is clearly visible.
+    violation_anchor = 0.02
+
+    def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+        own = self._blinks(pred, truth)
+        baseline = truth.memo("blinks", truth.frames, lambda: self._blinks(truth.frames, truth))
+        return torch.from_numpy(np.clip(own - baseline, 0.0, None))
+
+    @staticmethod
+    def _blinks(frames: torch.Tensor, truth: Truth) -> np.ndarray:
+        """Per episode, the fraction of object-steps with the true object seen at which
+        ``frames`` blink it."""
+        tracks = build_tracks(frames, truth)
+        counted = (tracks.true_vis[:, LEAD:] >= SEEN) & tracks.valid[:, None]
+        hits = (blinked(tracks.pred_vis)[:, LEAD:] & counted).sum(axis=(1, 2))
+        total = counted.sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, hits / np.maximum(total, 1), np.nan)
 
 
 def revisits(episode: Episode) -> list[tuple[int, int]]:

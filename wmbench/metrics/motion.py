@@ -37,17 +37,14 @@ from __future__ import annotations
 
 from typing import cast
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from wmbench.metrics.base import EpisodeMetric, Truth, register
+from wmbench.metrics.motion_opencv import BACKGROUND_WEIGHT, MORPH_SIZE, THRESHOLD, MotionMasks
 from wmbench.metrics.photometry import calibrated
 
-BACKGROUND_WEIGHT = 0.3
-THRESHOLD = 10
-MORPH_SIZE = 5
 SECONDS_SCORED = 5
 GREY_WEIGHTS = (9798, 19235, 3735)  # R, G, B in 1/2^15
 BLUR_TAPS = (1, 4, 6, 4, 1)
@@ -145,21 +142,15 @@ def _torch_masks(frames: torch.Tensor, background: torch.Tensor | None) -> tuple
 def _opencv_masks(frames: torch.Tensor, background: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """The procedure frame by frame with the OpenCV calls it is defined by (CPU)."""
     b, t, _, h, w = frames.shape
-    planes = frames.numpy()
-    kernel = np.ones((MORPH_SIZE, MORPH_SIZE), np.uint8)
+    planes = frames.permute(0, 1, 3, 4, 2).numpy()
     moving = np.zeros((b, t, h, w), bool)
-    state = np.empty((b, h, w)) if background is None else background.numpy().astype(np.float64, copy=True)
+    state = np.empty((b, h, w))
     for j in range(b):
+        start = None if background is None else background[j].numpy().astype(np.float64, copy=True)
+        stream = MotionMasks(start, rgb=True)
         for i in range(t):
-            grey = cv2.GaussianBlur(cv2.cvtColor(cv2.merge(list(planes[j, i])), cv2.COLOR_RGB2GRAY), (5, 5), 0)
-            if background is None and i == 0:
-                state[j] = grey
-                continue
-            cv2.accumulateWeighted(grey, state[j], BACKGROUND_WEIGHT)
-            _, mask = cv2.threshold(cv2.absdiff(grey, cv2.convertScaleAbs(state[j])), THRESHOLD, 255,
-                                    cv2.THRESH_BINARY)
-            mask = cv2.morphologyEx(cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
-            moving[j, i] = mask > 0
+            moving[j, i] = stream.push(np.ascontiguousarray(planes[j, i])) > 0
+        state[j] = stream.background
     return torch.from_numpy(moving), torch.from_numpy(state)
 
 

@@ -18,7 +18,7 @@ change of the pictures' intensities) or one for the whole predicted sequence
 (coherence: a constant change is removed, a change from frame to frame is left to be
 seen). Frames whose fitted mapping moves no intensity in ``[0, 1]`` by more than
 :data:`TOLERANCE` are returned as they are, bit for bit (the true frames themselves
-always are).
+always are), and so are frames of a batch given without its episodes.
 """
 
 from __future__ import annotations
@@ -50,8 +50,9 @@ LOGIT_FLOOR = 80.0
 CHUNK_PIXELS = 1 << 16
 
 
-def palette(object_colours: list[list[tuple[int, int, int]]],
-            device: torch.device | str | None = None) -> tuple[torch.Tensor, int]:
+def palette(
+    object_colours: list[list[tuple[int, int, int]]], device: torch.device | str | None = None
+) -> tuple[torch.Tensor, int]:
     """Palette colours ``(B, K, 3)`` (0-1 scale) and ``N`` for each batch item's object
     colours (0-255): the scene colours, then ``N`` object colours, then ``N`` mark colours
     (padding entries far outside the colour cube)."""
@@ -143,9 +144,11 @@ def calibrate(
 ) -> torch.Tensor:
     """``frames`` ``(B, T, 3, H, W)`` in ``[0, 1]`` with their global photometric change
     against ``reference`` (the true frames, same shape) undone (see the module
-    docstring), clipped to ``[0, 1]``; the very same tensor when no frame needs it."""
+    docstring), clipped to ``[0, 1]``; the very same tensor when no frame needs it, or
+    when ``episodes`` is empty (no palette is known)."""
     if (
-        frames.shape == reference.shape
+        not episodes
+        or frames.shape == reference.shape
         and frames.data_ptr() == reference.data_ptr()
         and frames.stride() == reference.stride()
     ):

@@ -59,12 +59,6 @@ def adapter_inputs(adapter: Adapter, context: torch.Tensor, actions: torch.Tenso
                         actions=actions if req.uses_actions else None)
 
 
-def pieces(total: int, size: int | None) -> list[slice]:
-    """Consecutive slices of at most ``size`` items (all at once for ``None``) covering ``total``."""
-    step = size or max(total, 1)
-    return [slice(start, min(start + step, total)) for start in range(0, total, step)]
-
-
 def check_prediction(pred: object, expected: tuple[int, ...], device: torch.device, adapter: str, task: str,
                      episodes: str) -> torch.Tensor:
     """Validate an adapter's output against ``expected`` = ``(B, T, 3, H, W)`` on

@@ -9,7 +9,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +28,7 @@ from wmbench.metrics.references import ReferenceCache
 from wmbench.run.checks import check_compatible
 from wmbench.run.data import EpisodeDataModule, collate
 from wmbench.run.harness import Harness
+from wmbench.run.isolated import Hidden, IsolatedAdapter, start_isolated
 from wmbench.run.loggers import RunLoggers, check_logger
 from wmbench.run.module import EvaluationModule
 from wmbench.run.saved import PredictionSaver
@@ -88,6 +89,9 @@ class Execution:
     speed_budget: float | None = 180.0
     #: Metrics that must not be missing: the run stops before it starts if one would be.
     require: tuple[str, ...] = ()
+    #: Run the adapter in a process of its own (:mod:`wmbench.run.isolated`); ``None``:
+    #: on the test split only.
+    isolate: bool | None = None
 
 
 @dataclass
@@ -185,12 +189,21 @@ def _check_execution(execution: Execution) -> None:
     check_logger(execution.logger)
     try:
         with _quiet_lightning():
-            _trainer(execution, None, False)
+            precision = str(_trainer(execution, None, False).precision)
     except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
         names = ("accelerator", "devices", "strategy", "precision")
         settings = ", ".join(f"--{k} {getattr(execution, k)}" for k in names if getattr(execution, k) is not None)
         raise WmbenchError(f"Lightning cannot run with {settings}: {' '.join(str(exc).split())}") from exc
+    if precision not in MODEL_PRECISIONS:
+        raise WmbenchError(f"--precision {execution.precision} would make Lightning convert the whole evaluation, "
+                           "the scoring included; wmbench applies precision to the adapter's calls only: use one of "
+                           f"{', '.join(MODEL_PRECISIONS)} (autocast around the model), or convert the model's weights "
+                           "in its adapter's setup()")
 
+
+#: Lightning precisions that reach the adapter's calls only (autocast); the "-true" ones
+#: convert the LightningModule and its inputs, which would change the scoring.
+MODEL_PRECISIONS = ("32-true", "16-mixed", "bf16-mixed")
 
 LIGHTNING_LOGGERS = ("pytorch_lightning", "lightning.pytorch", "lightning_fabric")
 #: Lightning's advice that does not apply to evaluating episodes.
@@ -246,13 +259,27 @@ def _speed_path(out: Path, task: Task) -> Path:
 
 
 def _measure_speed(trainer: pl.Trainer, harness: Harness, episodes: list, budget_s: float | None) -> dict[str, Any]:
-    """The speed protocol on the device Lightning chose, with its precision context."""
+    """The speed protocol on the device Lightning chose, with its precision context (in
+    the adapter's own process when it is isolated)."""
     device = trainer.strategy.root_device
     batch = collate(episodes)
     actions = None if batch.actions is None else batch.actions.to(device)
     inputs = harness.inputs(as_float(batch.context.to(device)), actions)
-    return measure_speed(harness, inputs, device, str(trainer.precision), trainer.precision_plugin.forward_context,
-                         budget_s=budget_s)
+    precision, context = str(trainer.precision), trainer.precision_plugin.forward_context
+    if isinstance(harness.adapter, IsolatedAdapter):
+        return harness.adapter.measure_speed(harness.task, inputs, precision, context, budget_s, harness.timeout)
+    return measure_speed(harness, inputs, device, precision, context, budget_s=budget_s)
+
+
+def _adapter(spec: RunSpec, execution: Execution, adapter: Adapter | None, hidden: Hidden) -> Adapter:
+    """The adapter the run calls: ``adapter``, or ``spec.adapter`` loaded here or, with
+    ``execution.isolate``, in a process of its own that is shown nothing ``hidden``."""
+    if not execution.isolate:
+        return adapter if adapter is not None else load_adapter(spec.adapter, spec.adapter_config)
+    if adapter is not None:
+        raise WmbenchError("an adapter given as an object runs in this process and cannot be isolated; give its "
+                           "name or class path instead, or turn isolation off (isolate=False, --no-isolate)")
+    return start_isolated(spec.adapter, spec.adapter_config, hidden)
 
 
 def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Execution = Execution(),
@@ -266,10 +293,23 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
     With a ``release`` (whose id ``spec.data`` names), its tasks and exact episodes are
     evaluated; nothing is generated. ``cache`` still keeps the reference scores.
     ``adapter``: an adapter object to run instead of loading ``spec.adapter`` (which
-    then only names it in the result)."""
+    then only names it in the result). With ``execution.isolate`` (the default on the
+    test split) the adapter runs in a process of its own (:mod:`wmbench.run.isolated`)."""
     _check_execution(execution)
-    if adapter is None:
-        adapter = load_adapter(spec.adapter, spec.adapter_config)
+    if execution.isolate is None:
+        execution = replace(execution, isolate=spec.split == "test")
+    hidden = Hidden([cache.root, out, release.path if release else None], test_secret)
+    adapter = _adapter(spec, execution, adapter, hidden)
+    try:
+        return _run(spec, Path(out), cache, execution, test_secret, release, adapter)
+    finally:
+        if isinstance(adapter, IsolatedAdapter):
+            adapter.close()
+
+
+def _run(spec: RunSpec, out: Path, cache: EpisodeCache, execution: Execution, test_secret: str | None,
+         release: Release | None, adapter: Adapter) -> RunLog | None:
+    """:func:`evaluate` with its adapter: each task resumed where it stopped."""
     if release is not None:
         tasks = [t for t in release.tasks if t.name in spec.tasks]
         seeds = {t.name: release.seeds(t)[: spec.limit] for t in tasks}
@@ -284,7 +324,7 @@ def evaluate(spec: RunSpec, out: Path | str, cache: EpisodeCache, execution: Exe
         check_metric_names(task.metrics, task.source)
     _check_selection(spec, tasks, seeds)
     _announce_missing_metrics(tasks, execution.require)
-    out = prepare_directory(Path(out))
+    out = prepare_directory(out)
     _check_same_run(out, spec)
     total = sum(len(s) for s in seeds.values())
     progress = lambda: f"{len(completed(out))} of {total} episodes done, kept in {out}"  # noqa: E731

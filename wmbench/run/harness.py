@@ -14,67 +14,31 @@ refuses it on tasks whose metrics score frames (:func:`~wmbench.run.checks.check
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
 
 from wmbench.adapters.base import Adapter, ContextBatch
 from wmbench.errors import AdapterError
-from wmbench.run.checks import adapter_inputs, check_prediction, pieces, resize
-from wmbench.run.limits import time_limit
+from wmbench.run.calls import AdapterCalls, pieces
+from wmbench.run.checks import adapter_inputs, check_prediction, resize
 from wmbench.run.speed import timed
 from wmbench.tasks.schema import Task
 
 
-class Harness:
+class Harness(AdapterCalls):
     """Calls ``adapter`` on ``task``'s inputs (see the module docstring); ``timeout``:
-    the seconds one call may take (:mod:`wmbench.run.limits`; ``None``: no limit)."""
+    the seconds one call may take (:mod:`wmbench.run.limits`; ``None``: no limit).
+    An adapter that runs in another process reports its own time (``clock``, see
+    :class:`~wmbench.run.isolated.IsolatedAdapter`)."""
 
     def __init__(self, adapter: Adapter, task: Task, timeout: float | None = None):
-        self.adapter, self.task, self.timeout = adapter, task, timeout
-        self.label = adapter.display_name()
-        self.privileged = adapter.privileged
-        self.context = adapter.requirements.context
-        self.predicts_frames = adapter.requirements.predicts_frames
-
-    def limited(self, method: str, where: str | None = None) -> AbstractContextManager[None]:
-        """Ends a call of the adapter's ``method`` that takes longer than the timeout with
-        an :class:`AdapterError` naming it."""
-
-        def error() -> AdapterError:
-            problem = f"{method} did not return within the {self.timeout:g} s timeout (--timeout)"
-            return AdapterError(self.label, problem, self.task.name, where)
-
-        return time_limit(self.timeout, error)
+        super().__init__(adapter, task, timeout)
+        self.clock: Callable[[torch.device, Callable[[], Any]], tuple[Any, float]] = getattr(adapter, "clock", timed)
 
     def inputs(self, context: torch.Tensor, actions: torch.Tensor | None) -> ContextBatch:
         """The adapter's input for context frames ``float32 (B, C, 3, H, W)``."""
         return adapter_inputs(self.adapter, context, actions, self.task.horizon, self.task.fps)
-
-    def raw(self, inputs: ContextBatch, future: torch.Tensor | None = None, where: str | None = None) -> list[object]:
-        """The adapter's unchecked output for each piece of ``inputs`` (at most its
-        ``max_batch_size`` episodes each); a privileged adapter also gets the matching
-        rows of the true ``future`` at its resolution. ``where``: the episodes, for errors."""
-        outputs: list[object] = []
-        for part in pieces(inputs.batch_size, self.adapter.requirements.max_batch_size):
-            piece = ContextBatch(
-                frames=inputs.frames[part],
-                horizon=inputs.horizon,
-                fps=inputs.fps,
-                actions=None if inputs.actions is None else inputs.actions[part],
-            )
-            if self.privileged:
-                if future is None:
-                    raise AdapterError(
-                        self.label, "a privileged reference adapter needs the true future", self.task.name
-                    )
-                with self.limited("predict_with_truth()", where):
-                    outputs.append(self.adapter.predict_with_truth(piece, future[part]))  # type: ignore[attr-defined]
-            else:
-                with self.limited("predict()", where):
-                    outputs.append(self.adapter.predict(piece))
-        return outputs
 
     def timed_predict(
         self,
@@ -90,7 +54,7 @@ class Harness:
         inputs = self.inputs(context, actions)
         truth = resize(future(), inputs.frames.shape[-1]) if self.privileged and future is not None else None
         label = where if isinstance(where, str) else ", ".join(where)
-        outputs, seconds = timed(context.device, lambda: self.raw(inputs, truth, label))
+        outputs, seconds = self.clock(context.device, lambda: self.raw(inputs, truth, label))
         _, _, c, h, w = inputs.frames.shape
         parts = pieces(inputs.batch_size, self.adapter.requirements.max_batch_size)
         checked = [
@@ -122,7 +86,7 @@ class Harness:
         self, method: str, clips: torch.Tensor, args: tuple[Any, ...], shape: tuple[int, ...], where: str
     ) -> torch.Tensor | None:
         """``adapter.<method>(clips, *args)`` (see :class:`~wmbench.metrics.needs.Model`), ``float64``."""
-        if self.privileged and getattr(type(self.adapter), method) is getattr(Adapter, method):
+        if self.privileged and not self.adapter.implements(method):
             return None  # its default would need predict(), which a privileged adapter lacks
         resolution = self.adapter.requirements.resolution
         if resolution is not None:

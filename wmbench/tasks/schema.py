@@ -92,7 +92,7 @@ class Task:
             task = replace(task, resolution=_positive_int(resolution, self.source, "resolution", minimum=16))
         if fps is not None:
             task = replace(task, fps=_positive_number(fps, self.source, "fps"))
-        return task
+        return _check_size(task)
 
     def definition_hash(self, as_written: bool = False) -> str:
         """SHA-256 of the canonical task definition (what determines the episodes and what
@@ -107,16 +107,46 @@ class Task:
         return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+#: Largest values a task may ask for: beyond them an episode would not fit in memory (or
+#: the physics rate, 240 Hz, could not produce its frames).
+MAXIMUM = {"resolution": 1024, "fps": 240, "context": 256, "horizon": 2048}
+#: Largest episode, uint8 RGB frames (context + horizon frames at the resolution).
+MAX_EPISODE_BYTES = 2**31
+
+
 def _positive_int(value: Any, source: Path | None, name: str, minimum: int = 1) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise TaskFileError(source, name, f"must be an integer >= {minimum}, got {value!r}")
+    maximum = MAXIMUM.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or (maximum and value > maximum):
+        bounds = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise TaskFileError(source, name, f"must be an integer {bounds}, got {value!r}")
     return value
 
 
 def _positive_number(value: Any, source: Path | None, name: str) -> float:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-        raise TaskFileError(source, name, f"must be a positive number, got {value!r}")
+    maximum = MAXIMUM.get(name)
+    if (
+        not isinstance(value, (int, float))
+        or isinstance(value, bool)
+        or not value > 0
+        or (maximum and not value <= maximum)
+    ):
+        bounds = "a positive number" if maximum is None else f"a positive number up to {maximum}"
+        raise TaskFileError(source, name, f"must be {bounds}, got {value!r}")
     return float(value)
+
+
+def _check_size(task: Task) -> Task:
+    """Refuse a task whose episodes' frames would exceed :data:`MAX_EPISODE_BYTES`."""
+    size = task.length * task.resolution**2 * 3
+    if size > MAX_EPISODE_BYTES:
+        raise TaskFileError(
+            task.source,
+            "horizon",
+            f"an episode of {task.length} frames at {task.resolution} px "
+            f"would hold {size / 2**30:.1f} GiB of frames, over the {MAX_EPISODE_BYTES // 2**30} "
+            "GiB limit; lower the resolution, context or horizon",
+        )
+    return task
 
 
 def task_from_dict(data: Any, source: Path | None = None) -> Task:
@@ -163,23 +193,25 @@ def task_from_dict(data: Any, source: Path | None = None) -> Task:
     if changelog and version not in changelog:
         raise TaskFileError(source, "changelog", f"has no line for the current version {version}")
 
-    return Task(
-        name=name,
-        version=version,
-        family=family,
-        scene=scene["type"],
-        params=params,
-        resolution=_positive_int(data["resolution"], source, "resolution", minimum=16),
-        fps=_positive_number(data["fps"], source, "fps"),
-        context=_positive_int(data["context"], source, "context"),
-        horizon=_positive_int(data["horizon"], source, "horizon"),
-        metrics=tuple(metrics),
-        episodes=counts,
-        description=str(data.get("description", "")).strip(),
-        ensemble=_positive_int(data.get("ensemble", 8), source, "ensemble", minimum=0),
-        changelog=changelog,
-        source=source,
-        raw=data,
+    return _check_size(
+        Task(
+            name=name,
+            version=version,
+            family=family,
+            scene=scene["type"],
+            params=params,
+            resolution=_positive_int(data["resolution"], source, "resolution", minimum=16),
+            fps=_positive_number(data["fps"], source, "fps"),
+            context=_positive_int(data["context"], source, "context"),
+            horizon=_positive_int(data["horizon"], source, "horizon"),
+            metrics=tuple(metrics),
+            episodes=counts,
+            description=str(data.get("description", "")).strip(),
+            ensemble=_positive_int(data.get("ensemble", 8), source, "ensemble", minimum=0),
+            changelog=changelog,
+            source=source,
+            raw=data,
+        )
     )
 
 

@@ -54,6 +54,12 @@ SHOW_FRACTION = 0.25
 VISIBLE = 0.99
 #: Teleport distance (fraction of the view width), shrink and growth factors.
 TELEPORT_FRACTION = 1 / 8
+#: A freeze happens away from impacts: the true track's change of velocity (pixels per
+#: frame^2) within a frame of it is below this, so the stop has no cause ...
+SMOOTH = 1.0
+#: ... and from at least this speed (pixels per frame): a stop from slower is within the
+#: jitter that the metrics allow a reading (1.5 pixels per frame^2).
+FREEZE_SPEED = 2.0
 SHRINK, GROW = 0.6, 1.5
 #: Appearance: blur (pixels), noise (0-1 scale), brightness and contrast factors, colour
 #: shift (0-1 scale per RGB channel), JPEG quality.
@@ -174,13 +180,20 @@ def _teleport(episode: Episode, k: int, states: np.ndarray, objects: list[Object
 
 
 def _freeze(task: Task, episode: Episode) -> Future | None:
-    """The moving object stops dead where it moves fastest from mid-horizon on."""
+    """The moving object stops dead where it moves fastest from mid-horizon on, away
+    from impacts (no change of velocity of :data:`SMOOTH` or more within a frame); not
+    applied where it never moves :data:`FREEZE_SPEED` there."""
     k = moving_object(episode)
     if k is None:
         return None
-    pixels = episode.truth.pixels[episode.context : episode.context + episode.horizon, k]
-    speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)
-    t = _onset(episode) + int(np.argmax(speed[_onset(episode) :]))
+    pixels = episode.truth.pixels[episode.context - 1 : episode.context + episode.horizon, k]
+    speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)  # entry t: into horizon step t
+    kick = np.pad(np.abs(np.diff(speed)), 1, constant_values=np.inf)  # entry t + 1: at step t
+    smooth = np.maximum.reduce([kick[:-2], kick[1:-1], kick[2:]]) < SMOOTH  # entry t: steps t-1..t+1
+    steps = [t for t in range(_onset(episode), episode.horizon - 1) if smooth[t] and speed[t] >= FREEZE_SPEED]
+    if not steps:
+        return None
+    t = max(steps, key=lambda s: speed[s])
     states = _future_states(episode).copy()
     states[t:, k] = states[t, k]
     return _redrawn(episode, states, list[ObjectSpec | None](episode.objects), t)
@@ -333,7 +346,7 @@ CATALOGUE: tuple[Corruption, ...] = (
         f"the moving object jumps sideways by 1/{round(1 / TELEPORT_FRACTION)} of the view at mid-horizon",
     ),
     Corruption(
-        "object_freezes", "physical", _freeze, "the moving object stops dead where it moves fastest after mid-horizon"
+        "object_freezes", "physical", _freeze, "the moving object stops dead where it moves fastest after mid-horizon, away from impacts"
     ),
     Corruption(
         "object_shrinks",

@@ -1,6 +1,6 @@
 """The on-disk episode cache: lossless, keyed by the task's full definition and the seed.
 
-Layout: ``<root>/<task>@<version>/<definition>/<res>px-<fps>fps/<seed>.npz`` (see
+Layout: ``<root>/<task>@<version>/<definition>/<res>px-<fps>fps/<seed>.episode.zst`` (see
 :meth:`Episode.to_bytes`), where ``<definition>`` is the first 16 hex digits of the
 task's definition hash as written in its file, so an edited task file never reads the
 episodes of its earlier definition. Two definitions under one ``name@version`` are
@@ -9,11 +9,14 @@ task (:func:`~wmbench.worlds.scenes.check_task`), cache hit or not. Entries are 
 same directory, then a rename), so concurrent writers of one entry never leave a
 partial file. Every read checks the entry's content hash and that it holds the
 episode asked for (task, version, split, seed, fps, resolution); a corrupt, truncated
-or misplaced entry is regenerated with a :class:`CacheWarning`, never returned.
+or misplaced entry is regenerated with a :class:`CacheWarning`, never returned. An
+entry of the former format (``<seed>.npz``, a compressed ``.npz``) is read, verified
+alike, and rewritten in the current format in its place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -30,6 +33,7 @@ from wmbench.worlds.scenes import check_task
 CACHE_ENV = "WMBENCH_CACHE"
 DEFINITION_DIGITS = 16
 _DEFINITION_DIR = re.compile(rf"^[0-9a-f]{{{DEFINITION_DIGITS}}}$")
+SUFFIX, FORMER_SUFFIX = ".episode.zst", ".npz"
 
 
 class EpisodeSource(Protocol):
@@ -70,7 +74,7 @@ class EpisodeCache:
         if self.root is None:
             raise CacheError("caching is disabled: no cache directory")
         fps = f"{task.fps:g}".replace(".", "p")
-        return self._definition_dir(task) / f"{task.resolution}px-{fps}fps" / f"{seed}.npz"
+        return self._definition_dir(task) / f"{task.resolution}px-{fps}fps" / f"{seed}{SUFFIX}"
 
     def _definition_dir(self, task: Task) -> Path:
         assert self.root is not None
@@ -110,12 +114,20 @@ class EpisodeCache:
         check_task(task)
         self.check_definition(task)
         path = self.path(task, seed)
+        former = path.with_name(f"{seed}{FORMER_SUFFIX}")
         if path.exists():
             episode = self._read(path, task, split, seed)
             if episode is not None:
                 return episode
+        elif former.exists():  # the former format: read (and verified), rewritten in the current one
+            episode = self._read(former, task, split, seed)
+            if episode is not None:
+                self._write(path, episode.to_bytes())
+                _remove(former)
+                return episode
         episode = generate_episode(task, split, seed)
         self._write(path, episode.to_bytes())
+        _remove(former)
         return episode
 
     def _read(self, path: Path, task: Task, split: str, seed: int) -> Episode | None:
@@ -131,6 +143,12 @@ class EpisodeCache:
 
     def _write(self, path: Path, data: bytes) -> None:
         write_atomically(path, data, self.root)
+
+
+def _remove(path: Path) -> None:
+    """Delete a superseded entry if it is there (another process may have deleted it)."""
+    with contextlib.suppress(OSError):
+        path.unlink()
 
 
 def _unwritable(root: Path, exc: OSError) -> CacheError:

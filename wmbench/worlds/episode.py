@@ -34,8 +34,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import zstandard
 
 OCCLUDER_ID = 255
+#: How an episode is stored (:meth:`Episode.to_bytes`): a Zstandard frame (content size
+#: and checksum in its header) of ``MAGIC``, the length of the JSON header (4 bytes,
+#: little-endian), the canonical JSON header (with ``content_hash`` and ``arrays``: each
+#: array's key, dtype and shape, in order) and each array's bytes (C order) in that order.
+FORMAT = "wmbench episode 1"
+MAGIC = b"WMBENCH-EPISODE 1\n"
+#: Zstandard's default level: entries are written 3-8x faster than with the former
+#: deflate at level 6 (the content hash included) and are smaller (benchmarks/README.md).
+ZSTD_LEVEL = 3
+ZIP_MAGIC = b"PK\x03\x04"  # the former format, a compressed .npz
 STATE_FIELDS = ("x", "y", "angle", "vx", "vy", "omega")
 
 
@@ -156,23 +167,26 @@ class Episode:
         return digest.hexdigest()
 
     def to_bytes(self) -> bytes:
-        """Lossless serialisation (compressed ``.npz`` with a JSON header and the hash)."""
-        arrays = {f"{prefix}/{name}": a for prefix, r in self.rollouts().items() for name, a in r.arrays().items()}
-        header = dict(self.header(), content_hash=self.content_hash())
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, __header__=np.frombuffer(_canonical_json(header), dtype=np.uint8), **arrays)  # type: ignore[arg-type]
-        return buffer.getvalue()
+        """Lossless serialisation (:data:`FORMAT`: a Zstandard frame of a JSON header,
+        which carries the content hash, and every array's bytes)."""
+        arrays = {f"{prefix}/{name}": np.ascontiguousarray(a)
+                  for prefix, r in self.rollouts().items() for name, a in r.arrays().items()}
+        index = [[key, a.dtype.str, list(a.shape)] for key, a in arrays.items()]
+        header = _canonical_json(dict(self.header(), content_hash=self.content_hash(), arrays=index))
+        parts: list[bytes | memoryview] = [MAGIC, len(header).to_bytes(4, "little"), header]
+        parts += [a.reshape(-1).view(np.uint8).data for a in arrays.values()]
+        compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True)
+        out = io.BytesIO()
+        with compressor.stream_writer(out, size=sum(len(p) for p in parts), closefd=False) as writer:
+            for part in parts:
+                writer.write(part)
+        return out.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Episode":
-        """Inverse of :meth:`to_bytes`; raises ``ValueError`` if the content hash does not match."""
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            header = json.loads(npz["__header__"].tobytes())
-            grouped: dict[str, dict[str, np.ndarray]] = {}
-            for key in npz.files:
-                if key != "__header__":
-                    prefix, name = key.rsplit("/", 1)
-                    grouped.setdefault(prefix, {})[name] = npz[key]
+        """Inverse of :meth:`to_bytes` (also reads the former compressed ``.npz`` entries);
+        raises ``ValueError`` if the data is damaged or the content hash does not match."""
+        header, grouped = _read_npz(data) if data[:4] == ZIP_MAGIC else _read_zstd(data)
         expected = header.pop("content_hash")
 
         def rollouts(kind: str) -> list[Rollout]:
@@ -196,6 +210,50 @@ class Episode:
     @classmethod
     def load(cls, path: Path | str) -> "Episode":
         return cls.from_bytes(Path(path).read_bytes())
+
+
+def _grouped(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """``{"truth/frames": a, ...}`` as ``{"truth": {"frames": a, ...}, ...}``."""
+    grouped: dict[str, dict[str, np.ndarray]] = {}
+    for key, array in arrays.items():
+        prefix, name = key.rsplit("/", 1)
+        grouped.setdefault(prefix, {})[name] = array
+    return grouped
+
+
+def _read_zstd(data: bytes) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
+    """The header and the arrays of :data:`FORMAT` data (arrays writable, sharing one buffer)."""
+    try:
+        size = zstandard.frame_content_size(data)
+        if size < 0:
+            raise ValueError("no content size in its frame header")
+        buffer = bytearray(size)
+        with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+            filled = 0
+            while filled < size and (count := reader.readinto(memoryview(buffer)[filled:])):
+                filled += count
+    except zstandard.ZstdError as exc:
+        raise ValueError(f"not an episode ({exc})") from exc
+    if filled != size or not buffer.startswith(MAGIC):
+        raise ValueError(f"not an episode (truncated, or not {FORMAT})")
+    start = len(MAGIC) + 4
+    end = start + int.from_bytes(buffer[len(MAGIC) : start], "little")
+    header = json.loads(buffer[start:end])
+    arrays, offset = {}, end
+    for key, dtype, shape in header.pop("arrays"):
+        count = int(np.prod(shape))
+        arrays[key] = np.frombuffer(buffer, dtype=dtype, count=count, offset=offset).reshape(shape)
+        offset += arrays[key].nbytes
+    if offset != size:
+        raise ValueError(f"not an episode ({size - offset} bytes after its arrays)")
+    return header, _grouped(arrays)
+
+
+def _read_npz(data: bytes) -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
+    """The header and the arrays of the former format (a compressed ``.npz``)."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        header = json.loads(npz["__header__"].tobytes())
+        return header, _grouped({key: npz[key] for key in npz.files if key != "__header__"})
 
 
 def _object_from_dict(data: dict[str, Any]) -> ObjectSpec:

@@ -5,6 +5,7 @@ Layout (the benchmark's file naming; ``ID`` is four digits, ``SCENARIO`` ends in
 
 * real videos: ``ID_testing-videos_{fps}FPS_{view}_take-{1,2}_SCENARIO`` for the
   views ``perspective-left``, ``-center`` and ``-right``, each take with its own ID;
+  at the generated videos' frame rate, or the benchmark's 30 FPS takes, converted;
 * generated videos: ``ID_...mp4`` named by the ID of the real take 1 they continue
   (the official renaming gives ``ID_{view}_SCENARIO``);
 * optional precomputed real masks: ``ID_video-masks_{fps}FPS_{view}_take-{1,2}_SCENARIO``.
@@ -12,11 +13,13 @@ Layout (the benchmark's file naming; ``ID`` is four digits, ``SCENARIO`` ends in
 Per view, as the official ``calculate_and_write_metrics_to_csv`` (:mod:`.video` reads
 the videos, :mod:`.score` scores them): the first ``fps * 5`` frames of every video,
 resized with OpenCV (bilinear) to a quarter of the real take 1's width and height;
-motion masks (:mod:`wmbench.metrics.motion`) computed on the full-size frames,
+motion masks (:mod:`wmbench.metrics.motion_opencv`) computed on the full-size frames,
 written to an mp4v mask video and read back as the official scripts do, resized and
 thresholded at 127; then the take-1 and take-2 scores of the generated video and the
-physical variance between the two takes. The Physics-IQ score follows the official
-``IQTable`` (per-frame values rounded to 4 decimals, as its CSV reading does).
+physical variance between the two takes. The Physics-IQ score and the physical
+variance follow the official ``calculate_iq_score`` (:func:`.score.physics_iq_score`).
+
+On the CPU this package imports neither torch nor torchmetrics.
 """
 
 from wmbench.metrics.physics_iq.files import ViewFiles, find_views

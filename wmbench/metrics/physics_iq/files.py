@@ -1,5 +1,9 @@
 """Finding a Physics-IQ submission's files: the real takes, the generated videos and
-the optional precomputed real masks of every view of every scenario."""
+the optional precomputed real masks of every view of every scenario.
+
+The real takes are looked for at the scored frame rate; where there are none, the
+benchmark's 30 FPS takes are used and converted to it (as the official
+``run_physics_iq`` does with ``fps_changer``; :func:`~.video.converted_frames`)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ REAL_NAME = re.compile(
     r"_take-(?P<take>[12])_(?P<scenario>[^_]+\.mp4)$"
 )
 MASK_KIND = "video-masks"
+#: The frame rate of the benchmark's real takes, converted to a submission's own.
+SOURCE_FPS = 30
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class ViewFiles:
     generated: Path
     takes: tuple[Path, Path]
     masks: tuple[Path | None, Path | None]
+    takes_fps: int  # the takes' frame rate in their names: converted when not the scored one
 
 
 def _is_generated(path: Path) -> bool:
@@ -49,8 +56,6 @@ def _real_videos(real_dir: Path, fps: int) -> dict[str, dict[str, dict[int, tupl
         match = REAL_NAME.match(path.name)
         if match and int(match["fps"]) == fps:
             found[match["scenario"]][match["view"]][int(match["take"])] = (match["id"], path)
-    if not found:
-        raise PhysicsIQError(f"{real_dir}: no real videos named ID_testing-videos_{fps}FPS_VIEW_take-N_SCENARIO.mp4")
     return found
 
 
@@ -63,28 +68,46 @@ def _generated_video(generated_dir: Path, video_id: str, scenario: str, view: st
 
 
 def _mask_files(
-    masks_dir: Path, takes: dict[int, tuple[str, Path]], fps: int, view: str, scenario: str
+    masks_dir: Path | None, takes: dict[int, tuple[str, Path]], fps: int, view: str, scenario: str, required: bool
 ) -> tuple[Path | None, Path | None]:
+    """The two takes' mask videos at ``fps``; ``(None, None)`` (computed) without
+    ``masks_dir``, or where they are missing and not ``required``."""
+    if masks_dir is None:
+        return None, None
     first, second = (masks_dir / f"{takes[k][0]}_{MASK_KIND}_{fps}FPS_{view}_take-{k}_{scenario}" for k in (1, 2))
     for path in (first, second):
         if not path.is_file():
+            if not required:
+                return None, None
             raise PhysicsIQError(f"{masks_dir}: missing mask video {path.name}")
     return first, second
 
 
 def find_views(generated_dir: Path, real_dir: Path, masks_dir: Path | None, fps: int) -> list[ViewFiles]:
-    """Every view of every scenario with real takes in ``real_dir``, in name order."""
+    """Every view of every scenario with real takes in ``real_dir``, in name order.
+
+    Takes at ``fps`` (and their masks from ``masks_dir``) are used as they are; without
+    any, the takes at :data:`SOURCE_FPS` are to be converted, and their masks computed
+    from the converted frames unless ``masks_dir`` has them at ``fps``.
+    """
     for folder in (generated_dir, real_dir, masks_dir):
         if folder is not None and not folder.is_dir():
             raise PhysicsIQError(f"{folder}: not a directory")
+    takes_fps = fps if _real_videos(real_dir, fps) or fps == SOURCE_FPS else SOURCE_FPS
+    real = _real_videos(real_dir, takes_fps)
+    if not real:
+        source = "" if fps == SOURCE_FPS else f" (nor at {SOURCE_FPS} FPS to convert)"
+        raise PhysicsIQError(
+            f"{real_dir}: no real videos named ID_testing-videos_{fps}FPS_VIEW_take-N_SCENARIO.mp4{source}"
+        )
     views = []
-    for scenario, by_view in sorted(_real_videos(real_dir, fps).items()):
+    for scenario, by_view in sorted(real.items()):
         for view in VIEWS:
             takes = by_view.get(view, {})
             if set(takes) != {1, 2}:
                 missing = ", ".join(f"take-{k}" for k in (1, 2) if k not in takes)
-                raise PhysicsIQError(f"{real_dir}: scenario {scenario}, {view}: no real {missing} at {fps} FPS")
-            masks = (None, None) if masks_dir is None else _mask_files(masks_dir, takes, fps, view, scenario)
+                raise PhysicsIQError(f"{real_dir}: scenario {scenario}, {view}: no real {missing} at {takes_fps} FPS")
+            masks = _mask_files(masks_dir, takes, fps, view, scenario, required=takes_fps == fps)
             generated = _generated_video(generated_dir, takes[1][0], scenario, view)
-            views.append(ViewFiles(scenario, view, generated, (takes[1][1], takes[2][1]), masks))
+            views.append(ViewFiles(scenario, view, generated, (takes[1][1], takes[2][1]), masks, takes_fps))
     return views

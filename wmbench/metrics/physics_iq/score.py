@@ -1,24 +1,31 @@
-"""Scoring a Physics-IQ submission: the official per-view metrics and the Physics-IQ
-score of ``IQTable`` (see the package's docstring for the procedure)."""
+"""Scoring a Physics-IQ submission: the official per-view metrics
+(``calculate_and_write_metrics_to_csv``) and the Physics-IQ score and physical
+variance of ``calculate_iq_score`` (see the package's docstring for the procedure).
+NumPy and OpenCV only; torch is imported only to compute masks on another device."""
 
 from __future__ import annotations
 
-import math
 import tempfile
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from wmbench.errors import PhysicsIQError
-from wmbench.metrics.motion import SECONDS_SCORED, frame_mse, spatial_iou, spatiotemporal_iou, weighted_spatial_iou
 from wmbench.metrics.physics_iq.files import VIEWS, ViewFiles, find_views, generated_videos
-from wmbench.metrics.physics_iq.video import frame_size, read_mask_video, scan_video, video_fps
-from wmbench.workers import map_in_workers
+from wmbench.metrics.physics_iq.video import (
+    converted_frames,
+    decoded,
+    frame_size,
+    frames_scored,
+    read_masks,
+    scan_video,
+    video_fps,
+)
+from wmbench.workers import map_in_threads
 
-RATIO_EPS = 1e-8  # the official score's guard against dividing by a zero variance
+#: The per-frame metrics (lists in the CSV); the others are one number per view.
 LIST_KEYS = (
     "v1_mse",
     "v2_mse",
@@ -27,124 +34,135 @@ LIST_KEYS = (
     "spatiotemporal_iou_v1",
     "spatiotemporal_iou_v2",
 )
+#: Decimals to which ``calculate_iq_score`` rounds each physical-variance term.
+VARIANCE_DECIMALS = {"spatiotemporal_iou": 4, "spatial_iou": 5, "weighted_spatial_iou": 4, "mse": 4}
 
 
-def score_view(files: ViewFiles, fps: float, device: torch.device, mask_video: bool = True) -> dict[str, Any]:
+def iou_per_frame(a: np.ndarray, b: np.ndarray) -> list[float]:
+    """``|A_t & B_t| / |A_t | B_t|`` of ``bool (T, h, w)`` masks, 1 where the union is empty."""
+    n = min(len(a), len(b))
+    a, b = a[:n].reshape(n, -1), b[:n].reshape(n, -1)
+    intersection, union = (a & b).sum(1), (a | b).sum(1)
+    return [float(i / u) if u else 1.0 for i, u in zip(intersection, union)]
+
+
+def spatial_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """The IoU of the masks collapsed over time (moving in any frame)."""
+    return iou_per_frame(np.asarray(a.any(0))[None], np.asarray(b.any(0))[None])[0]
+
+
+def weighted_spatial_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum min(w_A, w_B) / sum max(w_A, w_B)`` of the fractions of frames in which each
+    pixel moves, 1 where both are empty."""
+    wa, wb = a.sum(0, dtype=np.uint16) / len(a), b.sum(0, dtype=np.uint16) / len(b)
+    union = np.maximum(wa, wb).sum()
+    return float(np.minimum(wa, wb).sum() / union) if union else 1.0
+
+
+#: ``float32(level / 255.0)`` of every 8-bit level: the official frames' values.
+_LEVELS = (np.arange(256) / 255.0).astype(np.float32)
+
+
+def mse_per_frame(x: np.ndarray, y: np.ndarray) -> list[float]:
+    """Per-frame MSE of frames ``(T, h, w, 3)`` on a 0-1 scale, in float32 as the official
+    ``mse_per_frame`` computes it: ``uint8`` frames are divided by 255 in float64 and
+    cast to float32 first (pass them through :data:`_LEVELS` once to reuse them)."""
+    a, b = (_LEVELS[f] if f.dtype == np.uint8 else f for f in (x, y))
+    return [float(np.mean((p - q) ** 2)) for p, q in zip(a, b)]
+
+
+def score_view(files: ViewFiles, fps: float, device: str = "cpu", mask_video: bool = True) -> dict[str, Any]:
     """The official per-view metrics: ``{name: float or per-frame list}``."""
-    stop = math.ceil(fps * SECONDS_SCORED)
+    stop = frames_scored(fps)
     height, width = frame_size(files.takes[0])
     size = (height // 4, width // 4)
+    convert = files.takes_fps != int(fps)
     with tempfile.TemporaryDirectory(prefix="wmbench-physics-iq-") as tmp:
-        scan = lambda path, masks: scan_video(path, stop, size, device, masks, mask_video, Path(tmp))  # noqa: E731
-        real = [scan(path, given is None) for path, given in zip(files.takes, files.masks)]
-        generated = scan(files.generated, True)
-    real_masks = [
-        r.motion if given is None else read_mask_video(given, stop, size, device) for r, given in zip(real, files.masks)
-    ]
-    lengths = {p.name: len(s.frames) for p, s in zip((*files.takes, files.generated), (*real, generated))}
+
+        def scan(path: Path, masks: bool, real: bool):
+            frames = converted_frames(path, fps)[:stop] if real and convert else decoded(path, stop)
+            rate = fps if real and convert else video_fps(path)
+            through = Path(tmp) / f"{path.stem}-masks.mp4" if mask_video else None
+            return scan_video(frames, size, str(path), masks, device, through, rate)
+
+        takes = [scan(path, given is None, True) for path, given in zip(files.takes, files.masks)]
+        generated = scan(files.generated, True, False)
+    real_masks = [s.masks if given is None else read_masks(given, stop, size) for s, given in zip(takes, files.masks)]
+    lengths = {p.name: len(s.frames) for p, s in zip((*files.takes, files.generated), (*takes, generated))}
     if len(set(lengths.values())) != 1:
         raise PhysicsIQError(
             f"{files.scenario}, {files.view}: videos must have the same number of frames "
             f"(first {stop} scored): {lengths}"
         )
-    frames = [s.frames.double() / 255 for s in (*real, generated)]
-    ours = generated.motion
-
-    def per_frame(a: torch.Tensor, b: torch.Tensor) -> list[float]:
-        n = min(len(a), len(b))
-        return spatiotemporal_iou(a[:n], b[:n]).tolist()
-
+    first, second = real_masks
+    ours = generated.masks
+    take1, take2, frames = (_LEVELS[s.frames] for s in (*takes, generated))
     return {
-        "v1_mse": frame_mse(frames[0], frames[2]).tolist(),
-        "v2_mse": frame_mse(frames[1], frames[2]).tolist(),
-        "variance_spatial": spatial_iou(*real_masks).item(),
-        "variance_weighted_spatial": weighted_spatial_iou(*real_masks).item(),
-        "variance_spatiotemporal_iou": per_frame(*real_masks),
-        "variance_mse": frame_mse(frames[0], frames[1]).tolist(),
-        "spatiotemporal_iou_v1": per_frame(real_masks[0], ours),
-        "spatiotemporal_iou_v2": per_frame(real_masks[1], ours),
-        "spatial_iou_v1": spatial_iou(real_masks[0], ours).item(),
-        "spatial_iou_v2": spatial_iou(real_masks[1], ours).item(),
-        "weighted_spatial_iou_v1": weighted_spatial_iou(real_masks[0], ours).item(),
-        "weighted_spatial_iou_v2": weighted_spatial_iou(real_masks[1], ours).item(),
+        "v1_mse": mse_per_frame(take1, frames),
+        "v2_mse": mse_per_frame(take2, frames),
+        "variance_spatial": spatial_iou(first, second),
+        "variance_weighted_spatial": weighted_spatial_iou(first, second),
+        "variance_spatiotemporal_iou": iou_per_frame(first, second),
+        "variance_mse": mse_per_frame(take1, take2),
+        "spatiotemporal_iou_v1": iou_per_frame(first, ours),
+        "spatiotemporal_iou_v2": iou_per_frame(second, ours),
+        "spatial_iou_v1": spatial_iou(first, ours),
+        "spatial_iou_v2": spatial_iou(second, ours),
+        "weighted_spatial_iou_v1": weighted_spatial_iou(first, ours),
+        "weighted_spatial_iou_v2": weighted_spatial_iou(second, ours),
     }
 
 
-def _clip(x: float) -> float:
-    return min(max(x, 0.0), 1.0)
+def physics_iq_score(per_view: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    """The official ``calculate_iq_score`` of per-view metrics keyed by (scenario, view).
 
-
-def physics_iq_score(per_view: dict[tuple[str, str], dict[str, Any]]) -> dict[str, float]:
-    """The official ``IQTable.get_output_dict`` of per-view metrics keyed by (scenario, view).
-
-    Per scenario, per-frame lists (rounded to 4 decimals) are averaged over the frames
-    of all three views, scalars over the views. ``score_X = mean(X) / mean(variance)``
-    for the IoUs and ``mean(mse) - mean(variance_mse)`` for the MSE;
-    ``final_score_orig = clip((st + sp + wsp) / 3 - mse)`` to ``[0, 1]``;
-    ``final_score_stable`` clips each term first; ``final_score_view`` averages over
-    scenarios and views the mean of the four clipped per-view ratios (the MSE's
-    inverted). ``physics_iq_score`` and ``physics_iq_score_view`` are the last two in
-    percent, as the official scripts print them.
+    Per-frame values are rounded to 4 decimals (as its CSV reading does). The
+    submission's means: for the per-frame metrics, per scenario over the frames of its
+    three views, then over scenarios; for the others, per view over scenarios, then over
+    views. The physical variance terms (take 1 against take 2): per view over every
+    frame (or scenario), then over views, rounded to 4 decimals (5 for the spatial IoU);
+    ``physical_variance = round(st + sp + wsp - mse, 4)`` of them. Score, in percent:
+    ``100 ((st / st_var + sp / sp_var + wsp / wsp_var) / 3 - (mse - mse_var))``,
+    clipped to ``[0, 100]`` and rounded to 2 decimals.
     """
     scenarios = sorted({s for s, _ in per_view})
-    rounded = {
-        k: {key: ([round(float(x), 4) for x in value] if key in LIST_KEYS else value) for key, value in v.items()}
-        for k, v in per_view.items()
+    rounded = {k: {key: [round(float(x), 4) for x in v[key]] for key in LIST_KEYS} for k, v in per_view.items()}
+
+    def by_scenario(key: str) -> float:
+        return float(np.mean([np.mean(np.concatenate([rounded[s, v][key] for v in VIEWS])) for s in scenarios]))
+
+    def by_view(key: str) -> float:
+        if key not in LIST_KEYS:
+            return float(np.mean([np.mean([per_view[s, v][key] for s in scenarios]) for v in VIEWS]))
+        frames = [[x for s in scenarios for x in rounded[s, v][key]] for v in VIEWS]
+        return float(np.mean([sum(values) / len(values) for values in frames]))  # summed in order
+
+    means = {
+        "spatiotemporal_iou": by_scenario("spatiotemporal_iou_v1"),
+        "spatial_iou": by_view("spatial_iou_v1"),
+        "weighted_spatial_iou": by_view("weighted_spatial_iou_v1"),
+        "mse": by_scenario("v1_mse"),
     }
-    pairs = {
-        "spatial_iou_v1": "variance_spatial",
-        "weighted_spatial_iou_v1": "variance_weighted_spatial",
-        "spatiotemporal_iou_v1": "variance_spatiotemporal_iou",
-        "v1_mse": "variance_mse",
+    variance_keys = {
+        "spatiotemporal_iou": "variance_spatiotemporal_iou",
+        "spatial_iou": "variance_spatial",
+        "weighted_spatial_iou": "variance_weighted_spatial",
+        "mse": "variance_mse",
     }
-
-    def per_scenario(key: str) -> np.ndarray:
-        if key in LIST_KEYS:
-            return np.array([np.mean(np.concatenate([rounded[s, v][key] for v in VIEWS])) for s in scenarios])
-        return np.array([np.mean([rounded[s, v][key] for v in VIEWS]) for s in scenarios])
-
-    def per_view_mean(key: str) -> np.ndarray:  # (scenarios, views)
-        return np.array([[np.mean(rounded[s, v][key]) for v in VIEWS] for s in scenarios])
-
-    means = {key: per_scenario(key).mean() for pair in pairs.items() for key in pair}
+    terms = {name: float(np.round(by_view(key), VARIANCE_DECIMALS[name])) for name, key in variance_keys.items()}
+    ious = ("spatiotemporal_iou", "spatial_iou", "weighted_spatial_iou")
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = {
-            metric: (means[metric] - means[variance] if metric == "v1_mse" else means[metric] / means[variance])
-            for metric, variance in pairs.items()
-        }
-    st, sp, wsp, mse = (
-        score[k] for k in ("spatiotemporal_iou_v1", "spatial_iou_v1", "weighted_spatial_iou_v1", "v1_mse")
-    )
-    raw = (st + sp + wsp) / 3 - mse
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = {
-            metric: per_view_mean(metric) / (per_view_mean(variance) + RATIO_EPS) for metric, variance in pairs.items()
-        }
-        ratios["v1_mse"] = 1.0 / ratios["v1_mse"]
-    clipped = {metric: np.clip(r, 0.0, 1.0) for metric, r in ratios.items()}
-    final_view = np.mean(np.stack(list(clipped.values())), axis=0)
-    out = {
-        "score_spatiotemporal": st,
-        "score_spatial": sp,
-        "score_weighted_spatial": wsp,
-        "score_mse": mse,
-        "final_score_raw": raw,
-        "final_score_stable": _clip((_clip(st) + _clip(sp) + _clip(wsp)) / 3 - _clip(mse)),
-        "final_score_orig": _clip(raw),
-        "variance_mse": means["variance_mse"],
-        "variance_spatiotemporal_iou": means["variance_spatiotemporal_iou"],
-        "variance_spatial": means["variance_spatial"],
-        "variance_weighted_spatial": means["variance_weighted_spatial"],
-        "final_score_view": final_view.mean(),
-        "score_spatiotemporal_view": clipped["spatiotemporal_iou_v1"].mean(),
-        "score_spatial_view": clipped["spatial_iou_v1"].mean(),
-        "score_weighted_spatial_view": clipped["weighted_spatial_iou_v1"].mean(),
-        "score_mse_view": clipped["v1_mse"].mean(),
+        ratios = {name: float(np.float64(means[name]) / terms[name]) for name in ious}
+    unclipped = 100 * (sum(ratios.values()) / 3 - (means["mse"] - terms["mse"]))
+    variance = float(np.round(sum(terms[name] for name in ious) - terms["mse"], 4))
+    return {
+        "physics_iq_score": float(np.round(min(max(unclipped, 0.0), 100.0), 2)),
+        "physical_variance": variance,
+        "physical_variance_terms": terms,
+        "means": means,
+        "ratios": {**ratios, "mse_excess": means["mse"] - terms["mse"]},
+        "unclipped": unclipped,
     }
-    out = {k: float(v) for k, v in out.items()}
-    out["physics_iq_score"] = round(100 * out["final_score_orig"], 2)
-    out["physics_iq_score_view"] = round(100 * out["final_score_view"], 2)
-    return out
 
 
 def submission_fps(generated: list[Path]) -> float:
@@ -160,35 +178,31 @@ def score_submission(
     real_dir: Path | None = None,
     masks_dir: Path | None = None,
     fps: float | None = None,
-    device: str | torch.device = "cpu",
+    device: str = "cpu",
     mask_video: bool = True,
     progress: bool = False,
     workers: int = 1,
 ) -> tuple[dict[str, Any], dict[tuple[str, str], dict[str, Any]]]:
     """Score a submission: ``(summary, per-view metrics with per-frame lists)``.
 
-    ``fps``: default the generated videos' frame rate. ``mask_video=False`` uses the
-    computed masks directly instead of passing them through an mp4v video (faster; a
-    deliberate deviation from the official numbers, documented in docs/metrics.md).
-    ``workers``: views scored in that many processes, one core each (same numbers).
+    ``fps``: default the generated videos' frame rate. ``device``: where the motion
+    masks are computed (``"cpu"``: OpenCV; any other torch device: torch, the same
+    masks). ``mask_video=False`` uses the computed masks directly instead of passing
+    them through an mp4v video (faster; a deliberate deviation from the official
+    numbers, documented in docs/metrics.md). ``workers``: views scored on that many
+    threads (same numbers).
     """
     real_dir = real_dir or generated_dir
     if fps is None:
         fps = submission_fps(generated_videos(generated_dir))
     views = find_views(generated_dir, real_dir, masks_dir, int(fps))
-    device = torch.device(device)
-    scores = map_in_workers(
-        partial(score_view, fps=fps, device=device, mask_video=mask_video),
-        views,
-        workers,
-        progress,
-        "physics-iq",
-        "view",
-    )
-    per_view = {(v.scenario, v.view): score for v, score in zip(views, scores)}
+    score = partial(score_view, fps=fps, device=str(device), mask_video=mask_video)
+    scores = map_in_threads(score, views, workers, progress, "physics-iq", "view")
+    per_view = {(v.scenario, v.view): s for v, s in zip(views, scores)}
     height, width = frame_size(views[0].takes[0])
     summary = {
         "fps": fps,
+        "real_fps": views[0].takes_fps,
         "frames": max(len(v["v1_mse"]) for v in per_view.values()),
         "working_resolution": [width // 4, height // 4],
         "mask_video": mask_video,
