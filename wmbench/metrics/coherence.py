@@ -5,8 +5,9 @@ between the context and the first predicted frame counts: ``P_0`` is the last co
 frame and ``P_1 .. P_T`` the predicted frames (``F_0 .. F_T`` the same for the truth).
 Before scoring, a constant change of brightness, contrast or colour of the whole
 predicted sequence is undone (:func:`~wmbench.metrics.photometry.calibrate`, one
-mapping for the horizon: a change from frame to frame stays). Changes are read at a
-quarter of the resolution (4x4 area means: faint noise averages out) and only beyond
+mapping for the horizon: a change from frame to frame stays). Changes are read at an
+eighth of the resolution (8x8 area means, on the grid of the 8x8 blocks of block codecs
+such as JPEG: faint noise and a codec's ringing average out) and only beyond
 :data:`NOISE_FLOOR` (0.01 on the 0-1 scale) per channel: ``d(a, b) = max(0, |a - b| - 0.01)``
 of the coarse frames. Intensities are on a 0-1 scale.
 
@@ -18,7 +19,7 @@ of the coarse frames. Intensities are on a 0-1 scale.
 * ``flicker`` (a law): mean of ``d(P_t, P_{t-1})`` over ``t = 1..T``, channels and the
   coarse pixels static in the truth for that pair: the true frames do not change there
   (``max`` over channels of ``|F_t - F_{t-1}|`` at most 0.5/255) nor within 2 pixels, in
-  all 16 pixels of the coarse pixel. Lower is better; 0 for the truth. Missing when no
+  all 64 pixels of the coarse pixel. Lower is better; 0 for the truth. Missing when no
   pixel is static.
 * ``drift`` (a law): the same with the change from the first predicted frame,
   ``d(P_t, P_1)`` over ``t = 2..T``, on the coarse pixels static in the truth over the
@@ -49,7 +50,7 @@ of the coarse frames. Intensities are on a 0-1 scale.
   ``b``. What was seen at ``a`` (the context frame if ``a`` is in the context, else the
   model's own prediction of it) must match the predicted frame ``b`` where the true
   frames ``a`` and ``b`` agree (``max`` over channels of ``|F_a - F_b|`` at most 0.5/255
-  in all 16 pixels of the coarse pixel): mean of ``d`` there, averaged over the revisits
+  in all 64 pixels of the coarse pixel): mean of ``d`` there, averaged over the revisits
   whose return is predicted. Lower is better; 0 for the truth. Missing when the episode
   has no revisit returning within the horizon.
 
@@ -78,7 +79,7 @@ STATIC_TOLERANCE = 0.5 / 255
 #: Pixels within this many pixels of a true change are not static.
 STATIC_MARGIN = 2
 #: Coherence reads frames at 1 / COARSE of their width and height (area means).
-COARSE = 4
+COARSE = 8
 #: A change up to this much (0-1 scale, per channel, on the coarse frames) is not a change.
 NOISE_FLOOR = 0.01
 
@@ -248,6 +249,8 @@ def blinked(visibility: np.ndarray) -> np.ndarray:
 class Blinks(EpisodeMetric):
     name, unit, higher_is_better = "blinks", "fraction of object-steps", False
     area = "coherence"
+    catches = ("popping",)
+    margin = 0.01
     #: A frozen world obeys this law; one blink in 50 object-steps is clearly visible.
     violation_anchor = 0.02
 

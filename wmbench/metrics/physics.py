@@ -38,12 +38,15 @@ from wmbench.worlds.render import SCENERY
 SCENERY_TOLERANCE = 0.05
 #: A size or shape change (log ratio) up to this is the reading's own (blur, compression).
 RIGIDITY_TOLERANCE = 0.1
-#: Interpenetration counts object mass at least this deep (pixels) inside static solids,
-#: and overlaps of the objects' inscribed discs shrunk by this much.
-PENETRATION_DEPTH = 2
-#: Shortfall of an object's area (fraction of its full area) against the true frames'
-#: reading that a contact's anti-aliased seam or compression can cause.
-CONTACT_TOLERANCE = 0.1
+#: Interpenetration counts object mass at least this deep (pixels) inside static solids
+#: (JPEG's chroma bleeds colours up to 2 pixels across an edge) ...
+PENETRATION_DEPTH = 3
+#: ... and overlaps of the objects' inscribed discs shrunk by this much (pixels).
+DISC_SHRINK = 2
+#: Width (pixels) of an object's rim that a contact's seam, blur or compression can add to
+#: or take from its reading (JPEG at quality 75 reads an object of 5 px radius up to 15%
+#: smaller): an area change up to ``RIM`` times the perimeter is the reading's own.
+RIM = 0.5
 #: A jump up to this many pixels beyond the object's true top speed is the reading's own.
 JUMP_TOLERANCE = 1.5
 #: A change of velocity (pixels per frame) up to this beyond the truth's is the reading's own.
@@ -146,8 +149,9 @@ class GravityError(PhysicsMetric):
         for b in range(len(out)):
             rows = []
             for k in np.flatnonzero(tr.valid[b]):
-                segs = free_fall_segments(tr.true_states[b, LEAD:, k], tr.true_vis[b, LEAD:, k] >= FULL,
-                                          tr.gravity[b], tr.fps[b])
+                segs = free_fall_segments(
+                    tr.true_states[b, LEAD:, k], tr.true_vis[b, LEAD:, k] >= FULL, tr.gravity[b], tr.fps[b]
+                )
                 xy = np.where(tr.measured[b, LEAD:, k, None], tr.pred_xy[b, LEAD:, k], np.nan)
                 rows += [(xy, s) for s in segs]
             if rows:
@@ -214,11 +218,20 @@ class _Reappearance(PhysicsMetric):
                 for hidden, true_step in reappearances(tr, truth, b, int(k)):
                     after = np.flatnonzero(seen[b, hidden:, k])
                     pred_step = hidden + after[0] if len(after) else t
-                    check = [s for s in range(true_step, t)
-                             if tr.true_vis[b, LEAD + s, k] >= FULL and tr.measured[b, LEAD + s, k]]
-                    place = (min(1.0, np.linalg.norm(tr.pred_xy[b, LEAD + check[0], k]
-                                                     - tr.true_xy[b, LEAD + check[0], k]) / tr.view[b])
-                             if check else 1.0)
+                    check = [
+                        s
+                        for s in range(true_step, t)
+                        if tr.true_vis[b, LEAD + s, k] >= FULL and tr.measured[b, LEAD + s, k]
+                    ]
+                    place = (
+                        min(
+                            1.0,
+                            np.linalg.norm(tr.pred_xy[b, LEAD + check[0], k] - tr.true_xy[b, LEAD + check[0], k])
+                            / tr.view[b],
+                        )
+                        if check
+                        else 1.0
+                    )
                     errors.append((float(abs(pred_step - true_step)), place))
             out.append(errors)
         return out
@@ -263,9 +276,10 @@ class Rigidity(PhysicsMetric):
     ``c = max(|ln(A_p / A_t)|, |s_p - s_t| / sqrt(A_t / pi))`` against the same object
     read from the true frame, with ``A`` the mask area and ``s = sqrt(r1^2 - r2^2)`` from
     the principal radii of its second moments (rotation-invariant; an isotropic blur
-    adds the same to ``r1^2`` and ``r2^2``); mean over pairs of ``max(0, c - 0.1)`` (a
-    change up to :data:`RIGIDITY_TOLERANCE` is the reading's own). Unit: log ratio
-    beyond the tolerance; lower is better."""
+    adds the same to ``r1^2`` and ``r2^2``); mean over pairs of ``max(0, c - tol)`` with
+    ``tol = max(0.1, 2 * 0.5 px / inradius)``: a change up to :data:`RIGIDITY_TOLERANCE`,
+    or a rim of :data:`RIM` pixels on a small object, is the reading's own. Unit: log
+    ratio beyond the tolerance; lower is better."""
 
     name, unit, higher_is_better = "rigidity", "log ratio", False
     catches = ("object_grows", "object_shrinks")
@@ -280,7 +294,8 @@ class Rigidity(PhysicsMetric):
         change = np.fmax(area, shape)
         present = tr.pred_vis[:, LEAD:] >= GONE
         mask = (tr.true_vis[:, LEAD:] >= FULL) & present & ~np.isnan(change)
-        return _nanmean(np.clip(change - RIGIDITY_TOLERANCE, 0, None), mask, axis=(1, 2))
+        tolerance = np.fmax(RIGIDITY_TOLERANCE, 2 * RIM / tr.inradius)[:, None]
+        return _nanmean(np.clip(change - tolerance, 0, None), mask, axis=(1, 2))
 
 
 def _np(x: torch.Tensor) -> np.ndarray:
@@ -316,12 +331,24 @@ def solid_interior(truth: Truth, depth: int = PENETRATION_DEPTH) -> torch.Tensor
     return F.max_pool2d(outside, 2 * depth + 1, stride=1, padding=depth)[:, 0] == 0
 
 
+def near_centroids(tr: Tracks, size: tuple[int, int]) -> torch.Tensor:
+    """``(B, T, N, H, W)`` bool: pixels within ``2 * inradius + 1`` of each object's
+    predicted centroid at each horizon step (the circumradius of a disc, square or
+    equilateral triangle, and a pixel); nowhere where the centroid is unmeasured."""
+    ys, xs = (torch.arange(n, dtype=torch.float64)[:, None] for n in size)
+    centre = torch.from_numpy(tr.pred_xy[:, LEAD:])[..., None, None]  # (B, T, N, 2, 1, 1)
+    reach = torch.from_numpy(2 * tr.inradius + 1)[:, None, :, None, None]
+    return (xs.T - centre[..., 0, :, :]) ** 2 + (ys - centre[..., 1, :, :]) ** 2 <= reach**2
+
+
 @register
 class Interpenetration(PhysicsMetric):
     """Interpenetration of solids: per horizon step, the objects' mask mass at least
-    2 pixels inside static solids (pixels with the scenery colour in any true frame,
-    eroded by :data:`PENETRATION_DEPTH`) plus the objects' overlap: the larger of (a) the
-    overlap area of every pair of objects' inscribed discs shrunk by the same depth
+    3 pixels inside static solids (pixels with the scenery colour in any true frame,
+    eroded by :data:`PENETRATION_DEPTH`) and within ``2 * inradius + 1`` pixels of the
+    object's predicted centroid (a compression's colour specks farther away are not the
+    object) plus the objects' overlap: the larger of (a) the
+    overlap area of every pair of objects' inscribed discs shrunk by :data:`DISC_SHRINK`
     (placed at the predicted centroids) and (b) the area the objects lose where they touch
     another object (:func:`covered_by_objects`: in a side view a solid can only be
     covered by one it has entered); summed, divided by the objects' total full area; the
@@ -335,13 +362,14 @@ class Interpenetration(PhysicsMetric):
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         interior = solid_interior(truth).float()[:, None, None]
-        solids = np.nan_to_num((tr.pred.masks * interior).sum((2, 3, 4)).double().cpu().numpy())
+        masks = tr.pred.masks * near_centroids(tr, tr.pred.masks.shape[-2:]).to(tr.pred.masks)
+        solids = np.nan_to_num((masks * interior).sum((2, 3, 4)).double().cpu().numpy())
         discs = np.zeros_like(solids)
         n = tr.valid.shape[1]
         for i in range(n):
             for j in range(i + 1, n):
                 both = tr.valid[:, i] & tr.valid[:, j]
-                r1, r2 = (np.clip(tr.inradius[:, None, k] - PENETRATION_DEPTH, 0, None) for k in (i, j))
+                r1, r2 = (np.clip(tr.inradius[:, None, k] - DISC_SHRINK, 0, None) for k in (i, j))
                 overlap = lens_area(np.linalg.norm(tr.pred_xy[:, LEAD:, i] - tr.pred_xy[:, LEAD:, j], axis=-1), r1, r2)
                 discs += np.where(both[:, None], np.nan_to_num(overlap), 0.0)
         total = solids + np.maximum(discs, covered_by_objects(tr))
@@ -352,8 +380,8 @@ class Interpenetration(PhysicsMetric):
 def covered_by_objects(tr: Tracks) -> np.ndarray:
     """``(B, T)`` pixels per horizon step of objects the truth shows whole that touch
     another predicted object and read smaller than in the true frames: each one's area
-    shortfall against the true frames' reading, beyond :data:`CONTACT_TOLERANCE` of its
-    full area."""
+    shortfall against the true frames' reading beyond a rim of :data:`RIM` pixels (the
+    perimeter is ``2 * area / inradius``, exact for discs and regular polygons)."""
     masks = tr.pred.masks
     b, t, n, h, w = masks.shape
     if n < 2:
@@ -361,8 +389,9 @@ def covered_by_objects(tr: Tracks) -> np.ndarray:
     grown = F.max_pool2d(masks.reshape(b * t * n, 1, h, w), 3, 1, 1).view(b, t, n, h, w)
     touching = (masks * (grown.sum(2, keepdim=True) - grown)).sum((3, 4)).cpu().numpy() >= 1.0
     full = tr.pred.full_area.double().cpu().numpy()[:, None]
-    shortfall = (tr.true_frames.area - tr.pred.area).double().cpu().numpy() - CONTACT_TOLERANCE * full
     whole = (tr.true_vis[:, LEAD:] >= FULL) & tr.valid[:, None]
+    rim = RIM * 2 * full / np.fmax(tr.inradius, 1.0)[:, None]  # perimeter 2 A / r
+    shortfall = _np(tr.true_frames.area) - _np(tr.pred.area) - rim
     return np.where(touching & whole, np.clip(np.nan_to_num(shortfall), 0.0, None), 0.0).sum(-1)
 
 
@@ -419,7 +448,7 @@ class Inertia(PhysicsMetric):
 
     name, unit, higher_is_better = "inertia", "fraction of view width per frame^2", False
     catches = ("object_freezes", "object_teleports", "time_reversed")
-    margin = 0.02
+    margin = 0.01  # a stop from 3 px per frame at 128 px
     violation_anchor = margin  # a stop in the prediction is its own violation, not credit
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
@@ -465,8 +494,10 @@ class EnergyGain(PhysicsMetric):
             skip = near_impacts(pred_xy, ok, g, ppm, fps) | near_impacts(true_xy, everywhere, g, ppm, fps)
             read_xy = np.concatenate([pred_xy[:LEAD], _np(tr.true_frames.centroid[b])[:, k]])
             pred = energy_rise(pred_xy, ok, skip, m, g, ppm, fps)
-            true = np.fmax(energy_rise(true_xy, everywhere, skip, m, g, ppm, fps),
-                           energy_rise(read_xy, ~np.isnan(read_xy[..., 0]), skip, m, g, ppm, fps))
+            true = np.fmax(
+                energy_rise(true_xy, everywhere, skip, m, g, ppm, fps),
+                energy_rise(read_xy, ~np.isnan(read_xy[..., 0]), skip, m, g, ppm, fps),
+            )
             height = tr.view[b] / ppm
             scale = m.sum() * (g * height if g > 0 else 0.5 * height**2)
             out[b] = max(0.0, (pred - true) / scale - ENERGY_TOLERANCE) if not np.isnan(pred) else np.nan
@@ -496,11 +527,14 @@ class ContactTiming(PhysicsMetric):
             g, ppm, fps = tr.gravity[b], tr.ppm[b], tr.fps[b]
             gaps, any_true = [], False
             for k in np.flatnonzero(tr.valid[b]):
-                tracks = (tr.true_xy[b, :, k], np.ones(len(tr.true_xy[b]), bool)), (tr.pred_xy[b, :, k],
-                                                                                     tr.whole[b, :, k])
+                tracks = (
+                    (tr.true_xy[b, :, k], np.ones(len(tr.true_xy[b]), bool)),
+                    (tr.pred_xy[b, :, k], tr.whole[b, :, k]),
+                )
                 (true, true_weak), (pred, pred_weak) = [
                     (impact_steps(xy, ok, g, ppm, fps), impact_steps(xy, ok, g, ppm, fps, WEAK_IMPACT_THRESHOLD))
-                    for xy, ok in tracks]
+                    for xy, ok in tracks
+                ]
                 any_true |= len(true) > 0
                 gaps += [nearest(s, pred_weak, t) for s in true] + [nearest(s, true_weak, t) for s in pred]
             if any_true:

@@ -32,8 +32,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from wmbench.metrics.objects import inradius_pixels
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode, ObjectSpec
+from wmbench.worlds.meta import scale_of
 from wmbench.worlds.resimulate import (
     Change,
     objects_pass_through,
@@ -61,6 +63,9 @@ SMOOTH = 1.0
 #: jitter that the metrics allow a reading (1.5 pixels per frame^2).
 FREEZE_SPEED = 2.0
 SHRINK, GROW = 0.6, 1.5
+#: Objects passing through each other show where two overlap by this much of the smaller
+#: one's inradius.
+OVERLAP_FRACTION = 0.5
 #: Appearance: blur (pixels), noise (0-1 scale), brightness and contrast factors, colour
 #: shift (0-1 scale per RGB channel), JPEG quality.
 BLUR_SIGMA = 1.0
@@ -132,6 +137,18 @@ def _resimulated(change: Change | None = None, speed: float = 1.0, always: bool 
         return rollout.frames if always or _shows(episode, rollout.pixels) else None
 
     return make
+
+
+def _pass_through(task: Task, episode: Episode) -> Future | None:
+    """Objects stop colliding with each other, re-simulated, where two of them then
+    overlap by at least :data:`OVERLAP_FRACTION` of the smaller one's inradius."""
+    rollout = resimulate(task, episode, objects_pass_through)
+    radii = np.array([inradius_pixels(o, scale_of(episode).ppm) for o in episode.objects])
+    for i, j in zip(*np.triu_indices(len(radii), 1)):
+        gap = np.linalg.norm(rollout.pixels[:, i] - rollout.pixels[:, j], axis=-1)
+        if (radii[i] + radii[j] - gap).max() >= OVERLAP_FRACTION * min(radii[i], radii[j]):
+            return rollout.frames
+    return None
 
 
 def time_reversed(task: Task, episode: Episode) -> Future | None:
@@ -346,7 +363,10 @@ CATALOGUE: tuple[Corruption, ...] = (
         f"the moving object jumps sideways by 1/{round(1 / TELEPORT_FRACTION)} of the view at mid-horizon",
     ),
     Corruption(
-        "object_freezes", "physical", _freeze, "the moving object stops dead where it moves fastest after mid-horizon, away from impacts"
+        "object_freezes",
+        "physical",
+        _freeze,
+        "the moving object stops dead where it moves fastest after mid-horizon, away from impacts",
     ),
     Corruption(
         "object_shrinks",
@@ -381,8 +401,8 @@ CATALOGUE: tuple[Corruption, ...] = (
     Corruption(
         "through_objects",
         "physical",
-        _resimulated(objects_pass_through),
-        "objects stop colliding with each other, re-simulated",
+        _pass_through,
+        "objects stop colliding with each other, re-simulated, where two then overlap by half an inradius",
     ),
     Corruption("blur", "appearance", _per_frame(_blur), f"Gaussian blur, sigma {BLUR_SIGMA:g} px"),
     Corruption("noise", "appearance", noise, f"Gaussian noise, sigma {NOISE_SIGMA:g}"),
