@@ -56,24 +56,14 @@ def test_every_violation_of_physics_is_claimed(rows):
             assert cls.catches, f"{name} claims nothing"
 
 
-def _false_alarms(rows, violations):
-    quiet = rows[(rows["kind"] == "appearance") & rows["quiet"] & rows["violation"].isin(violations)]
-    assert not quiet.empty and quiet["scored"].any()
-    return quiet[quiet["detected"]]
-
-
 def test_no_physics_or_coherence_metric_reacts_to_an_appearance_change(rows):
-    appearance = set(rows.loc[rows["kind"] == "appearance", "violation"])
-    assert appearance >= {"blur", "noise", "brighter", "darker", "colour_shift", "shift_1px", "jpeg"}
-    alarms = _false_alarms(rows, appearance - {"jpeg"})
+    appearance = rows[rows["kind"] == "appearance"]
+    assert set(appearance["violation"]) >= {"blur", "noise", "brighter", "darker", "colour_shift", "shift_1px", "jpeg"}
+    quiet = appearance[appearance["quiet"]]
+    assert not quiet.empty and quiet["scored"].any()
+    alarms = quiet[quiet["detected"]]
     assert alarms.empty, alarms[["violation", "metric", "episode", "truth", "violated", "margin"]].to_string()
     assert (rows["false_alarm"] == (rows["quiet"] & rows["detected"])).all()
-
-
-@pytest.mark.xfail(strict=True, reason="known limitation (docs/metrics.md): JPEG's ringing at quality 75 "
-                   "still reads as interpenetration and as missing dynamics")
-def test_no_physics_or_coherence_metric_reacts_to_jpeg(rows):
-    assert _false_alarms(rows, {"jpeg"}).empty
 
 
 def test_pixel_metrics_miss_some_and_the_table_shows_it(rows):

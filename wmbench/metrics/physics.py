@@ -362,7 +362,8 @@ class Interpenetration(PhysicsMetric):
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         interior = solid_interior(truth).float()[:, None, None]
-        masks = tr.pred.masks * near_centroids(tr, tr.pred.masks.shape[-2:]).to(tr.pred.masks)
+        h, w = tr.pred.masks.shape[-2:]
+        masks = tr.pred.masks * near_centroids(tr, (h, w)).to(tr.pred.masks)
         solids = np.nan_to_num((masks * interior).sum((2, 3, 4)).double().cpu().numpy())
         discs = np.zeros_like(solids)
         n = tr.valid.shape[1]
