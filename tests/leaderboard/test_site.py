@@ -37,6 +37,7 @@ def test_site_ranks_the_suite_runs(site):
 @pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser: {browser.missing()}")
 def test_site_in_headless_chromium(site):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     def column(driver, index):
         return [
@@ -63,9 +64,9 @@ def test_site_in_headless_chromium(site):
         assert driver.find_element(By.TAG_NAME, "h2").text == "linear_extrapolation"
         pictures = driver.find_elements(By.CSS_SELECTOR, ".gallery img")
         assert len(pictures) == 2  # the kept episode's strip and the per-step curves
-        assert all(
-            driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", p) for p in pictures
-        )
+        loaded = "arguments[0].scrollIntoView(); return arguments[0].complete && arguments[0].naturalWidth > 0"
+        for picture in pictures:  # lazy pictures load once in view
+            WebDriverWait(driver, 10).until(lambda d, p=picture: d.execute_script(loaded, p))
         browser.full_page_screenshot(driver, ARTIFACTS / "site-model.png")
     assert (ARTIFACTS / "site-main.png").stat().st_size > 10_000
 

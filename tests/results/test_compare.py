@@ -12,10 +12,11 @@ from wmbench.results.compare import check_comparable, compare, regressions
 from .forgery import SUBMISSIONS, forged
 
 BASE = SUBMISSIONS[0].parent  # smoke-copy_last
+ORACLE = BASE.with_name("smoke-oracle")  # 100 on every index: room to fall
 
 
-def _gate(cli, new, *options):
-    code, out, err = cli("compare", BASE, new, *options)
+def _gate(cli, new, *options, base=BASE):
+    code, out, err = cli("compare", base, new, *options)
     return code, out, err.strip()
 
 
@@ -37,7 +38,7 @@ def test_nothing_in_common_is_exit_4(cli, tmp_path):
 @pytest.mark.parametrize(
     "change, words",
     [
-        (lambda record, rows: record["run"].update(suite_version=2), "ran suite version 2, the base"),
+        (lambda record, rows: record["run"].update(suite_version=3), "ran suite version 3, the base"),
         (lambda record, rows: record["run"].update(suite=None, tasks=["drop_single"]), "ran suite None, the base"),
         (lambda record, rows: record["run"].update(split="test"), "ran split 'test'"),
         (lambda record, rows: record["tasks"][0].update(version=9), "is version 9 (definition"),
@@ -106,16 +107,16 @@ def _physics(score, ci):
 
 
 def test_the_headline_gate_needs_a_drop_beyond_the_threshold_and_apart_intervals(cli, tmp_path):
-    base = load_result(BASE).record["headline"]["areas"]["physics"]
+    base = load_result(ORACLE).record["headline"]["areas"]["physics"]
     low = base["ci"][0]
     lower = base["score"] - 5
-    overlapping = forged(tmp_path / "a", _physics(lower, [lower - 1, low + 0.01]))
-    apart = forged(tmp_path / "b", _physics(lower, [lower - 1, low - 0.01]))
-    assert _gate(cli, overlapping, "--gate", "headline", "--atol", "2")[0] == 0
-    code, _, err = _gate(cli, apart, "--gate", "headline", "--atol", "2")
-    assert code == 1 and err.startswith("wmbench: regression beyond atol=2, rtol=0 in: areas/physics (36.68 -> 31.68)")
-    assert _gate(cli, apart, "--gate", "headline", "--atol", "6")[0] == 0
-    assert _gate(cli, apart, "--gate", "headline", "--rtol", "0.2")[0] == 0  # 5 points <= 20% of 36.7
+    overlapping = forged(tmp_path / "a", _physics(lower, [lower - 1, low + 0.01]), ORACLE)
+    apart = forged(tmp_path / "b", _physics(lower, [lower - 1, low - 0.01]), ORACLE)
+    assert _gate(cli, overlapping, "--gate", "headline", "--atol", "2", base=ORACLE)[0] == 0
+    code, _, err = _gate(cli, apart, "--gate", "headline", "--atol", "2", base=ORACLE)
+    assert code == 1 and err.startswith("wmbench: regression beyond atol=2, rtol=0 in: areas/physics (100 -> 95)")
+    assert _gate(cli, apart, "--gate", "headline", "--atol", "6", base=ORACLE)[0] == 0
+    assert _gate(cli, apart, "--gate", "headline", "--rtol", "0.06", base=ORACLE)[0] == 0  # 5 points <= 6% of 100
 
 
 def test_check_comparable_raises_the_specific_error(tmp_path):

@@ -62,9 +62,10 @@ def test_the_manifest_lists_every_episode_by_content_hash(release, cache_dir):
     assert manifest["generator"]["pymunk"] and (release / "README.md").read_text().startswith("---\nlicense:")
 
 
-def test_the_hugging_face_datasets_library_reads_a_task(release, cache_dir):
+def test_the_hugging_face_datasets_library_reads_a_task(release, cache_dir, tmp_path):
     datasets = pytest.importorskip("datasets")
-    rows = datasets.load_dataset(str(release), "push_single", split="dev")
+    # its own cache: the library keys a dataset by the folder's name, not by the files' contents
+    rows = datasets.load_dataset(str(release), "push_single", split="dev", cache_dir=str(tmp_path / "hf"))
     assert len(rows) == 2
     episode = EpisodeCache(cache_dir).get(get_task("push_single"), "dev", rows[1]["seed"])
     row = rows[1]
