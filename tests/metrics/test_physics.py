@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -112,6 +113,9 @@ def test_lens_area():
     assert float(lens_area(np.array(0.0), r, r)) == pytest.approx(np.pi)
     assert float(lens_area(np.array(1.0), r, r)) == pytest.approx(2 * np.pi / 3 - np.sqrt(3) / 2)
     assert float(lens_area(np.array(0.5), r, np.array(0.25))) == pytest.approx(np.pi / 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a disc shrunk to nothing overlaps nothing, quietly
+        assert float(lens_area(np.array(0.5), r, np.array(0.0))) == 0.0
 
 
 def test_fitted_acceleration_recovers_a_parabola():
