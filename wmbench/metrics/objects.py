@@ -129,8 +129,14 @@ def mixture_pairs(n: int) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray
     return pairs, at_a, at_b
 
 
-def _unmix(x: torch.Tensor, start: torch.Tensor, end: torch.Tensor, usable: torch.Tensor,
-           at_a: torch.Tensor, at_b: torch.Tensor) -> torch.Tensor:
+def _unmix(
+    x: torch.Tensor,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    usable: torch.Tensor,
+    at_a: torch.Tensor,
+    at_b: torch.Tensor,
+) -> torch.Tensor:
     """Object masks ``(B, t, N, P)`` of pixels ``(B, t, 3, P)`` from the pairs' end colours
     ``(B, H, 3)`` (``usable`` ``(B, H)``: both ends are real palette colours)."""
     d = end - start
@@ -184,10 +190,10 @@ def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectState
             reach[i, k] = 2 * circumradius_pixels(obj, ppm) + REACH_MARGIN
             valid[i, k] = True
     first = mask_states(masks, full, valid)
-    return mask_states(_within(masks, first.centroid, reach), full, valid)
+    return mask_states(within(masks, first.centroid, reach), full, valid)
 
 
-def _within(masks: torch.Tensor, centre: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
+def within(masks: torch.Tensor, centre: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:
     """Masks ``(B, T, N, H, W)`` kept within ``reach`` ``(B, N)`` pixels of ``centre``
     ``(B, T, N, 2)``; whole where the centre is unknown (NaN)."""
     h, w = masks.shape[-2:]
@@ -219,5 +225,12 @@ def mask_states(masks: torch.Tensor, full: torch.Tensor, valid: torch.Tensor) ->
     centroid = torch.where(measured[..., None], torch.stack([cu, cv], -1), nan)
     radii = torch.where(measured[..., None], radii, nan)
     area = torch.where(valid[:, None], area, nan)
-    return ObjectStates(area=area, fraction=area / full[:, None], centroid=centroid, radii=radii,
-                        full_area=full, valid=valid, masks=masks)
+    return ObjectStates(
+        area=area,
+        fraction=area / full[:, None],
+        centroid=centroid,
+        radii=radii,
+        full_area=full,
+        valid=valid,
+        masks=masks,
+    )

@@ -31,6 +31,7 @@ from wmbench.metrics.kinematics import (
     nearest,
     touching,
 )
+from wmbench.metrics.objects import within
 from wmbench.metrics.tracks import FULL, GONE, HIDDEN, LEAD, SEEN, Tracks, build_tracks
 from wmbench.worlds.render import SCENERY
 
@@ -294,8 +295,14 @@ class Rigidity(PhysicsMetric):
         change = np.fmax(area, shape)
         present = tr.pred_vis[:, LEAD:] >= GONE
         mask = (tr.true_vis[:, LEAD:] >= FULL) & present & ~np.isnan(change)
-        tolerance = np.fmax(RIGIDITY_TOLERANCE, 2 * RIM / tr.inradius)[:, None]
+        tolerance = np.fmax(RIGIDITY_TOLERANCE, rim_share(tr))[:, None]
         return _nanmean(np.clip(change - tolerance, 0, None), mask, axis=(1, 2))
+
+
+def rim_share(tr: Tracks) -> np.ndarray:
+    """``(B, N)``: the share of each object's area in a rim of :data:`RIM` pixels,
+    ``RIM * perimeter / area = 2 * RIM / inradius`` (exact for discs and regular polygons)."""
+    return 2 * RIM / np.fmax(tr.inradius, 1.0)
 
 
 def _np(x: torch.Tensor) -> np.ndarray:
@@ -331,16 +338,6 @@ def solid_interior(truth: Truth, depth: int = PENETRATION_DEPTH) -> torch.Tensor
     return F.max_pool2d(outside, 2 * depth + 1, stride=1, padding=depth)[:, 0] == 0
 
 
-def near_centroids(tr: Tracks, size: tuple[int, int]) -> torch.Tensor:
-    """``(B, T, N, H, W)`` bool: pixels within ``2 * inradius + 1`` of each object's
-    predicted centroid at each horizon step (the circumradius of a disc, square or
-    equilateral triangle, and a pixel); nowhere where the centroid is unmeasured."""
-    ys, xs = (torch.arange(n, dtype=torch.float64)[:, None] for n in size)
-    centre = torch.from_numpy(tr.pred_xy[:, LEAD:])[..., None, None]  # (B, T, N, 2, 1, 1)
-    reach = torch.from_numpy(2 * tr.inradius + 1)[:, None, :, None, None]
-    return (xs.T - centre[..., 0, :, :]) ** 2 + (ys - centre[..., 1, :, :]) ** 2 <= reach**2
-
-
 @register
 class Interpenetration(PhysicsMetric):
     """Interpenetration of solids: per horizon step, the objects' mask mass at least
@@ -362,8 +359,9 @@ class Interpenetration(PhysicsMetric):
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         interior = solid_interior(truth).float()[:, None, None]
-        h, w = tr.pred.masks.shape[-2:]
-        masks = tr.pred.masks * near_centroids(tr, (h, w)).to(tr.pred.masks)
+        masks = tr.pred.masks
+        centre = torch.from_numpy(np.nan_to_num(tr.pred_xy[:, LEAD:], nan=-1e9)).to(masks)  # unmeasured: nowhere
+        masks = within(masks, centre, torch.from_numpy(2 * tr.inradius + 1).to(masks))
         solids = np.nan_to_num((masks * interior).sum((2, 3, 4)).double().cpu().numpy())
         discs = np.zeros_like(solids)
         n = tr.valid.shape[1]
@@ -391,8 +389,7 @@ def covered_by_objects(tr: Tracks) -> np.ndarray:
     touching = (masks * (grown.sum(2, keepdim=True) - grown)).sum((3, 4)).cpu().numpy() >= 1.0
     full = tr.pred.full_area.double().cpu().numpy()[:, None]
     whole = (tr.true_vis[:, LEAD:] >= FULL) & tr.valid[:, None]
-    rim = RIM * 2 * full / np.fmax(tr.inradius, 1.0)[:, None]  # perimeter 2 A / r
-    shortfall = _np(tr.true_frames.area) - _np(tr.pred.area) - rim
+    shortfall = _np(tr.true_frames.area) - _np(tr.pred.area) - rim_share(tr)[:, None] * full
     return np.where(touching & whole, np.clip(np.nan_to_num(shortfall), 0.0, None), 0.0).sum(-1)
 
 
