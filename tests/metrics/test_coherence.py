@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from wmbench.errors import WmbenchError
+from wmbench.frames import unit_float
 from wmbench.metrics import METRICS
 
 from ..synthetic import BLUE, CONTEXT, HORIZON, RED, SIZE, episode, squares, truth_of
@@ -215,3 +216,31 @@ def test_dilate_matches_max_pooling():
     mask = torch.rand(3, 1, 40, 50, generator=torch.Generator().manual_seed(0)) > 0.98
     pooled = torch.nn.functional.max_pool2d(mask.float(), 5, stride=1, padding=2) > 0
     assert torch.equal(dilate(mask, 2), pooled) and dilate(mask, 2).sum() > 5 * mask.sum()
+
+
+def test_blinked_marks_short_gaps_between_seen_frames_only():
+    from wmbench.metrics.coherence import blinked
+
+    visibility = np.ones((1, 12, 4))
+    visibility[0, 4:6, 0] = 0.0  # gone for 2 frames: a blink
+    visibility[0, 3:8, 1] = 0.0  # gone for 5 frames: it vanished, not a blink
+    visibility[0, :3, 2] = 0.0  # gone from the start: not seen before
+    visibility[0, 6, 3] = 0.3  # partly seen: not gone ...
+    visibility[0, 7, 3] = 0.0  # ... and gone after it: not seen just before
+    marks = blinked(visibility)[0]
+    assert np.flatnonzero(marks[:, 0]).tolist() == [4, 5]
+    assert not marks[:, 1:].any()
+
+
+def test_blinks_counts_an_object_missing_from_single_frames():
+    from wmbench.tasks import get_task
+    from wmbench.validation.corruptions import popping
+    from wmbench.worlds import generate_episode
+
+    task = get_task("drop_single")
+    drop = generate_episode(task, "dev", 1)
+    truth = truth_of([drop])
+    pred = unit_float(popping(task, drop))[None]  # missing from 3 of the 16 horizon frames
+    assert float(score("blinks", truth.frames, truth)[0]) == 0.0
+    assert float(score("blinks", frozen(truth), truth)[0]) == 0.0
+    assert float(score("blinks", pred, truth)[0]) == pytest.approx(3 / 16)

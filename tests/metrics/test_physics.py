@@ -188,3 +188,35 @@ def test_overlapping_objects_interpenetrate():
     assert float(metric.score(truth.frames, truth)[0]) == pytest.approx(0.0, abs=1e-12)
     # the visible part of the covered object shifts its centroid away, so less than the true 20% shows
     assert float(metric.score(overlapping, truth)[0]) > 2 * metric.margin
+
+
+def kinetic_tracks(true_xy: np.ndarray, pred_xy: np.ndarray, mass=(1.0, 1.0), seen=None):
+    """The parts of :class:`Tracks` that ``kinetic_energy_error`` reads: one episode."""
+    from types import SimpleNamespace
+
+    steps, n = true_xy.shape[:2]
+    seen = np.ones((steps, n), bool) if seen is None else seen
+    return SimpleNamespace(true_xy=true_xy[None], pred_xy=pred_xy[None], true_vis=np.ones((1, steps, n)),
+                           measured=seen[None], valid=np.ones((1, n), bool), mass=np.array([mass]))
+
+
+def test_kinetic_energy_error_on_synthetic_tracks():
+    metric = PHYSICS["kinetic_energy_error"]()
+    steps = np.arange(12.0)[:, None]
+    true = np.stack([np.concatenate([10 + 3 * steps, 20 + 0 * steps], 1),    # 3 px per frame to the right
+                     np.concatenate([60 + 0 * steps, 30 + 1 * steps], 1)], 1)  # 1 px per frame down
+    score = lambda pred, **kw: float(metric.from_tracks(kinetic_tracks(true, pred, **kw), None)[0])  # noqa: E731
+    assert score(true) == 0.0
+    assert score(np.repeat(true[1:2], len(true), 0)) == pytest.approx(1.0)  # frozen from the last context frame
+    half_speed = true[1] + 0.5 * (true - true[1])
+    assert score(half_speed) == pytest.approx(0.75)  # a quarter of the kinetic energy
+    swapped = true.copy()  # object 1 moves down at 3 px per frame instead
+    swapped[:, 0] = np.concatenate([10 + 0 * steps, 20 + 3 * steps], 1)
+    assert score(swapped) == pytest.approx(0.0)  # the same energy in another direction
+    exchanged = true[:, ::-1] + 0.0  # which object carries which energy does not matter at equal mass
+    assert score(exchanged) == pytest.approx(0.0)
+    lost = np.ones((12, 2), bool)
+    lost[6:, 0] = False
+    assert 0.3 < score(true, seen=lost) < 1.0  # a lost object's energy is missing from the prediction
+    still = np.repeat(true[:1], 12, 0) + 0.1 * steps[:, :, None]  # less than half a pixel per frame
+    assert np.isnan(metric.from_tracks(kinetic_tracks(still, true), None)[0])

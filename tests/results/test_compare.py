@@ -38,7 +38,7 @@ def test_nothing_in_common_is_exit_4(cli, tmp_path):
 @pytest.mark.parametrize(
     "change, words",
     [
-        (lambda record, rows: record["run"].update(suite_version=3), "ran suite version 3, the base"),
+        (lambda record, rows: record["run"].update(suite_version=4), "ran suite version 4, the base"),
         (lambda record, rows: record["run"].update(suite=None, tasks=["drop_single"]), "ran suite None, the base"),
         (lambda record, rows: record["run"].update(split="test"), "ran split 'test'"),
         (lambda record, rows: record["tasks"][0].update(version=9), "is version 9 (definition"),

@@ -39,6 +39,17 @@ def test_clipped_both_ends_and_direction_independent():
     assert half["score"] == pytest.approx(50.0)
 
 
+def test_log_floor_normalises_on_a_log_scale():
+    task = dict(TASK, metrics=["mse"], metric_log_floors={"mse": 0.02})
+    frozen, variance = [0.4, 0.4], [0.01, 0.02]  # the variance reads as the floor, 0.02
+    entry = headline(rows([0.04, 0.04], frozen, variance), [task])["tasks"]["t"]["mse"]
+    assert entry["score"] == pytest.approx(100 * np.log(10) / np.log(20))  # ln 10 of ln 20: 76.9
+    assert entry["variance"] == pytest.approx(0.02) and entry["frozen"] == pytest.approx(0.4)  # geometric means
+    assert headline(rows([0.005, 0.005], frozen, variance), [task])["tasks"]["t"]["mse"]["score"] == 100.0
+    linear = headline(rows([0.04, 0.04], frozen, variance), [dict(task, metric_log_floors={})])
+    assert linear["tasks"]["t"]["mse"]["score"] == pytest.approx(100 * 0.36 / 0.385)
+
+
 def test_no_headroom_is_missing_not_zero():
     task = dict(TASK, metrics=["mse"])
     entry = headline(rows([0.2], [0.1], [0.3]), [task])["tasks"]["t"]["mse"]

@@ -24,6 +24,7 @@ def test_includes_expand_in_place_and_in_order(tmp_path):
         "mse",
         "trajectory_ade",
         "trajectory_fde",
+        "kinetic_energy_error",
         "continuity",
         "inertia",
         "permanence",

@@ -84,6 +84,10 @@ class EpisodeMetric(Metric):
     #: For laws a frozen world obeys (permanence, continuity, ...): the score taken as the
     #: 0 of the normalised scale (a clear violation) instead of the frozen world's.
     violation_anchor: ClassVar[float | None] = None
+    #: For errors whose precision matters at every scale (positions): normalised on a
+    #: logarithmic scale, every halving of the error earning the same credit, with values
+    #: below this floor (the reading's own noise) counted as the floor; ``None``: linear.
+    log_floor: ClassVar[float | None] = None
     #: Model outputs besides the main prediction that :meth:`score` reads from
     #: :attr:`Truth.outputs` (names of :data:`wmbench.metrics.needs.NEEDS`). The frozen
     #: world and the variance rollouts have no such outputs, so these metrics declare

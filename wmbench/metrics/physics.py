@@ -37,6 +37,9 @@ from wmbench.worlds.render import SCENERY
 
 #: Scenery pixels: within this RGB distance (0-1 scale) of the scenery colour in a true frame.
 SCENERY_TOLERANCE = 0.05
+#: Trajectory errors are normalised on a log scale down to this (fraction of the view
+#: width; half a pixel of a 100-pixel view): finer is the reading's own noise.
+POSITION_FLOOR = 0.005
 #: A size or shape change (log ratio) up to this is the reading's own (blur, compression).
 RIGIDITY_TOLERANCE = 0.1
 #: Interpenetration counts object mass at least this deep (pixels) inside static solids
@@ -103,6 +106,7 @@ class TrajectoryADE(PhysicsMetric):
     name, unit, higher_is_better = "trajectory_ade", "fraction of view width", False
     catches = ("gravity_reversed", "object_teleports", "frozen", "time_reversed", "object_vanishes", "through_walls")
     margin = 0.01
+    log_floor = POSITION_FLOOR
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         dist, scored = displacement(tr)
@@ -123,6 +127,7 @@ class TrajectoryFDE(PhysicsMetric):
     name, unit, higher_is_better = "trajectory_fde", "fraction of view width", False
     catches = ("gravity_reversed", "object_teleports", "frozen", "object_vanishes", "through_walls")
     margin = 0.01
+    log_floor = POSITION_FLOOR
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
         dist, scored = displacement(tr)
@@ -500,6 +505,44 @@ class EnergyGain(PhysicsMetric):
             scale = m.sum() * (g * height if g > 0 else 0.5 * height**2)
             out[b] = max(0.0, (pred - true) / scale - ENERGY_TOLERANCE) if not np.isnan(pred) else np.nan
         return out
+
+
+def kinetic_energy(xy: np.ndarray, counted: np.ndarray, mass: np.ndarray) -> np.ndarray:
+    """Per frame interval of ``(B, T, N, 2)`` pixel tracks: ``sum_k m_k |c(t+1) - c(t)|^2 / 2``
+    over the objects ``counted`` ``(B, T - 1, N)`` (mass times pixels^2 per frame^2)."""
+    speed2 = np.nan_to_num((np.diff(xy, axis=1) ** 2).sum(-1))
+    return np.where(counted, np.nan_to_num(mass)[:, None] * speed2 / 2, 0.0).sum(-1)
+
+
+@register
+class KineticEnergyError(PhysicsMetric):
+    """How far the objects' kinetic energy ``K(t) = sum_k m_k |v_k|^2 / 2`` strays from the
+    truth's: ``mean_t |K_pred(t) - K_true(t)| / mean_t K_true(t)`` over the frame intervals
+    from the last context frame through the horizon, summed over the objects fully visible
+    in the truth at both ends of the interval (velocities from the centroids; a predicted
+    object not seen at both ends adds nothing). The total over objects does not depend on
+    which of them carries the energy, so a chaotic scene's variance rollouts keep it while
+    a wrong restitution or friction (energy lost at contacts), a wrong speed or a frozen
+    world (error 1) do not. Missing when the true objects move less than half a pixel per
+    frame on average. Unit: fraction of the true mean kinetic energy; lower is better."""
+
+    name, unit, higher_is_better = "kinetic_energy_error", "fraction of the true mean kinetic energy", False
+    catches = ("frozen", "slow_motion", "fast_motion")
+    margin = 0.1
+    log_floor = 0.05
+
+    def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
+        track = slice(LEAD - 1, None)
+        full = (tr.true_vis[:, track] >= FULL) & tr.valid[:, None]
+        counted = full[:, 1:] & full[:, :-1]
+        seen = tr.measured[:, track]
+        true = kinetic_energy(tr.true_xy[:, track], counted, tr.mass)
+        pred = kinetic_energy(tr.pred_xy[:, track], counted & seen[:, 1:] & seen[:, :-1], tr.mass)
+        scored = counted.any(-1)
+        mean_true = _nanmean(true, scored, axis=1)
+        at_half_pixel = _nanmean(np.where(counted, tr.mass[:, None], 0.0).sum(-1), scored, axis=1) * 0.5**2 / 2
+        moving = mean_true >= at_half_pixel  # False where NaN
+        return np.where(moving, _nanmean(np.abs(pred - true), scored, axis=1) / np.where(moving, mean_true, 1.0), np.nan)
 
 
 @register

@@ -9,7 +9,10 @@ where ``frozen`` is the metric's score for the last context frame repeated and
 :mod:`wmbench.metrics.references`). 0 is no better than a frozen world, 100 is as
 good as physics allows given what the context shows (a model can do better than the
 variance rollouts on one episode; the clip keeps the scale at 100). The formula holds
-for either direction of a metric. It is missing (with the reason) when there is no
+for either direction of a metric. Errors whose precision matters at every scale
+(positions; ``metric_log_floors``) are normalised on a logarithmic scale: the formula
+takes ``ln(max(x, floor))`` of each episode's value, so every halving of the error earns
+the same credit (as PSNR does for the pixel error). It is missing (with the reason) when there is no
 headroom: the variance does not beat the frozen world by more than 1e-9 in the
 metric's direction.
 
@@ -32,7 +35,8 @@ from typing import Any
 import numpy as np
 
 BOOTSTRAP_SAMPLES, CONFIDENCE, SEED, MIN_HEADROOM = 1000, 0.95, 0, 1e-9
-FORMULA = "100 * (model - frozen) / (variance - frozen), clipped to [0, 100]"
+FORMULA = ("100 * (model - frozen) / (variance - frozen), clipped to [0, 100]; "
+           "on ln(max(value, floor)) for metrics with a log floor")
 INDEX = "mean of an area's scored metrics times the compliance of each of its laws"
 DIAGNOSTIC = "diagnostic"
 #: ``metric_roles`` value of a law: a penalty on its area's index, not a score in it.
@@ -66,9 +70,13 @@ def _values(rows: list[dict[str, Any]], metric: str) -> tuple[np.ndarray, np.nda
 
 
 def metric_headline(rows: list[dict[str, Any]], metric: str, higher_is_better: bool,
-                    counts: np.ndarray, confidence: float = CONFIDENCE) -> tuple[dict[str, Any], np.ndarray]:
-    """One task's normalised score for ``metric`` and its bootstrap samples."""
+                    counts: np.ndarray, confidence: float = CONFIDENCE,
+                    log_floor: float | None = None) -> tuple[dict[str, Any], np.ndarray]:
+    """One task's normalised score for ``metric`` and its bootstrap samples; on
+    ``ln(max(value, log_floor))`` if a floor is given (the reported means are then geometric)."""
     model, frozen, variance = _values(rows, metric)
+    if log_floor is not None:
+        model, frozen, variance = (np.log(np.maximum(x, log_floor)) for x in (model, frozen, variance))
     valid = np.isfinite(model) & np.isfinite(frozen) & np.isfinite(variance)
     nan = np.full(counts.shape[0], np.nan)
     if not valid.any():
@@ -84,8 +92,9 @@ def metric_headline(rows: list[dict[str, Any]], metric: str, higher_is_better: b
         boot = [weights @ x[valid] / n for x in (model, frozen, variance)]
         samples = _normalise(*boot)
     score = float(_normalise(*map(np.float64, means)))
-    return {"score": score, "ci": interval(samples, confidence), "model": means[0], "frozen": means[1],
-            "variance": means[2], "episodes": int(valid.sum())}, samples
+    model_mean, frozen_mean, variance_mean = (float(np.exp(m)) if log_floor is not None else m for m in means)
+    return {"score": score, "ci": interval(samples, confidence), "model": model_mean, "frozen": frozen_mean,
+            "variance": variance_mean, "episodes": int(valid.sum())}, samples
 
 
 def task_indices(rows: list[dict[str, Any]], task: dict[str, Any], counts: np.ndarray,
@@ -101,10 +110,10 @@ def task_indices(rows: list[dict[str, Any]], task: dict[str, Any], counts: np.nd
     entries: dict[str, dict[str, Any]] = {}
     scores: dict[str, list[np.ndarray]] = defaultdict(list)
     laws: dict[str, list[np.ndarray]] = defaultdict(list)
-    roles = task.get("metric_roles", {})
+    roles, floors = task.get("metric_roles", {}), task.get("metric_log_floors", {})
     for metric in task["metrics"]:
         entry, samples = metric_headline(rows, metric, task["higher_is_better"].get(metric, True), counts,
-                                         confidence)
+                                         confidence, floors.get(metric))
         entries[metric] = entry
         area = task["metric_areas"].get(metric, "fidelity")
         if entry["score"] is not None and area != DIAGNOSTIC:

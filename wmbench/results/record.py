@@ -90,7 +90,8 @@ def suite_record(spec: RunSpec) -> dict[str, Any] | None:
 def scoring_record(task: Task) -> dict[str, Any]:
     """What the headline needs to know of a task: its name, family and metrics, with each
     metric's unit, direction, area and role (``"law"`` for a metric with a violation
-    anchor, a penalty on its area's index; ``"score"`` otherwise)."""
+    anchor, a penalty on its area's index; ``"score"`` otherwise), and the floors of the
+    metrics normalised on a logarithmic scale."""
     known = {m: METRICS[m] for m in task.metrics if m in METRICS}
     return {
         "name": task.name,
@@ -100,6 +101,7 @@ def scoring_record(task: Task) -> dict[str, Any]:
         "higher_is_better": {m: cls.higher_is_better for m, cls in known.items()},
         "metric_areas": {m: cls.area for m, cls in known.items()},
         "metric_roles": {m: LAW if cls.violation_anchor is not None else "score" for m, cls in known.items()},
+        "metric_log_floors": {m: cls.log_floor for m, cls in known.items() if cls.log_floor is not None},
     }
 
 
