@@ -23,6 +23,8 @@ always are), and so are frames of a batch given without its episodes.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 
@@ -92,13 +94,20 @@ def colour_classes(frames: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
 
 def nearest_colours(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
     """Index ``(B, t, P)`` of the nearest palette colour ``(B, K, 3)`` of each pixel
-    ``(B, t, 3, P)``; ``K`` ("other") where none is within :data:`OTHER_DISTANCE`."""
-    return assign(x, colours).argmax(2)
+    ``(B, t, 3, P)`` (the first of equally near ones); ``K`` ("other") where none is
+    within :data:`OTHER_DISTANCE`. The largest of :func:`assign`'s logits, found along
+    a contiguous palette axis."""
+    closeness = torch.matmul(x.transpose(2, 3), colours[:, None].transpose(2, 3) * 2)  # (B, t, P, K)
+    closeness.sub_(colours.pow(2).sum(2)[:, None, None, :])
+    best, index = closeness.max(-1)
+    other = torch.sum(x * x, 2).sub_(OTHER_DISTANCE**2)
+    return torch.where(other > best, colours.shape[1], index)
 
 
-def _histograms(frames: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
-    """Per frame, palette colour and channel, the histogram of the 8-bit levels of the
-    pixels nearest that colour: ``(B, T, K, 3, 256)``, a few frames at a time."""
+def level_histograms(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
+    """Per frame, colour of the episodes' palette and channel, the histogram of the 8-bit
+    levels of the pixels nearest that colour: ``(B, T, K, 3, 256)``, a few frames at a time."""
+    colours, _ = palette([[o.colour for o in e.objects] for e in episodes], frames.device)
     b, t, _, h, w = frames.shape
     k = colours.shape[1]
     step, out = max(1, CHUNK_PIXELS // (b * h * w)), []
@@ -139,6 +148,14 @@ def _fit(frames: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, t
     return gain, mean_x - gain * mean_c
 
 
+def _identical(frames: torch.Tensor, reference: torch.Tensor) -> bool:
+    return (
+        frames.shape == reference.shape
+        and frames.data_ptr() == reference.data_ptr()
+        and frames.stride() == reference.stride()
+    )
+
+
 def calibrate(
     frames: torch.Tensor, reference: torch.Tensor, episodes: list[Episode], per_frame: bool = True
 ) -> torch.Tensor:
@@ -146,15 +163,14 @@ def calibrate(
     against ``reference`` (the true frames, same shape) undone (see the module
     docstring), clipped to ``[0, 1]``; the very same tensor when no frame needs it, or
     when ``episodes`` is empty (no palette is known)."""
-    if (
-        not episodes
-        or frames.shape == reference.shape
-        and frames.data_ptr() == reference.data_ptr()
-        and frames.stride() == reference.stride()
-    ):
+    if not episodes or _identical(frames, reference):
         return frames
-    colours, _ = palette([[o.colour for o in e.objects] for e in episodes], frames.device)
-    histograms, true = _histograms(frames, colours), _histograms(reference, colours)
+    return _undo(frames, level_histograms(frames, episodes), level_histograms(reference, episodes), per_frame)
+
+
+def _undo(frames: torch.Tensor, histograms: torch.Tensor, true: torch.Tensor, per_frame: bool) -> torch.Tensor:
+    """``frames`` mapped by the gain and offset fitted from their and the reference's
+    level histograms (per frame or over the sequence); the same tensor if none moves."""
     if not per_frame:
         histograms, true = histograms.sum(1, keepdim=True), true.sum(1, keepdim=True)
     gain, offset = _fit(histograms, true)
@@ -169,9 +185,15 @@ def calibrate(
 
 def calibrated(frames: torch.Tensor, truth: Truth, per_frame: bool = True) -> torch.Tensor:
     """``frames`` (a prediction of ``truth``'s batch, or its own frames) calibrated against
-    the true future (:func:`calibrate`), once per tensor, batch and kind of fit."""
-    return truth.memo(
-        f"calibrated_{'frames' if per_frame else 'sequence'}",
-        frames,
-        lambda: calibrate(frames, truth.frames, truth.episodes, per_frame),
-    )
+    the true future (:func:`calibrate`), once per tensor, batch and kind of fit; both
+    kinds of fit share each tensor's level histograms."""
+
+    def histograms(x: torch.Tensor) -> torch.Tensor:
+        return truth.memo("level_histograms", x, partial(level_histograms, x, truth.episodes))
+
+    def compute() -> torch.Tensor:
+        if not truth.episodes or _identical(frames, truth.frames):
+            return frames
+        return _undo(frames, histograms(frames), histograms(truth.frames), per_frame)
+
+    return truth.memo(f"calibrated_{'frames' if per_frame else 'sequence'}", frames, compute)
