@@ -1,6 +1,7 @@
-"""The committed leaderboard submissions are what this code scores: each is rerun from
-its ``run.json`` and every number (per-episode metrics, references and pooled items,
-aggregates, headline) must be identical.
+"""The committed smoke submissions are what this code scores: each is rerun from its
+``run.json`` and every number (per-episode metrics, references and pooled items,
+aggregates, headline) must be identical. (The core and control submissions are checked
+by ``wmbench leaderboard --verify`` when the site is built.)
 
 When episodes or metrics change on purpose, regenerate the submissions (see
 leaderboard/README.md); this test then holds the new numbers.
@@ -14,11 +15,11 @@ import pytest
 
 from wmbench.results import load_result
 
-from ..conftest import REPO, run_and_record
+from ..conftest import run_and_record
+from .forgery import SUBMISSIONS
 
 pytestmark = pytest.mark.slow
 
-SUBMISSIONS = sorted((REPO / "leaderboard" / "submissions").glob("*/result.json"))
 SCORED = ("metrics", "references", "pooled")
 
 

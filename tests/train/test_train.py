@@ -135,7 +135,9 @@ def test_train_writes_a_checkpoint_and_card_that_run_evaluates_and_resumes(cli, 
     code, stdout, err = cli("card", out / "model.pt", "--results", result_dir)
     assert code == 0, err
     physics = result.record["headline"]["areas"]["physics"]["score"]
-    assert f"| area: physics | {physics:.1f}" in (out / "model.md").read_text()
+    card = (out / "model.md").read_text()
+    assert f"| area: physics | {physics:.1f}" in card
+    assert "drop_single, dev split (1 episodes, the first 1 of each task" in card  # a run of tasks, not a suite
 
 
 def test_train_reads_its_episodes_from_releases(cli, tmp_path):

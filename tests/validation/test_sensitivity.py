@@ -112,3 +112,17 @@ def test_validate_command_writes_json_and_a_heatmap(cli, tmp_path):
 def test_a_check_holds_a_plain_bool_for_json():
     check = Check("drop_single", "truth physics", np.float64(100.0) >= 100, "100.0")
     assert type(check.passed) is bool and json.loads(json.dumps(check.passed)) is True
+
+
+@pytest.mark.slow
+def test_smoke_suite_keeps_every_promise(cli, tmp_path):
+    """What docs/metrics.md promises for the smoke suite: every corruption, every property."""
+    code, out, err = cli("validate", "--suite", "smoke", "--out", tmp_path, "--no-progress", "--json")
+    report = json.loads(out)
+    failed = {
+        p["name"]: [c["detail"] for c in p["checks"] if not c["passed"]]
+        for p in report["properties"]
+        if not p["passed"]
+    }
+    assert code == 0 and report["passed"] and not failed, (failed, err)
+    assert set(report["matrix"]) == set(CORRUPTIONS)  # the truth and the frozen world included

@@ -42,8 +42,9 @@ def _scores(results: list[Result]) -> list[str]:
         run, head = result.record["run"], result.record["headline"]
         where = f"result `{result.path.parent.name}`" if result.path else "a result"
         limit = f", the first {run['limit']} of each task" if run.get("limit") else ""
+        suite = f"{run['suite']}@{run.get('suite_version', 1)} suite" if run.get("suite") else ", ".join(run["tasks"])
         lines.append(
-            f"\n{run.get('suite') or ', '.join(run['tasks'])} suite, {run['split']} split "
+            f"\n{suite}, {run['split']} split "
             f"({sum(e['episodes'] for e in result.record['aggregates'].values())} episodes{limit}; {where}); "
             "indices: 0 = a frozen world, 100 = the physical variance, 95% bootstrap intervals.\n"
         )
