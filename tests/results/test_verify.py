@@ -91,6 +91,22 @@ def test_a_flipped_metric_direction_is_rejected(tmp_path):
     )
 
 
+def test_an_edited_role_or_log_floor_is_rejected(tmp_path):
+    """Both steer the recomputed headline, so they must be this wmbench's, not the record's."""
+    floor = _rejected(
+        tmp_path / "floor", lambda record, rows: record["tasks"][0]["metric_log_floors"].update(trajectory_ade=0.5)
+    )
+    assert floor.endswith(
+        "field 'tasks[0].metric_log_floors.trajectory_ade' is 0.5 but this wmbench's metric definitions give 0.005"
+    )
+    role = _rejected(
+        tmp_path / "role", lambda record, rows: record["tasks"][0]["metric_roles"].update(rigidity="score")
+    )
+    assert (
+        'field \'tasks[0].metric_roles.rigidity\' is "score" but this wmbench\'s metric definitions give "law"' in role
+    )
+
+
 def test_a_row_of_another_episode_is_rejected(tmp_path):
     def change(record, rows):
         rows[0]["episode_hash"] = "f" * 64

@@ -23,6 +23,7 @@ always are), and so are frames of a batch given without its episodes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -148,32 +149,30 @@ def _fit(frames: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, t
     return gain, mean_x - gain * mean_c
 
 
-def _identical(frames: torch.Tensor, reference: torch.Tensor) -> bool:
-    return (
-        frames.shape == reference.shape
-        and frames.data_ptr() == reference.data_ptr()
-        and frames.stride() == reference.stride()
-    )
-
-
 def calibrate(
-    frames: torch.Tensor, reference: torch.Tensor, episodes: list[Episode], per_frame: bool = True
+    frames: torch.Tensor,
+    reference: torch.Tensor,
+    episodes: list[Episode],
+    per_frame: bool = True,
+    histograms: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """``frames`` ``(B, T, 3, H, W)`` in ``[0, 1]`` with their global photometric change
     against ``reference`` (the true frames, same shape) undone (see the module
     docstring), clipped to ``[0, 1]``; the very same tensor when no frame needs it, or
-    when ``episodes`` is empty (no palette is known)."""
-    if not episodes or _identical(frames, reference):
+    when ``episodes`` is empty (no palette is known). ``histograms`` gives a tensor's
+    :func:`level_histograms` (default: computed on each call)."""
+    if (
+        not episodes
+        or frames.shape == reference.shape
+        and frames.data_ptr() == reference.data_ptr()
+        and frames.stride() == reference.stride()
+    ):
         return frames
-    return _undo(frames, level_histograms(frames, episodes), level_histograms(reference, episodes), per_frame)
-
-
-def _undo(frames: torch.Tensor, histograms: torch.Tensor, true: torch.Tensor, per_frame: bool) -> torch.Tensor:
-    """``frames`` mapped by the gain and offset fitted from their and the reference's
-    level histograms (per frame or over the sequence); the same tensor if none moves."""
+    levels = histograms or partial(level_histograms, episodes=episodes)
+    found, true = levels(frames), levels(reference)
     if not per_frame:
-        histograms, true = histograms.sum(1, keepdim=True), true.sum(1, keepdim=True)
-    gain, offset = _fit(histograms, true)
+        found, true = found.sum(1, keepdim=True), true.sum(1, keepdim=True)
+    gain, offset = _fit(found, true)
     moved = torch.maximum(offset.abs(), (gain + offset - 1).abs()).amax(-1)  # (B, T or 1)
     if not bool((moved > TOLERANCE).any()):
         return frames
@@ -191,9 +190,8 @@ def calibrated(frames: torch.Tensor, truth: Truth, per_frame: bool = True) -> to
     def histograms(x: torch.Tensor) -> torch.Tensor:
         return truth.memo("level_histograms", x, partial(level_histograms, x, truth.episodes))
 
-    def compute() -> torch.Tensor:
-        if not truth.episodes or _identical(frames, truth.frames):
-            return frames
-        return _undo(frames, histograms(frames), histograms(truth.frames), per_frame)
-
-    return truth.memo(f"calibrated_{'frames' if per_frame else 'sequence'}", frames, compute)
+    return truth.memo(
+        f"calibrated_{'frames' if per_frame else 'sequence'}",
+        frames,
+        partial(calibrate, frames, truth.frames, truth.episodes, per_frame, histograms),
+    )

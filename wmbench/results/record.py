@@ -87,22 +87,24 @@ def suite_record(spec: RunSpec) -> dict[str, Any] | None:
     return record
 
 
-def scoring_record(task: Task) -> dict[str, Any]:
-    """What the headline needs to know of a task: its name, family and metrics, with each
-    metric's unit, direction, area and role (``"law"`` for a metric with a violation
-    anchor, a penalty on its area's index; ``"score"`` otherwise), and the floors of the
-    metrics normalised on a logarithmic scale."""
-    known = {m: METRICS[m] for m in task.metrics if m in METRICS}
+def metric_definitions(metrics: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
+    """How a result records its known metrics: each one's unit, direction, area and role
+    (``"law"`` for a metric with a violation anchor, a penalty on its area's index;
+    ``"score"`` otherwise), and the floors of those normalised on a logarithmic scale."""
+    known = {m: METRICS[m] for m in metrics if m in METRICS}
     return {
-        "name": task.name,
-        "family": task.family,
-        "metrics": list(task.metrics),
         "metric_units": {m: cls.unit for m, cls in known.items()},
         "higher_is_better": {m: cls.higher_is_better for m, cls in known.items()},
         "metric_areas": {m: cls.area for m, cls in known.items()},
         "metric_roles": {m: LAW if cls.violation_anchor is not None else "score" for m, cls in known.items()},
         "metric_log_floors": {m: cls.log_floor for m, cls in known.items() if cls.log_floor is not None},
     }
+
+
+def scoring_record(task: Task) -> dict[str, Any]:
+    """What the headline needs to know of a task: its name, family and metrics, with
+    their :func:`metric_definitions`."""
+    return {"name": task.name, "family": task.family, "metrics": list(task.metrics), **metric_definitions(task.metrics)}
 
 
 def _task_record(task: Task, log: RunLog, hashes: dict[tuple, str]) -> dict[str, Any]:

@@ -25,10 +25,10 @@ from typing import Any
 
 from wmbench.errors import ResultError
 from wmbench.files import read_json
-from wmbench.metrics import METRICS
 from wmbench.results.derived import derive
 from wmbench.results.headline import BOOTSTRAP
 from wmbench.results.io import Result
+from wmbench.results.record import metric_definitions
 from wmbench.results.schema import check_schema
 from wmbench.run.writer import RUN_FILE, row_key
 from wmbench.tasks.catalog import recorded_task
@@ -127,8 +127,8 @@ def _reject(file: Path, pairs: list[tuple[str, Any, Any]], source: str) -> None:
 
 def check_derived(result: Result) -> None:
     """Raise :class:`ResultError` unless the record is what its rows give: the rows are
-    the episodes its tasks list (same hashes), the metrics' units, directions and areas
-    are those of this wmbench's metrics, and the aggregates, pooled summaries,
+    the episodes its tasks list (same hashes), the metrics' units, directions, areas,
+    roles and log floors are those of this wmbench's metrics, and the aggregates, pooled summaries,
     headline scores and intervals (recomputed with the recorded bootstrap settings) and
     the harness's overhead match. Names the file, the field and both values."""
     record, file = result.record, result.file
@@ -169,11 +169,10 @@ def _check_rows_listed(result: Result) -> None:
 
 
 def _definitions(tasks: list[dict[str, Any]]) -> list[tuple[str, Any, Any]]:
-    """(field, recorded, this wmbench's) for each task's metric units, directions and areas."""
-    pairs = []
-    for index, task in enumerate(tasks):
-        known = {m: METRICS[m] for m in task["metrics"] if m in METRICS}
-        for field, attribute in (("metric_units", "unit"), ("higher_is_better", "higher_is_better"),
-                                 ("metric_areas", "area")):
-            pairs.append((f"tasks[{index}].{field}", task[field], {m: getattr(c, attribute) for m, c in known.items()}))
-    return pairs
+    """(field, recorded, this wmbench's) for each task's metric units, directions, areas,
+    roles and log floors: the headline is recomputed with the recorded ones."""
+    return [
+        (f"tasks[{index}].{field}", task.get(field, _ABSENT), mine)
+        for index, task in enumerate(tasks)
+        for field, mine in metric_definitions(task["metrics"]).items()
+    ]
