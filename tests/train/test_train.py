@@ -286,3 +286,25 @@ def test_two_cpu_processes_train_one_step_with_ddp(tmp_path, cache_dir):
     assert proc.returncode == 0, proc.stderr[-3000:]
     record = torch.load(tmp_path / "ddp" / "model.pt", weights_only=True)["training"]
     assert record["devices"] == 2 and record["steps"] == 1 and record["strategy"] == "DDPStrategy"
+
+
+def test_the_data_module_generates_what_the_cache_lacks_and_reads_each_episode_once(tmp_path, monkeypatch):
+    from wmbench.tasks import get_task
+    from wmbench.train.data import Selection, WindowDataModule
+    from wmbench.worlds.cache import EpisodeCache
+    from wmbench.worlds.episode import Episode
+
+    selection = Selection(
+        tasks=(get_task("drop_single"),), context=2, horizon=4, resolution=32, train_limit=2, val_limit=1
+    )
+    data = WindowDataModule(selection, EpisodeCache(tmp_path), progress=False)
+    data.prepare_data()
+    assert len(list(tmp_path.rglob("*.episode.zst"))) == 3
+    loads = []
+    load = Episode.load
+    monkeypatch.setattr(Episode, "load", classmethod(lambda cls, path: loads.append(path) or load(path)))
+    data.prepare_data()  # everything is cached: nothing read, nothing generated
+    assert loads == []
+    data.setup()
+    assert len(loads) == 3 and len(set(loads)) == 3
+    assert len(data.train) == 2 * selection.windows and len(data.val) == 1

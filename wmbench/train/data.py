@@ -122,12 +122,17 @@ class WindowDataModule(pl.LightningDataModule):
         return self.selection.context + self.selection.horizon
 
     def prepare_data(self) -> None:
+        """Generate the selected episodes the cache lacks (those it holds are read once, in
+        :meth:`setup`, where a damaged entry is regenerated)."""
+        if self.cache.root is None:
+            return
         jobs = [
             Job(t, split, s)
             for split in ("train", "dev")
             if self.selection.release(split) is None
             for t in self.selection.tasks
             for s in self.selection.seeds(t, split)
+            if not self.cache.path(t, s).exists()
         ]
         if jobs:
             generate_all(jobs, self.cache, self.workers, self.progress, desc="episodes")
