@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from wmbench.metrics import METRICS, Truth
+from wmbench.metrics import METRICS, Truth, physics
 from wmbench.metrics.kinematics import (
     energy_rise,
     fitted_acceleration,
@@ -21,7 +21,8 @@ from wmbench.metrics.kinematics import (
     near_impacts,
 )
 from wmbench.metrics.physics import PhysicsMetric
-from wmbench.tasks import get_task, task_from_dict
+from wmbench.tasks import get_task, split_seeds, task_from_dict
+from wmbench.validation.corruptions import jpeg
 from wmbench.validation.selftest import VIOLATIONS
 from wmbench.worlds import generate_episode
 
@@ -188,6 +189,17 @@ def test_overlapping_objects_interpenetrate():
     assert float(metric.score(truth.frames, truth)[0]) == pytest.approx(0.0, abs=1e-12)
     # the visible part of the covered object shifts its centroid away, so less than the true 20% shows
     assert float(metric.score(overlapping, truth)[0]) > 2 * metric.margin
+
+
+def test_compression_at_contacts_stays_within_the_interpenetration_tolerance(monkeypatch):
+    task = get_task("block_stack")
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 2, None)[1])
+    truth, metric = truth_of([episode]), PHYSICS["interpenetration"]()
+    compressed = frames_of(jpeg(task, episode))  # JPEG at quality 75: colour specks where blocks touch
+    assert float(metric.score(compressed, truth)[0]) == 0.0
+    tolerance = physics.PENETRATION_TOLERANCE
+    monkeypatch.setattr(physics, "PENETRATION_TOLERANCE", 0.0)
+    assert 0.002 < float(metric.score(compressed, truth)[0]) < tolerance
 
 
 def kinetic_tracks(true_xy: np.ndarray, pred_xy: np.ndarray, mass=(1.0, 1.0), seen=None):

@@ -38,10 +38,10 @@ def test_nothing_in_common_is_exit_4(cli, tmp_path):
 @pytest.mark.parametrize(
     "change, words",
     [
-        (lambda record, rows: record["run"].update(suite_version=4), "ran suite version 4, the base"),
+        (lambda record, rows: record["run"].update(suite_version=99), "ran suite version 99, the base"),
         (lambda record, rows: record["run"].update(suite=None, tasks=["drop_single"]), "ran suite None, the base"),
         (lambda record, rows: record["run"].update(split="test"), "ran split 'test'"),
-        (lambda record, rows: record["tasks"][0].update(version=9), "is version 9 (definition"),
+        (lambda record, rows: record["tasks"][0].update(version=99), "is version 99 (definition"),
     ],
 )
 def test_another_suite_or_version_is_exit_5(cli, tmp_path, change, words):

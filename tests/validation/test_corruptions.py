@@ -69,6 +69,15 @@ def test_object_changes_start_at_mid_horizon_on_the_moving_object(drop):
         assert (future[half:] != episode.future_frames[half:]).any(), name
 
 
+def test_the_fastest_object_freezes_where_it_moves_fastest():
+    task = get_task("drop_onto")
+    episode = generate_episode(task, "dev", 457)
+    future = CORRUPTIONS["object_freezes"].make(task, episode)
+    changed = np.flatnonzero((future != episode.future_frames).any(axis=(1, 2, 3)))
+    # the truth's frames until the freeze, then changed to the end: over half the horizon (mid-horizon on, before)
+    assert changed.size >= episode.horizon // 2 and np.array_equal(changed, np.arange(changed[0], episode.horizon))
+
+
 def test_time_reversal_and_re_simulated_violations_change_the_motion(drop):
     _, episode = drop
     assert np.array_equal(made(drop, "time_reversed"), episode.future_frames[::-1])

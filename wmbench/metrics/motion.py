@@ -241,19 +241,21 @@ def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
     """The four motion scores per episode, ``float64 (B,)`` each, of predicted frames
     ``(B, T, 3, H, W)`` in ``[0, 1]`` against the true future.
 
-    Both sequences, quantised to 8 bits, start from the last context frame (frame 0:
-    it starts the background, its mask is empty, and it is not scored); the first
-    ``fps * 5`` predicted frames are scored. The four metrics share one computation per
-    prediction, and the truth's masks are computed once per batch (:meth:`Truth.memo`).
+    Both sequences are the first ``fps * 5`` frames of the horizon, quantised to 8 bits
+    and started, as Physics-IQ starts a generated video, from their own first frame
+    (frame 0: it starts the background and its mask is empty), so that a change of the
+    whole picture from the context (a blur, a one-pixel shift) does not read as motion
+    along every edge. Masks are scored from frame 1, ``motion_mse`` on every frame. The
+    four metrics share one computation per prediction, and the truth's masks are
+    computed once per batch (:meth:`Truth.memo`).
     """
     return truth.memo("motion", pred, lambda: _compare_motion(pred, truth))
 
 
 def _motion_of(frames: torch.Tensor, truth: Truth, count: int, size: tuple[int, int]) -> tuple:
-    """Working-resolution masks and frames of ``frames`` started from the last context
-    frame, after their global photometric change is undone (:func:`calibrated`)."""
-    frames = calibrated(frames, truth)[:, :count]
-    sequence = torch.cat([to_uint8(truth.context[:, -1:]), to_uint8(frames)], 1)
+    """Working-resolution masks (from frame 1) and frames of the first ``count`` of
+    ``frames``, after their global photometric change is undone (:func:`calibrated`)."""
+    sequence = to_uint8(calibrated(frames, truth)[:, :count])
     return shrink_masks(motion_masks(sequence)[0], size)[:, 1:], shrink_frames(sequence, size)
 
 
@@ -264,7 +266,7 @@ def _compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]
     a, predicted = _motion_of(pred, truth, count, size)
     b, true = truth.memo(f"motion_truth/{count}", truth.frames,
                          lambda: _motion_of(truth.frames, truth, count, size))
-    mse = frame_mse(predicted, true)[:, 1:].mean(-1) / 255**2
+    mse = frame_mse(predicted, true).mean(-1) / 255**2
     return {
         "motion_spatial_iou": spatial_iou(a, b),
         "motion_spatiotemporal_iou": spatiotemporal_iou(a, b).mean(-1),

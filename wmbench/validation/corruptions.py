@@ -197,23 +197,24 @@ def _teleport(episode: Episode, k: int, states: np.ndarray, objects: list[Object
 
 
 def _freeze(task: Task, episode: Episode) -> Future | None:
-    """The moving object stops dead where it moves fastest from mid-horizon on, away
-    from impacts (no change of velocity of :data:`SMOOTH` or more within a frame); not
-    applied where it never moves :data:`FREEZE_SPEED` there."""
-    k = moving_object(episode)
-    if k is None:
+    """The object that moves fastest over the horizon stops dead there, away from impacts
+    (no change of velocity of :data:`SMOOTH` or more within a frame) and fully visible;
+    not applied where no object moves :data:`FREEZE_SPEED` so."""
+    start = episode.context - 1
+    pixels = episode.truth.pixels[start : episode.context + episode.horizon]
+    speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)  # (T, N), row t: into horizon step t
+    kick = np.pad(np.abs(np.diff(speed, axis=0)), ((1, 1), (0, 0)), constant_values=np.inf)  # row t + 1: at step t
+    smooth = np.maximum.reduce([kick[:-2], kick[1:-1], kick[2:]]) < SMOOTH  # row t: steps t-1..t+1
+    visible = episode.truth.visibility[episode.context : episode.context + episode.horizon] >= VISIBLE
+    candidate = visible & (speed >= FREEZE_SPEED)
+    candidate[:-1] &= smooth
+    candidate[0] = candidate[-1] = False  # it moves in the horizon, then stops before its end
+    if not candidate.any():
         return None
-    pixels = episode.truth.pixels[episode.context - 1 : episode.context + episode.horizon, k]
-    speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)  # entry t: into horizon step t
-    kick = np.pad(np.abs(np.diff(speed)), 1, constant_values=np.inf)  # entry t + 1: at step t
-    smooth = np.maximum.reduce([kick[:-2], kick[1:-1], kick[2:]]) < SMOOTH  # entry t: steps t-1..t+1
-    steps = [t for t in range(_onset(episode), episode.horizon - 1) if smooth[t] and speed[t] >= FREEZE_SPEED]
-    if not steps:
-        return None
-    t = max(steps, key=lambda s: speed[s])
+    t, k = np.unravel_index(np.argmax(np.where(candidate, speed, -1.0)), speed.shape)
     states = _future_states(episode).copy()
     states[t:, k] = states[t, k]
-    return _redrawn(episode, states, list[ObjectSpec | None](episode.objects), t)
+    return _redrawn(episode, states, list[ObjectSpec | None](episode.objects), int(t))
 
 
 def _scaled(obj: ObjectSpec, factor: float) -> ObjectSpec:
@@ -366,7 +367,7 @@ CATALOGUE: tuple[Corruption, ...] = (
         "object_freezes",
         "physical",
         _freeze,
-        "the moving object stops dead where it moves fastest after mid-horizon, away from impacts",
+        "the fastest object stops dead where it moves fastest, away from impacts",
     ),
     Corruption(
         "object_shrinks",
