@@ -19,7 +19,8 @@ PAIR = {"name": "drop_pair", "version": 1, "family": "dropping_objects",
         "scene": {"type": "drop", "params": {"n_objects": 2, "shape": "mixed", "height": [0.9, 1.4]}},
         "resolution": 128, "fps": 30, "context": 6, "horizon": 14, "metrics": ["mse"],
         "episodes": {"train": 1, "dev": 4, "test": 1}, "ensemble": 0, "changelog": {1: "test"}}
-SCORED = ("mse", "psnr", "ssim", "dynamics", "flicker", "drift", "warp_error", "blinks")
+SCORED = ("mse", "psnr", "ssim", "motion_spatial_iou", "motion_spatiotemporal_iou", "motion_weighted_spatial_iou",
+          "motion_mse", "dynamics", "flicker", "drift", "warp_error", "blinks")
 
 
 def metrics():

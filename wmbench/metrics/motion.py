@@ -282,18 +282,24 @@ class _MotionMetric(EpisodeMetric):
         return compare_motion(pred, truth)[self.name]
 
 
+class _MotionIoU(_MotionMetric):
+    #: The reading's own change (``wmbench selftest``): a blur or a one-pixel shift moves a
+    #: small mask's edge by a working pixel, an IoU of 0.84-0.94 on five ``drop_single`` episodes.
+    margin = 0.2
+
+
 @register
-class MotionSpatialIoU(_MotionMetric):
+class MotionSpatialIoU(_MotionIoU):
     name, unit, higher_is_better = "motion_spatial_iou", "fraction", True
 
 
 @register
-class MotionSpatiotemporalIoU(_MotionMetric):
+class MotionSpatiotemporalIoU(_MotionIoU):
     name, unit, higher_is_better = "motion_spatiotemporal_iou", "fraction", True
 
 
 @register
-class MotionWeightedSpatialIoU(_MotionMetric):
+class MotionWeightedSpatialIoU(_MotionIoU):
     name, unit, higher_is_better = "motion_weighted_spatial_iou", "fraction", True
 
 
