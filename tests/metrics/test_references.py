@@ -49,16 +49,19 @@ def counted(names, calls: list) -> dict:
     """Fresh metrics whose ``score`` calls are appended to ``calls`` as ``(name, pred)``."""
     metrics = {n: METRICS[n]() for n in names}
     for name, metric in metrics.items():
+
         def spy(pred, truth, score=metric.score, name=name):
             calls.append((name, pred))
             return score(pred, truth)
+
         metric.score = spy
     return metrics
 
 
 def score(names, episodes, refs, calls=None) -> list[dict]:
-    return score_episodes(counted(names, [] if calls is None else calls), prediction(episodes),
-                          truth_of(episodes), refs)
+    return score_episodes(
+        counted(names, [] if calls is None else calls), prediction(episodes), truth_of(episodes), refs
+    )
 
 
 def entry_path(refs: ReferenceCache, episode) -> Path:
@@ -91,6 +94,28 @@ def test_second_batch_reads_every_reference_and_scores_only_the_prediction(tmp_p
         assert entry["frozen"] == {n: row["references"]["frozen"][n] for n in ("mse", "psnr")}
         assert entry["variance"] == row["references"]["variance"]
     assert all(r["references"]["frozen"]["permanence"] == METRICS["permanence"].violation_anchor for r in second)
+
+
+def test_scoring_runs_on_one_thread_whatever_the_caller_set(episodes):
+    """So the cached references are the same numbers whichever command measured them
+    (float32 reductions split over threads round differently)."""
+    import cv2
+
+    seen = []
+    metrics = {"mse": METRICS["mse"]()}
+    metrics["mse"].score = lambda pred, truth, score=metrics["mse"].score: (
+        seen.append((torch.get_num_threads(), cv2.getNumThreads())) or score(pred, truth)
+    )
+    torch_before, cv2_before = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(2)
+    cv2.setNumThreads(2)
+    try:
+        score_episodes(metrics, prediction(episodes), truth_of(episodes), None)
+        assert (torch.get_num_threads(), cv2.getNumThreads()) == (2, 2)  # restored after
+    finally:
+        torch.set_num_threads(torch_before)
+        cv2.setNumThreads(cv2_before)
+    assert seen and set(seen) == {(1, 1)}  # the prediction, the frozen world and every rollout
 
 
 def test_missing_references_are_stored_as_null_and_read_back_as_missing(tmp_path, episodes):
@@ -153,16 +178,20 @@ def edited(data: bytes, edit) -> bytes:
     return json.dumps(entry).encode()
 
 
-@pytest.mark.parametrize("damage", [
-    pytest.param(lambda data: np.random.default_rng(0).bytes(len(data)), id="garbage"),
-    pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
-    pytest.param(lambda data: b"", id="empty"),
-    pytest.param(lambda data: b"[1, 2]", id="not-an-object"),
-    pytest.param(lambda data: edited(data, lambda e: e["variance"].update(mse="0.01")), id="string-value"),
-    pytest.param(lambda data: edited(data, lambda e: e["frozen"].update(psnr=True)), id="boolean-value"),
-    pytest.param(lambda data: edited(data, lambda e: e.update(variance=list(e["variance"].values()))),
-                 id="list-of-values"),
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: np.random.default_rng(0).bytes(len(data)), id="garbage"),
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(lambda data: b"", id="empty"),
+        pytest.param(lambda data: b"[1, 2]", id="not-an-object"),
+        pytest.param(lambda data: edited(data, lambda e: e["variance"].update(mse="0.01")), id="string-value"),
+        pytest.param(lambda data: edited(data, lambda e: e["frozen"].update(psnr=True)), id="boolean-value"),
+        pytest.param(
+            lambda data: edited(data, lambda e: e.update(variance=list(e["variance"].values()))), id="list-of-values"
+        ),
+    ],
+)
 def test_damaged_entry_warns_and_is_recomputed(tmp_path, episodes, damage):
     refs = ReferenceCache(tmp_path)
     expected = score(NAMES, episodes, refs)
@@ -186,15 +215,20 @@ def test_an_added_metric_is_measured_alone_and_the_others_kept(tmp_path, episode
     uncached = score(("mse", "psnr", "ssim"), episodes, None)
     assert rows == uncached
     for kind in ("frozen", "variance"):
-        assert [{n: r["references"][kind][n] for n in ("mse", "psnr")} for r in rows] == \
-            [r["references"][kind] for r in before]
+        assert [{n: r["references"][kind][n] for n in ("mse", "psnr")} for r in rows] == [
+            r["references"][kind] for r in before
+        ]
     entry = json.loads(entry_path(refs, episodes[1]).read_text())
     assert set(entry["frozen"]) == set(entry["variance"]) == {"mse", "psnr", "ssim"}
     calls.clear()
-    assert score(("psnr",), episodes, refs, calls)[0]["references"]["variance"] == \
-        {"psnr": rows[0]["references"]["variance"]["psnr"]}
-    assert len(calls) == 1 and set(json.loads(entry_path(refs, episodes[1]).read_text())["variance"]) == \
-        {"mse", "psnr", "ssim"}
+    assert score(("psnr",), episodes, refs, calls)[0]["references"]["variance"] == {
+        "psnr": rows[0]["references"]["variance"]["psnr"]
+    }
+    assert len(calls) == 1 and set(json.loads(entry_path(refs, episodes[1]).read_text())["variance"]) == {
+        "mse",
+        "psnr",
+        "ssim",
+    }
 
 
 def test_unwritable_cache_is_a_clear_error(tmp_path, episodes):
@@ -211,8 +245,19 @@ def test_unwritable_cache_is_a_clear_error(tmp_path, episodes):
 def test_a_rerun_of_another_adapter_reuses_the_references(cli, tmp_path, monkeypatch):
     measured, measure = [], references.measured_references
     monkeypatch.setattr(references, "measured_references", lambda m, t: measured.append(set(m)) or measure(m, t))
-    selection = ("--tasks", "drop_single", "--limit", 3, "--resolution", 32, "--batch-size", 2, "--no-progress",
-                 "--logger", "none")
+    selection = (
+        "--tasks",
+        "drop_single",
+        "--limit",
+        3,
+        "--resolution",
+        32,
+        "--batch-size",
+        2,
+        "--no-progress",
+        "--logger",
+        "none",
+    )
     cache = tmp_path / "cache"
 
     def run(adapter, out, *where):
@@ -235,11 +280,24 @@ def test_references_measured_ahead_by_generate_are_read_by_runs(cli, tmp_path, m
     """`wmbench generate --references` measures each episode alone; a run then measures
     nothing, and its references equal an uncached run's (to float32 batching effects)."""
     measured, measure = [], references.measured_references
-    monkeypatch.setattr(references, "measured_references", lambda m, t: measured.append(len(t.episodes))
-                        or measure(m, t))
+    monkeypatch.setattr(
+        references, "measured_references", lambda m, t: measured.append(len(t.episodes)) or measure(m, t)
+    )
     cache = tmp_path / "cache"
-    code, _, err = cli("generate", "drop_single", "--limit", 3, "--resolution", 32, "--references", "--workers", 1,
-                       "--cache", cache, "--no-progress")
+    code, _, err = cli(
+        "generate",
+        "drop_single",
+        "--limit",
+        3,
+        "--resolution",
+        32,
+        "--references",
+        "--workers",
+        1,
+        "--cache",
+        cache,
+        "--no-progress",
+    )
     assert code == 0, err
     assert measured == [1, 1, 1] and len(list((cache / "references").rglob("*.json"))) == 3
     selection = ("--tasks", "drop_single", "--limit", 3, "--resolution", 32, "--no-progress", "--logger", "none")

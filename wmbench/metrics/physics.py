@@ -542,9 +542,8 @@ class KineticEnergyError(PhysicsMetric):
         track = slice(LEAD - 1, None)
         full = (tr.true_vis[:, track] >= FULL) & tr.valid[:, None]
         counted = full[:, 1:] & full[:, :-1]
-        seen = tr.measured[:, track]
         true = kinetic_energy(tr.true_xy[:, track], counted, tr.mass)
-        pred = kinetic_energy(tr.pred_xy[:, track], counted & seen[:, 1:] & seen[:, :-1], tr.mass)
+        pred = kinetic_energy(tr.pred_xy[:, track], _both_ends(tr, 2), tr.mass)  # ... and measured at both
         scored = counted.any(-1)
         mean_true = _nanmean(true, scored, axis=1)
         at_half_pixel = _nanmean(np.where(counted, tr.mass[:, None], 0.0).sum(-1), scored, axis=1) * 0.5**2 / 2

@@ -15,6 +15,7 @@ import torch
 from wmbench.metrics.base import EpisodeMetric, Truth
 from wmbench.metrics.pooled import PooledEpisodeMetric
 from wmbench.metrics.references import ReferenceCache, reference_scores
+from wmbench.threads import one_thread
 
 
 def _per_episode(
@@ -43,7 +44,16 @@ def score_episodes(
     ``pooled`` holds the episode's items of every :class:`PooledEpisodeMetric` that has some.
     An infinite value is missing too, and the episode then also has ``"missing":
     {name: reason}`` (``"frozen/<name>"`` and ``"variance/<name>"`` for references).
+    Scoring runs on one thread (see :mod:`wmbench.threads`), whoever calls it, so the
+    cached references are the same numbers whichever command measured them.
     """
+    with one_thread():
+        return _score_episodes(metrics, pred, truth, references)
+
+
+def _score_episodes(
+    metrics: Mapping[str, EpisodeMetric], pred: torch.Tensor, truth: Truth, references: ReferenceCache | None
+) -> list[dict[str, Any]]:
     scores = {}
     pooled: list[dict[str, Any]] = [{} for _ in range(pred.shape[0])]
     for name, metric in metrics.items():

@@ -22,7 +22,6 @@ from wmbench.metrics.scoring import score_episodes
 from wmbench.run.data import EpisodeBatch
 from wmbench.run.harness import Harness
 from wmbench.tasks.schema import Task
-from wmbench.threads import one_thread
 from wmbench.worlds.episode import Episode
 
 RowSink = Callable[[list[dict]], None]
@@ -106,7 +105,7 @@ class EvaluationModule(pl.LightningModule):
             return
         if self.keep is not None:
             self.keep(batch.episodes, pred)
-        with full_precision(self.device), one_thread():  # see wmbench.threads
+        with full_precision(self.device):
             scored = score_episodes(self._metrics(), pred.float(), truth, self.references)
         model_seconds = latency or 0.0
         overhead = {"data": 1e3 * self._data_seconds,

@@ -200,8 +200,7 @@ def _freeze(task: Task, episode: Episode) -> Future | None:
     """The object that moves fastest over the horizon stops dead there, away from impacts
     (no change of velocity of :data:`SMOOTH` or more within a frame) and fully visible;
     not applied where no object moves :data:`FREEZE_SPEED` so."""
-    start = episode.context - 1
-    pixels = episode.truth.pixels[start : episode.context + episode.horizon]
+    pixels = episode.truth.pixels[episode.context - 1 : episode.context + episode.horizon]
     speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)  # (T, N), row t: into horizon step t
     kick = np.pad(np.abs(np.diff(speed, axis=0)), ((1, 1), (0, 0)), constant_values=np.inf)  # row t + 1: at step t
     smooth = np.maximum.reduce([kick[:-2], kick[1:-1], kick[2:]]) < SMOOTH  # row t: steps t-1..t+1

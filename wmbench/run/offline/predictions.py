@@ -35,7 +35,6 @@ from wmbench.run.offline.export import FORMAT, FORMAT_VERSION, MANIFEST_FILE, Se
 from wmbench.run.writer import RowWriter, prepare_directory
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
-from wmbench.threads import one_thread
 from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.episode import Episode
 
@@ -278,8 +277,7 @@ def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], h
             raise PredictionsError(files[chunk[0]].parent, [f"{', '.join(chunk)}: corrupt ({exc})"]) from exc
         truth = Truth(frames=as_float(batch.future).to(device), context=as_float(batch.context).to(device),
                       episodes=episodes)
-        with one_thread():  # as in a run: see wmbench.threads
-            values = score_episodes(metrics, pred.to(device), truth, references)
+        values = score_episodes(metrics, pred.to(device), truth, references)
         sink([{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed, "episode_hash": h,
                "batch_size": None, "latency_ms": None, "status": "ok", **v}
               for e, h, v in zip(episodes, [hashes[eid] for eid in chunk], values)])
