@@ -12,13 +12,14 @@ from typing import Any
 
 from wmbench.adapters.base import Adapter, Requirements
 from wmbench.adapters.wrap import as_adapter
+from wmbench.cache_files import default_cache_dir
 from wmbench.errors import WmbenchError
 from wmbench.results.io import Result, load_result
 from wmbench.results.record import write_result
 from wmbench.run.evaluate import Execution, RunSpec
 from wmbench.run.evaluate import evaluate as run_evaluate
 from wmbench.tasks.catalog import select
-from wmbench.worlds.cache import EpisodeCache, default_cache_dir
+from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.release import Release
 
 

@@ -114,7 +114,8 @@ def scored(submission, tmp_path_factory):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         code = main(["physics-iq", str(submission["generated"]), "--real", str(submission["real"]),
-                     "--csv", str(csv), "--device", "cpu", "--workers", "2"])
+                     "--csv", str(csv), "--device", "cpu", "--workers", "2",
+                     "--cache", str(tmp_path_factory.mktemp("takes-cache"))])
     assert code == 0
     return json.loads(out.getvalue()), csv
 
@@ -153,6 +154,60 @@ def test_precomputed_masks_are_read_not_recomputed(submission, scored):
     _assert_views_match(empty[key], expected)
     computed = scored[0]["scenarios"][key[0]][key[1]]
     assert expected["variance_spatial"] == 1.0 and expected["spatial_iou_v1"] != computed["spatial_iou_v1"]
+
+
+@pytest.mark.parametrize("masks", [None, "masks"])
+def test_real_takes_kept_across_runs_give_the_same_numbers(submission, tmp_path, monkeypatch, masks):
+    from wmbench.metrics.physics_iq import score
+    from wmbench.metrics.physics_iq.takes import TakesCache
+
+    given = submission[masks] if masks else None
+    _, fresh = score.score_submission(submission["generated"], submission["real"], given)
+    cache = TakesCache(tmp_path)
+    _, filled = score.score_submission(submission["generated"], submission["real"], given, cache=cache)
+    assert len(list((tmp_path / "physics-iq").glob("*.npz"))) == len(fresh)  # one entry per view
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the real takes were read again")
+
+    monkeypatch.setattr(score, "_real_side", unread)
+    _, kept = score.score_submission(submission["generated"], submission["real"], given, cache=cache)
+    assert kept == fresh and filled == fresh
+
+
+def test_a_corrupt_or_foreign_takes_entry_is_read_again_with_a_warning(submission, tmp_path):
+    from wmbench.cache_files import CacheWarning
+    from wmbench.metrics.physics_iq import score_submission
+    from wmbench.metrics.physics_iq.takes import TakesCache
+
+    _, fresh = score_submission(submission["generated"], submission["real"], cache=TakesCache(tmp_path))
+    first, second, *_ = sorted((tmp_path / "physics-iq").glob("*.npz"))
+    first.write_bytes(first.read_bytes()[:100])  # truncated
+    second.write_bytes(b"not a NumPy file")
+    with pytest.warns(CacheWarning, match=r"physics-iq cache entry .* cannot be read"):
+        _, again = score_submission(submission["generated"], submission["real"], cache=TakesCache(tmp_path))
+    assert again == fresh
+    for entry in (first, second):  # written again, whole
+        np.load(entry).close()
+
+
+def test_the_takes_key_follows_the_takes_bytes_and_the_procedure(submission, tmp_path):
+    import shutil
+
+    from wmbench.metrics.physics_iq import find_views
+    from wmbench.metrics.physics_iq.takes import TakesCache
+
+    cache = TakesCache(tmp_path)
+    view = find_views(submission["generated"], submission["real"], None, FPS)[0]
+    key = cache.key(view, FPS, 20, True, "cpu")
+    assert key == cache.key(view, FPS, 20, True, "cpu")
+    assert len({key, cache.key(view, FPS, 20, False, "cpu"), cache.key(view, FPS, 19, True, "cpu")}) == 3
+    copy = tmp_path / view.takes[0].name
+    shutil.copy(view.takes[0], copy)
+    with open(copy, "ab") as handle:
+        handle.write(b"\0")
+    changed = type(view)(view.scenario, view.view, view.generated, (copy, view.takes[1]), view.masks, view.takes_fps)
+    assert cache.key(changed, FPS, 20, True, "cpu") != key
 
 
 def test_without_the_mask_video_matches_the_reference_without_it(submission, scored):
@@ -292,7 +347,8 @@ def test_a_24_fps_submission_is_scored_against_the_30_fps_takes_converted(tmp_pa
         assert got["variance_spatial"] < 1  # computed masks, not the empty 30 FPS ones
 
 
-def test_the_command_on_the_cpu_imports_neither_torch_nor_torchmetrics(submission):
+def test_the_command_on_the_cpu_imports_neither_torch_nor_torchmetrics(submission, tmp_path):
+    import os
     import subprocess
     import sys
 
@@ -303,8 +359,10 @@ def test_the_command_on_the_cpu_imports_neither_torch_nor_torchmetrics(submissio
         f"    assert main(['physics-iq', {str(submission['generated'])!r}, '--real', {str(submission['real'])!r}]) == 0\n"
         "print(sorted(m for m in ('torch', 'torchmetrics', 'torchvision', 'lightning') if m in sys.modules))\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    env = dict(os.environ, WMBENCH_CACHE=str(tmp_path))  # the real takes are kept there
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert done.stdout.strip() == "[]"
+    assert list((tmp_path / "physics-iq").glob("*.npz"))
 
 
 def test_masks_computed_through_torch_in_chunks_equal_the_opencv_stream():

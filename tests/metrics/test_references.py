@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 
+from wmbench.cache_files import CacheWarning
 from wmbench.errors import CacheError
 from wmbench.metrics import METRICS, Truth, references
 from wmbench.metrics.references import ReferenceCache, fingerprint, scoring_context
@@ -22,7 +23,6 @@ from wmbench.results import load_result
 from wmbench.run.data import collate
 from wmbench.tasks import get_task, split_seeds
 from wmbench.worlds import EpisodeCache
-from wmbench.worlds.cache import CacheWarning
 
 NAMES = ("mse", "psnr", "permanence")  # permanence: a violation anchor, so its variance only
 MEMBERS = 8  # drop_single's ensemble

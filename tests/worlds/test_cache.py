@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import zstandard
 
+from wmbench.cache_files import CacheWarning
 from wmbench.errors import CacheError
 from wmbench.tasks import get_task
 from wmbench.worlds import Episode, EpisodeCache
-from wmbench.worlds.cache import CacheWarning
 
 from ..conftest import REPO
 

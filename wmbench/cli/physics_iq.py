@@ -12,8 +12,11 @@ from wmbench.cli.options import add_command, positive, workers_of
 
 
 def physics_iq(args: argparse.Namespace) -> int:
+    from wmbench.cache_files import default_cache_dir
     from wmbench.metrics.physics_iq import score_submission, write_csv
+    from wmbench.metrics.physics_iq.takes import TakesCache
 
+    cache = None if args.no_cache else TakesCache(args.cache or default_cache_dir())
     summary, per_view = score_submission(
         args.generated,
         args.real,
@@ -23,6 +26,7 @@ def physics_iq(args: argparse.Namespace) -> int:
         mask_video=not args.no_mask_video,
         progress=sys.stderr.isatty(),
         workers=workers_of(args),
+        cache=cache,
     )
     if args.csv:
         write_csv(per_view, args.csv)
@@ -70,6 +74,13 @@ def add(commands: Any) -> None:
         help="use the computed masks as they are instead of "
         "passing them through an mp4v mask video as the official scripts do (faster; see docs/metrics.md)",
     )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        help="where the real takes' frames and masks are kept for the next submission scored "
+        "against them (default: $WMBENCH_CACHE or ~/.cache/wmbench, under physics-iq/; the numbers do not change)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="read the real takes every time, keep nothing")
     p.add_argument("--csv", type=Path, help="also write the official per-scenario CSV (per-frame lists) here")
     p.add_argument(
         "--workers",

@@ -47,10 +47,11 @@ import torch
 
 import wmbench.frames
 from wmbench._version import __version__
+from wmbench.cache_files import CacheWarning, write_atomically
 from wmbench.frames import unit_float
 from wmbench.metrics.base import EpisodeMetric, Truth
 from wmbench.worlds import render
-from wmbench.worlds.cache import CacheWarning, EpisodeCache, write_atomically
+from wmbench.worlds.cache import EpisodeCache
 
 REFERENCES = ("frozen", "variance")
 

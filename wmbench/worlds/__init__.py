@@ -1,6 +1,7 @@
 """Stage 2: scenes on the physics engine, rendering, episode generation and the cache."""
 
-from wmbench.worlds.cache import EpisodeCache, default_cache_dir
+from wmbench.cache_files import default_cache_dir
+from wmbench.worlds.cache import EpisodeCache
 from wmbench.worlds.episode import OCCLUDER_ID, Episode, ObjectSpec, Rollout
 from wmbench.worlds.generate import generate_episode
 from wmbench.worlds.scenes import SCENES, Scene, check_task, scene_for

@@ -24,13 +24,13 @@ import warnings
 from pathlib import Path
 from typing import Protocol
 
+from wmbench.cache_files import CacheWarning, unwritable, write_atomically
 from wmbench.errors import CacheError, TaskFileError
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode
 from wmbench.worlds.generate import generate_episode
 from wmbench.worlds.scenes import check_task
 
-CACHE_ENV = "WMBENCH_CACHE"
 DEFINITION_DIGITS = 16
 _DEFINITION_DIR = re.compile(rf"^[0-9a-f]{{{DEFINITION_DIGITS}}}$")
 SUFFIX, FORMER_SUFFIX = ".episode.zst", ".npz"
@@ -42,23 +42,24 @@ class EpisodeSource(Protocol):
     def get(self, task: Task, split: str, seed: int) -> Episode: ...
 
 
-class CacheWarning(UserWarning):
-    """A cache entry was unusable (corrupt, truncated, another episode) and is regenerated."""
-
-
-def default_cache_dir() -> Path:
-    """``$WMBENCH_CACHE``, else ``$XDG_CACHE_HOME/wmbench``, else ``~/.cache/wmbench``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "wmbench"
-
-
 def _identity_problem(episode: Episode, task: Task, split: str, seed: int) -> str | None:
     """Why ``episode`` is not the episode ``task``/``split``/``seed`` asks for, or ``None``."""
-    wanted = {"task": task.name, "version": task.version, "split": split, "seed": seed, "fps": task.fps,
-              "resolution": (task.resolution, task.resolution)}
-    found = {"task": episode.task, "version": episode.version, "split": episode.split, "seed": episode.seed,
-             "fps": episode.fps, "resolution": tuple(episode.resolution)}
+    wanted = {
+        "task": task.name,
+        "version": task.version,
+        "split": split,
+        "seed": seed,
+        "fps": task.fps,
+        "resolution": (task.resolution, task.resolution),
+    }
+    found = {
+        "task": episode.task,
+        "version": episode.version,
+        "split": episode.split,
+        "seed": episode.seed,
+        "fps": episode.fps,
+        "resolution": tuple(episode.resolution),
+    }
     wrong = [f"{k} {found[k]} (expected {wanted[k]})" for k in wanted if found[k] != wanted[k]]
     return f"holds another episode: {', '.join(wrong)}" if wrong else None
 
@@ -86,14 +87,19 @@ class EpisodeCache:
         mine = self._definition_dir(task)
         if not mine.parent.is_dir():
             return
-        others = sorted(p.name for p in mine.parent.iterdir()
-                        if p.name != mine.name and p.is_dir() and _DEFINITION_DIR.match(p.name))
+        others = sorted(
+            p.name
+            for p in mine.parent.iterdir()
+            if p.name != mine.name and p.is_dir() and _DEFINITION_DIR.match(p.name)
+        )
         if others:
             raise TaskFileError(
-                task.source, "version",
+                task.source,
+                "version",
                 f"the cache holds episodes of another definition of {task.id} ({mine.parent / others[0]}): "
                 "a changed task needs a new version; bump 'version' and add a changelog line "
-                "(or delete that directory if its episodes were never used)")
+                "(or delete that directory if its episodes were never used)",
+            )
 
     def check_writable(self) -> None:
         """Raise :class:`CacheError` naming the directory unless entries can be written there."""
@@ -105,7 +111,7 @@ class EpisodeCache:
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            raise _unwritable(self.root, exc) from exc
+            raise unwritable(self.root, exc) from exc
 
     def get(self, task: Task, split: str, seed: int) -> Episode:
         """The cached episode, generating (and storing) it when absent or unusable."""
@@ -149,26 +155,3 @@ def _remove(path: Path) -> None:
     """Delete a superseded entry if it is there (another process may have deleted it)."""
     with contextlib.suppress(OSError):
         path.unlink()
-
-
-def _unwritable(root: Path, exc: OSError) -> CacheError:
-    """The error for a cache directory ``root`` that cannot be written."""
-    return CacheError(f"cache directory {root} is not writable ({exc.strerror or exc}); "
-                      "choose another with --cache or $WMBENCH_CACHE")
-
-
-def write_atomically(path: Path, data: bytes, root: Path) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a
-    rename: readers, in any process, see the old file or the new one, never part of one.
-    Raises :class:`CacheError` naming the cache directory ``root`` if it cannot."""
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise _unwritable(root, exc) from exc

@@ -18,6 +18,8 @@ written to an mp4v mask video and read back as the official scripts do, resized 
 thresholded at 127; then the take-1 and take-2 scores of the generated video and the
 physical variance between the two takes. The Physics-IQ score and the physical
 variance follow the official ``calculate_iq_score`` (:func:`.score.physics_iq_score`).
+What a view needs from its real takes is kept across runs by :mod:`.takes` (the same
+numbers; only the generated videos are read for every later submission).
 
 On the CPU this package imports neither torch nor torchmetrics.
 """
