@@ -26,7 +26,7 @@ of every metric module and of the renderer, the numerical libraries' versions an
 device and dtypes scoring runs in; other fingerprints' entries are never read. Metrics
 missing from an entry are computed for the whole batch and merged in; entries are
 written atomically. A corrupt or mismatched entry is recomputed and overwritten with a
-:class:`~wmbench.worlds.cache.CacheWarning`, never trusted; an unwritable cache raises
+:class:`~wmbench.cache_files.CacheWarning`, never trusted; an unwritable cache raises
 :class:`~wmbench.errors.CacheError`, as the episode cache does.
 """
 

@@ -44,22 +44,10 @@ class EpisodeSource(Protocol):
 
 def _identity_problem(episode: Episode, task: Task, split: str, seed: int) -> str | None:
     """Why ``episode`` is not the episode ``task``/``split``/``seed`` asks for, or ``None``."""
-    wanted = {
-        "task": task.name,
-        "version": task.version,
-        "split": split,
-        "seed": seed,
-        "fps": task.fps,
-        "resolution": (task.resolution, task.resolution),
-    }
-    found = {
-        "task": episode.task,
-        "version": episode.version,
-        "split": episode.split,
-        "seed": episode.seed,
-        "fps": episode.fps,
-        "resolution": tuple(episode.resolution),
-    }
+    wanted = {"task": task.name, "version": task.version, "split": split, "seed": seed, "fps": task.fps,
+              "resolution": (task.resolution, task.resolution)}
+    found = {"task": episode.task, "version": episode.version, "split": episode.split, "seed": episode.seed,
+             "fps": episode.fps, "resolution": tuple(episode.resolution)}
     wrong = [f"{k} {found[k]} (expected {wanted[k]})" for k in wanted if found[k] != wanted[k]]
     return f"holds another episode: {', '.join(wrong)}" if wrong else None
 
@@ -87,19 +75,14 @@ class EpisodeCache:
         mine = self._definition_dir(task)
         if not mine.parent.is_dir():
             return
-        others = sorted(
-            p.name
-            for p in mine.parent.iterdir()
-            if p.name != mine.name and p.is_dir() and _DEFINITION_DIR.match(p.name)
-        )
+        others = sorted(p.name for p in mine.parent.iterdir()
+                        if p.name != mine.name and p.is_dir() and _DEFINITION_DIR.match(p.name))
         if others:
             raise TaskFileError(
-                task.source,
-                "version",
+                task.source, "version",
                 f"the cache holds episodes of another definition of {task.id} ({mine.parent / others[0]}): "
                 "a changed task needs a new version; bump 'version' and add a changelog line "
-                "(or delete that directory if its episodes were never used)",
-            )
+                "(or delete that directory if its episodes were never used)")
 
     def check_writable(self) -> None:
         """Raise :class:`CacheError` naming the directory unless entries can be written there."""

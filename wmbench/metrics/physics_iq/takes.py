@@ -64,20 +64,13 @@ class TakesCache:
     def key(self, files: ViewFiles, fps: float, stop: int, mask_video: bool, device: str) -> str:
         """What the view's real side depends on, as a SHA-256 hex digest."""
         digest = hashlib.sha256()
-        inputs = [
-            f"{name} {_file_digest(path)}"
-            for name, path in (
-                ("take", files.takes[0]),
-                ("take", files.takes[1]),
-                *(("masks", path) for path in files.masks if path is not None),
-            )
-        ]
+        named = [*zip(("take1", "take2"), files.takes), *zip(("masks1", "masks2"), files.masks)]
+        inputs = [f"{name} {'computed' if path is None else _file_digest(path)}" for name, path in named]
         settings = [
             f"wmbench {__version__}",
             f"opencv {cv2.__version__}",
             f"numpy {np.__version__}",
             f"fps {fps!r} takes_fps {files.takes_fps} frames {stop} mask_video {mask_video} device {device}",
-            f"given masks {[path is not None for path in files.masks]}",
         ]
         digest.update("\n".join(inputs + settings).encode())
         for path in SOURCES:
