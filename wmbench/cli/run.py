@@ -144,6 +144,14 @@ def add(commands: Any) -> None:
         help="first generate the run's missing episodes into the cache with N processes",
     )
     p.add_argument(
+        "--scoring-workers",
+        type=count,
+        default=0,
+        metavar="N",
+        help="score in N worker processes while the adapter predicts the next batch, on the CPU (the same "
+        "numbers; default: 0, score in the run's process)",
+    )
+    p.add_argument(
         "--logger",
         choices=("csv", "tensorboard", "wandb", "none"),
         default="csv",

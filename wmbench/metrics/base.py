@@ -130,7 +130,12 @@ class EpisodeMetric(Metric):
 
     def update(self, pred: torch.Tensor, truth: Truth) -> None:
         """Score a batch and add its values to the states."""
-        values = self.values(pred, truth).to(self.total.device, torch.float64)
+        self.add(self.values(pred, truth))
+
+    def add(self, values: torch.Tensor) -> None:
+        """Add per-episode values ``(B,)`` to the states, however they were scored (here,
+        or by a scoring worker: :mod:`wmbench.run.scoring_pool`)."""
+        values = values.to(self.total.device, torch.float64)
         present = torch.isfinite(values)  # NaN (cannot be computed) and +-inf count as missing
         self.total += values[present].sum()
         self.count += present.sum()

@@ -63,7 +63,11 @@ class PooledEpisodeMetric(EpisodeMetric):
 
     def update(self, pred: torch.Tensor, truth: Truth) -> None:
         super().update(pred, truth)
-        for name, per_episode in self.batch_items(pred, truth).items():
+        self.add_items(self.batch_items(pred, truth))
+
+    def add_items(self, items: Items) -> None:
+        """Append a batch's items to the list states (see :meth:`add`)."""
+        for name, per_episode in items.items():
             present = [x for x in per_episode if x is not None]
             if present:
                 getattr(self, name).append(torch.cat(present).to(self.total.device))

@@ -8,7 +8,7 @@ import signal
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -32,6 +32,7 @@ from wmbench.run.isolated import Hidden, IsolatedAdapter, start_isolated
 from wmbench.run.loggers import RunLoggers, check_logger
 from wmbench.run.module import EvaluationModule
 from wmbench.run.saved import PredictionSaver
+from wmbench.run.scoring_pool import ScoringPool
 from wmbench.run.speed import measure_speed
 from wmbench.run.writer import RUN_FILE, SPEED_DIR, RowWriter, completed, prepare_directory
 from wmbench.tasks.catalog import get_task
@@ -92,6 +93,9 @@ class Execution:
     #: Run the adapter in a process of its own (:mod:`wmbench.run.isolated`); ``None``:
     #: on the test split only.
     isolate: bool | None = None
+    #: Score in this many worker processes while the adapter predicts the next batch
+    #: (:mod:`wmbench.run.scoring_pool`); 0: score in the run's process.
+    scoring_workers: int = 0
 
 
 @dataclass
@@ -178,7 +182,8 @@ def _check_execution(execution: Execution) -> None:
     """Refuse settings that cannot run, in one line, before anything runs: counts below
     their minimum, non-positive time limits, and whatever Lightning refuses
     (accelerator, devices, strategy, precision; a GPU asked for where there is none)."""
-    for name, minimum in (("batch_size", 1), ("num_nodes", 1), ("num_workers", 0), ("save_predictions", 0)):
+    for name, minimum in (("batch_size", 1), ("num_nodes", 1), ("num_workers", 0), ("save_predictions", 0),
+                          ("scoring_workers", 0)):
         value = getattr(execution, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
             raise WmbenchError(f"--{name.replace('_', '-')} must be an integer >= {minimum}, got {value!r}")
@@ -331,7 +336,8 @@ def _run(spec: RunSpec, out: Path, cache: EpisodeCache, execution: Execution, te
     rank, missing_metrics, references = 0, {}, ReferenceCache.alongside(cache)
     loggers = RunLoggers(execution.logger, out, f"{adapter.display_name()}-{spec.suite or '+'.join(spec.tasks)}",
                          {"run": asdict(spec), "execution": asdict(execution)})
-    with _interrupts(progress), _quiet_lightning():
+    pool = ScoringPool(execution.scoring_workers) if execution.scoring_workers else None
+    with _interrupts(progress), _quiet_lightning(), pool or nullcontext():
         for task in tasks:
             done = completed(out)
             pending = [s for s in seeds[task.name] if (task.name, task.version, spec.split, s) not in done]
@@ -346,7 +352,7 @@ def _run(spec: RunSpec, out: Path, cache: EpisodeCache, execution: Execution, te
             rank = trainer.global_rank
             kept = seeds[task.name][: execution.save_predictions]
             module = EvaluationModule(adapter, task, metrics, RowWriter(out, rank), execution.on_error, references,
-                                      PredictionSaver(out, set(kept)) if kept else None, execution.timeout)
+                                      PredictionSaver(out, set(kept)) if kept else None, execution.timeout, pool)
             data = EpisodeDataModule(task, spec.split, pending, episodes, execution.batch_size, execution.num_workers)
             trainer.test(module, datamodule=data, verbose=False)
             if trainer.is_global_zero and not speed_path.exists():

@@ -21,6 +21,7 @@ from wmbench.metrics.references import ReferenceCache
 from wmbench.metrics.scoring import score_episodes
 from wmbench.run.data import EpisodeBatch
 from wmbench.run.harness import Harness
+from wmbench.run.scoring_pool import Pending, ScoringPool, add_scored
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode
 
@@ -45,17 +46,21 @@ class EvaluationModule(pl.LightningModule):
     seconds one adapter call may take before it counts as a failure. Each row carries the
     model's time for its batch (``latency_ms``) and the harness's (``overhead_ms``:
     ``data`` from the end of the previous batch to the start of this one, ``scoring``
-    for the rest of the step). ``references``: where the episodes' reference scores are
-    cached across runs (``None``: measured every time). ``keep``: given each batch's
-    episodes and validated predictions, to save some (see :mod:`wmbench.run.saved`).
+    for the rest of the step, or the scoring worker's time for the batch). ``references``:
+    where the episodes' reference scores are cached across runs (``None``: measured every
+    time). ``keep``: given each batch's episodes and validated predictions, to save some
+    (see :mod:`wmbench.run.saved`). ``pool``: scoring workers that score each batch while
+    the adapter predicts the next (:mod:`wmbench.run.scoring_pool`; ``None``: scored here).
     """
 
     def __init__(self, adapter: Adapter, task: Task, metrics: dict[str, EpisodeMetric],
                  sink: RowSink, on_error: str = "stop", references: ReferenceCache | None = None,
-                 keep: PredictionSink | None = None, timeout: float | None = None):
+                 keep: PredictionSink | None = None, timeout: float | None = None,
+                 pool: ScoringPool | None = None):
         super().__init__()
         self.adapter, self.task, self.sink, self.on_error = adapter, task, sink, on_error
-        self.references, self.keep = references, keep
+        self.references, self.keep, self.pool = references, keep, pool
+        self.pending: list[Pending] = []
         self.metrics = nn.ModuleDict(metrics)
         self.harness = Harness(adapter, task, timeout)
         self.needs = {need for metric in metrics.values() for need in metric.needs}
@@ -101,24 +106,44 @@ class EvaluationModule(pl.LightningModule):
             trace = traceback.format_exc()
             self.sink([dict(r, status="failed", error=str(error), traceback=trace) for r in rows])
             if self.on_error == "stop":
-                raise error from exc
+                try:
+                    self.drain()  # the batches already predicted keep their rows
+                finally:
+                    raise error from exc
             return
         if self.keep is not None:
             self.keep(batch.episodes, pred)
+        if self.pool is not None:
+            future = self.pool.submit(self.task, pred, truth, self.references)
+            self.pending.append(Pending(rows, future, latency, self._data_seconds, keys))
+            self.drain(keep=self.pool.workers)
+            return
         with full_precision(self.device):
             scored = score_episodes(self._metrics(), pred.float(), truth, self.references)
-        model_seconds = latency or 0.0
-        overhead = {"data": 1e3 * self._data_seconds,
-                    "scoring": 1e3 * (time.perf_counter() - step_start - model_seconds)}
+        self._write(rows, scored, latency, self._data_seconds, time.perf_counter() - step_start - (latency or 0.0))
+
+    def _write(self, rows: list[dict], scored: list[dict], latency: float | None, data_seconds: float,
+               scoring_seconds: float) -> None:
+        overhead = {"data": 1e3 * data_seconds, "scoring": 1e3 * scoring_seconds}
         for row, values in zip(rows, scored):
             row.update(status="ok", latency_ms=None if latency is None else 1e3 * latency, overhead_ms=overhead,
                        **values)
         self.sink(rows)
 
+    def drain(self, keep: int = 0) -> None:
+        """Write the rows of batches handed to the scoring workers, oldest first, until at
+        most ``keep`` are still being scored."""
+        while len(self.pending) > keep:
+            pending = self.pending.pop(0)
+            scored, states, seconds = ScoringPool.result(pending)
+            add_scored(self._metrics(), states)
+            self._write(pending.rows, scored, pending.latency, pending.data_seconds, seconds)
+
     def on_test_epoch_end(self) -> None:
         """Log each metric's mean over every process's episodes (``compute()`` syncs the
         states across processes: every process calls it, in the same order, whatever it
         scored)."""
+        self.drain()
         with warnings.catch_warnings():  # a process whose shard was empty computes before any update
             warnings.filterwarnings("ignore", message=".*compute.* method of metric .* was called before the .*update.*")
             for name, metric in self._metrics().items():
