@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wmbench.errors import ManifestError, OutputError, PredictionsError
+from wmbench.errors import ManifestError, OutputError, PredictionsError, WmbenchError
 from wmbench.results import load_result, write_result
 from wmbench.run.offline import (
     MANIFEST_FILE,
@@ -110,6 +110,17 @@ def test_copy_last_made_from_the_export_scores_the_in_process_copy_last(setup, t
     offline = _per_seed(tmp_path / "result")
     assert offline == setup["runs"]["copy_last"]
     assert all(0 < m["mse"] < 0.1 for m in offline.values())
+
+
+def test_scoring_workers_give_the_same_rows(setup, tmp_path):
+    predictions = _oracle_predictions(setup, tmp_path / "oracle")
+    args = (setup["export"] / MANIFEST_FILE, predictions)
+    record = write_result(score_predictions(*args, tmp_path / "pooled", setup["cache"], batch_size=1, workers=2))
+    assert _per_seed(tmp_path / "pooled") == setup["runs"]["oracle"]
+    assert record["execution"]["scoring_workers"] == 2
+    with pytest.raises(WmbenchError, match="scoring workers score on the CPU: --workers 2 cannot be combined with "
+                                           "--device cuda"):
+        score_predictions(*args, tmp_path / "gpu", setup["cache"], device="cuda", workers=2)
 
 
 def test_offline_scoring_reads_the_references_the_in_process_runs_cached(setup, tmp_path, monkeypatch):

@@ -68,7 +68,7 @@ def test_a_stopping_failure_still_writes_the_batches_being_scored(tmp_path, cach
 def _pending(exception: BaseException) -> Pending:
     future: Future = Future()
     future.set_exception(exception)
-    return Pending(rows=[], future=future, latency=None, data_seconds=0.0, keys=["drop_single@7/dev/3"])
+    return Pending(rows=[], future=future, keys=["drop_single@7/dev/3"])
 
 
 def test_a_dead_worker_is_one_error_that_says_how_to_resume():
@@ -82,7 +82,7 @@ def test_a_metric_error_in_a_worker_names_the_batch(cache):
     future = torch.from_numpy(episode.future_frames).permute(0, 3, 1, 2)[None].float() / 255
     truth = Truth(frames=future, context=future[:, :2], episodes=[episode])
     with ScoringPool(1) as pool:
-        pending = Pending([], pool.submit(task, future[:, :-1], truth, None), None, 0.0, [episode.key])
+        pending = Pending([], pool.submit(task, future[:, :-1], truth, None), [episode.key])
         with pytest.raises(Exception) as info:  # noqa: PT011 - the metric's own error, whatever it is
             ScoringPool.result(pending)
     assert f"(raised in a scoring worker, scoring {episode.key})" in info.value.__notes__

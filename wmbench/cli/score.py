@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from wmbench.cli.options import CACHE, PROGRESS, add_command, cache_of, positive
+from wmbench.cli.options import CACHE, PROGRESS, add_command, cache_of, count, positive
 from wmbench.cli.summary import print_summary
 
 
@@ -24,6 +24,7 @@ def score(args: argparse.Namespace) -> int:
         args.batch_size,
         args.device,
         progress=not args.no_progress,
+        workers=args.workers,
     )
     print_summary(write_result(log), args.out)
     return 0
@@ -44,3 +45,11 @@ def add(commands: Any) -> None:
     p.add_argument("--adapter-name", help="name of the model in the result (default: the predictions directory's)")
     p.add_argument("--batch-size", type=positive, default=4, help="episodes scored at once")
     p.add_argument("--device", default="cpu", help="torch device the metrics run on (cpu, cuda, ...)")
+    p.add_argument(
+        "--workers",
+        type=count,
+        default=0,
+        metavar="N",
+        help="score in N worker processes on the CPU while the next predictions are read (the same numbers; "
+        "default: 0, score in this process)",
+    )

@@ -115,7 +115,7 @@ class EvaluationModule(pl.LightningModule):
             self.keep(batch.episodes, pred)
         if self.pool is not None:
             future = self.pool.submit(self.task, pred, truth, self.references)
-            self.pending.append(Pending(rows, future, latency, self._data_seconds, keys))
+            self.pending.append(Pending(rows, future, keys, latency, self._data_seconds))
             self.drain(keep=self.pool.workers)
             return
         with full_precision(self.device):
@@ -133,9 +133,7 @@ class EvaluationModule(pl.LightningModule):
     def drain(self, keep: int = 0) -> None:
         """Write the rows of batches handed to the scoring workers, oldest first, until at
         most ``keep`` are still being scored."""
-        while len(self.pending) > keep:
-            pending = self.pending.pop(0)
-            scored, states, seconds = ScoringPool.result(pending)
+        for pending, (scored, states, seconds) in ScoringPool.finished(self.pending, keep):
             add_scored(self._metrics(), states)
             self._write(pending.rows, scored, pending.latency, pending.data_seconds, seconds)
 

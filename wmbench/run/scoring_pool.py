@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -85,9 +86,9 @@ class Pending:
 
     rows: list[dict[str, Any]]
     future: Future[Scored]
-    latency: float | None
-    data_seconds: float
     keys: list[str]
+    latency: float | None = None
+    data_seconds: float = 0.0
 
 
 class ScoringPool:
@@ -110,6 +111,14 @@ class ScoringPool:
             outputs={need: [x if x is None else x.cpu() for x in per] for need, per in truth.outputs.items()},
         )
         return self._executor.submit(_score, task, pred.detach().float().cpu(), cpu, references)
+
+    @staticmethod
+    def finished(pending: list[Pending], keep: int = 0) -> Iterator[tuple[Pending, Scored]]:
+        """Take batches off the front of ``pending`` with their scores (waiting for them),
+        oldest first, until at most ``keep`` are left."""
+        while len(pending) > keep:
+            first = pending.pop(0)
+            yield first, ScoringPool.result(first)
 
     @staticmethod
     def result(pending: Pending) -> Scored:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from wmbench._version import __version__
-from wmbench.errors import ManifestError, PredictionsError, UnreadableMedia
+from wmbench.errors import ManifestError, PredictionsError, UnreadableMedia, WmbenchError
 from wmbench.files import read_json
 from wmbench.frames import as_float, unit_float
 from wmbench.media import FRAME_NAME, VIDEO_SUFFIXES, frame_number, read_frames, read_image, read_video
@@ -32,6 +33,7 @@ from wmbench.metrics.scoring import score_episodes
 from wmbench.run.data import collate
 from wmbench.run.evaluate import RunLog, RunSpec
 from wmbench.run.offline.export import FORMAT, FORMAT_VERSION, MANIFEST_FILE, Selection, empty_directory, episode_id
+from wmbench.run.scoring_pool import Pending, ScoringPool
 from wmbench.run.writer import RowWriter, prepare_directory
 from wmbench.tasks.schema import Task
 from wmbench.tasks.seeds import split_seeds
@@ -259,15 +261,17 @@ def _sha256(path: Path) -> str:
 
 def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], hashes: dict[str, str],
                 sink: RowWriter, batch_size: int, device: torch.device, progress: bool,
-                references: ReferenceCache | None) -> dict[str, str]:
+                references: ReferenceCache | None, pool: ScoringPool | None = None) -> dict[str, str]:
     """Score one task's predictions batch by batch, handing the rows to ``sink``; returns
     the metrics that are missing here, with the reason. ``hashes``: content hash by id;
-    ``references``: the reference cache, if any."""
+    ``references``: the reference cache, if any; ``pool``: scoring workers that score
+    each batch while the next one is read (``None``: scored here)."""
     metrics, missing = build_metrics(task.metrics, task.source)
     for metric in metrics.values():
         metric.to(device)
     ids = list(by_id)
     chunks = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
+    pending: list[Pending] = []
     for chunk in tqdm(chunks, desc=f"score {task.id}", disable=not (progress and sys.stderr.isatty())):
         episodes = [by_id[eid] for eid in chunk]
         batch = collate(episodes)
@@ -277,19 +281,30 @@ def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], h
             raise PredictionsError(files[chunk[0]].parent, [f"{', '.join(chunk)}: corrupt ({exc})"]) from exc
         truth = Truth(frames=as_float(batch.future).to(device), context=as_float(batch.context).to(device),
                       episodes=episodes)
-        values = score_episodes(metrics, pred.to(device), truth, references)
-        sink([{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed, "episode_hash": h,
-               "batch_size": None, "latency_ms": None, "status": "ok", **v}
-              for e, h, v in zip(episodes, [hashes[eid] for eid in chunk], values)])
+        rows = [{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed, "episode_hash": hashes[eid],
+                 "batch_size": None, "latency_ms": None, "status": "ok"} for e, eid in zip(episodes, chunk)]
+        if pool is None:
+            sink([dict(row, **v) for row, v in zip(rows, score_episodes(metrics, pred.to(device), truth, references))])
+            continue
+        pending.append(Pending(rows, pool.submit(task, pred, truth, references), [e.key for e in episodes]))
+        for done, (values, _, _) in ScoringPool.finished(pending, pool.workers):
+            sink([dict(row, **v) for row, v in zip(done.rows, values)])
+    for done, (values, _, _) in ScoringPool.finished(pending):
+        sink([dict(row, **v) for row, v in zip(done.rows, values)])
     return missing
 
 
 def score_predictions(manifest_path: Path | str, predictions: Path | str, out: Path | str, cache: EpisodeCache,
                       adapter_name: str | None = None, test_secret: str | None = None, batch_size: int = 4,
-                      device: str = "cpu", progress: bool = False) -> RunLog:
+                      device: str = "cpu", progress: bool = False, workers: int = 0) -> RunLog:
     """Check ``predictions`` against the manifest and score them into the empty directory
     ``out``; returns what was scored, for :func:`wmbench.results.write_result`.
-    ``adapter_name`` names the model in the result (default: the predictions directory's name)."""
+    ``adapter_name`` names the model in the result (default: the predictions directory's name).
+    ``workers``: score in that many worker processes (on the CPU) while the next
+    predictions are read (:mod:`wmbench.run.scoring_pool`; 0: here, on ``device``)."""
+    if workers and torch.device(device).type != "cpu":
+        raise WmbenchError(f"scoring workers score on the CPU: --workers {workers} cannot be combined with "
+                           f"--device {device}")
     manifest_path, predictions, out = Path(manifest_path), Path(predictions), Path(out)
     manifest_path = manifest_path / MANIFEST_FILE if manifest_path.is_dir() else manifest_path
     manifest = load_manifest(manifest_path)
@@ -298,8 +313,9 @@ def score_predictions(manifest_path: Path | str, predictions: Path | str, out: P
     out = prepare_directory(empty_directory(out, "result"))
     sink, target, references = RowWriter(out), torch.device(device), ReferenceCache.alongside(cache)
     hashes = {e["id"]: e["content_hash"] for e in manifest["episodes"]}  # checked against the episodes
-    missing = {t.name: _score_task(t, episodes[t.name], files, hashes, sink, batch_size, target, progress,
-                                   references) for t in tasks}
+    with ScoringPool(workers) if workers else nullcontext() as pool:
+        missing = {t.name: _score_task(t, episodes[t.name], files, hashes, sink, batch_size, target, progress,
+                                       references, pool) for t in tasks}
     seeds = {t.name: [e.seed for e in episodes[t.name].values()] for t in tasks}
     selection = selection_of(manifest)
     spec = RunSpec(adapter=adapter_name or predictions.resolve().name, tasks=selection.tasks, split=selection.split,
@@ -307,6 +323,6 @@ def score_predictions(manifest_path: Path | str, predictions: Path | str, out: P
     execution = {"offline": True, "manifest": str(manifest_path), "manifest_sha256": _sha256(manifest_path),
                  "exported_with": manifest.get("wmbench", {}).get("version"), "predictions": str(predictions),
                  "formats": sorted({"png" if p.is_dir() else p.suffix.lower().lstrip(".") for p in files.values()}),
-                 "device": str(target), "batch_size": batch_size}
+                 "device": str(target), "batch_size": batch_size, "scoring_workers": workers}
     return RunLog(out=out, spec=spec, adapter=None, tasks=tasks, seeds=seeds, missing_metrics=missing,
                   execution=execution, speed={t.name: {"measured": False, "reason": SPEED_MISSING} for t in tasks})
