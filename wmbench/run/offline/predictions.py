@@ -272,6 +272,10 @@ def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], h
     ids = list(by_id)
     chunks = [ids[i : i + batch_size] for i in range(0, len(ids), batch_size)]
     pending: list[Pending] = []
+
+    def write(rows: list[dict[str, Any]], values: list[dict[str, Any]]) -> None:
+        sink([dict(row, **v) for row, v in zip(rows, values)])
+
     for chunk in tqdm(chunks, desc=f"score {task.id}", disable=not (progress and sys.stderr.isatty())):
         episodes = [by_id[eid] for eid in chunk]
         batch = collate(episodes)
@@ -284,13 +288,13 @@ def _score_task(task: Task, by_id: dict[str, Episode], files: dict[str, Path], h
         rows = [{"task": e.task, "version": e.version, "split": e.split, "seed": e.seed, "episode_hash": hashes[eid],
                  "batch_size": None, "latency_ms": None, "status": "ok"} for e, eid in zip(episodes, chunk)]
         if pool is None:
-            sink([dict(row, **v) for row, v in zip(rows, score_episodes(metrics, pred.to(device), truth, references))])
+            write(rows, score_episodes(metrics, pred.to(device), truth, references))
             continue
         pending.append(Pending(rows, pool.submit(task, pred, truth, references), [e.key for e in episodes]))
         for done, (values, _, _) in ScoringPool.finished(pending, pool.workers):
-            sink([dict(row, **v) for row, v in zip(done.rows, values)])
+            write(done.rows, values)
     for done, (values, _, _) in ScoringPool.finished(pending):
-        sink([dict(row, **v) for row, v in zip(done.rows, values)])
+        write(done.rows, values)
     return missing
 
 
