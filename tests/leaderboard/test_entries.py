@@ -156,12 +156,29 @@ def test_a_missing_metric_marks_its_indices_partial_and_names_it():
     assert score_text(entry.overall).endswith("(partial)")
 
 
-def test_a_row_missing_parts_the_others_have_is_not_ranked_against_them():
+def test_a_row_that_could_not_compute_a_part_the_others_have_is_not_ranked_against_them():
+    weights = {"a": {"p2": "weights absent"}}
     groups = _by_model(
-        build_entries([_result("complete", FULL), _result("gaps", {"a": {"p1": 90.0, "p2": None}, "b": {"f1": 90.0}})])
+        build_entries(
+            [
+                _result("complete", FULL),
+                _result("gaps", {"a": {"p1": 90.0, "p2": None}, "b": {"f1": 90.0}}, missing=weights),
+            ]
+        )
     )
     assert groups["complete"].rank == 1 and groups["gaps"].rank is None
-    assert groups["gaps"].unranked == ["missing parts other rows have: p2 on a (scored for other rows of this suite)"]
+    assert groups["gaps"].unranked == [
+        "parts other rows have were not computed: p2 on a (scored for other rows of this suite)"
+    ]
+
+
+def test_a_part_its_predictions_left_unscored_is_partial_but_ranked():
+    # e.g. a law the model's predictions gave nothing to measure (its objects faded out)
+    groups = _by_model(
+        build_entries([_result("complete", FULL), _result("faded", {"a": {"p1": 90.0, "p2": None}, "b": {"f1": 95.0}})])
+    )
+    assert (groups["faded"].rank, groups["complete"].rank) == (1, 2) and not groups["faded"].unranked
+    assert groups["faded"].areas["physics"].missing_text() == "p2 on a (no headroom)"
 
 
 def test_a_metric_missing_for_every_row_still_ranks_them_with_partial_indices():

@@ -90,7 +90,10 @@ class Entry:
     families: dict[str, Index]
     task_scores: dict[str, Index]
     speed: Speed
+    #: The parts with a normalised score.
     parts: set[Part]
+    #: The parts the run did not compute (see :func:`_parts`).
+    uncomputed: set[Part]
     rank: int | None = None
     unranked: list[str] = field(default_factory=list)
 
@@ -119,9 +122,13 @@ class Entry:
         return "/".join(map(str, counts)) if counts else "0"
 
 
-def _parts(record: dict[str, Any]) -> tuple[set[Part], dict[Part, str]]:
-    """Every part the result's tasks define, and the ones without a normalised score."""
-    every, missing = set(), {}
+def _parts(record: dict[str, Any]) -> tuple[set[Part], dict[Part, str], set[Part]]:
+    """Every part the result's tasks define, the ones without a normalised score (with
+    the reason), and those of them the run did not compute: the metric could not be
+    computed at all (``missing_metrics``) or the task was not scored. The rest went
+    unscored because of the values (no episode had the score and both references, no
+    headroom), which depend on the model's predictions."""
+    every, missing, uncomputed = set(), {}, set()
     scores = record.get("headline", {}).get("tasks", {})
     for task in record["tasks"]:
         for metric in task["metrics"]:
@@ -132,10 +139,13 @@ def _parts(record: dict[str, Any]) -> tuple[set[Part], dict[Part, str]]:
             every.add(part)
             entry = scores.get(task["name"], {}).get(metric)
             if entry is None:
+                uncomputed.add(part)
                 missing[part] = task["missing_metrics"].get(metric, "no episode of the task was scored")
             elif entry["score"] is None:
                 missing[part] = task["missing_metrics"].get(metric, entry.get("missing", "missing"))
-    return every, missing
+                if metric in task["missing_metrics"]:
+                    uncomputed.add(part)
+    return every, missing, uncomputed
 
 
 def _index(entry: dict[str, Any] | None, missing: dict[Part, str], keep) -> Index:
@@ -191,7 +201,7 @@ def slugify(text: str) -> str:
 def build_entry(result: Result, slug: str) -> Entry:
     record = result.record
     suite = record.get("suite") or {}
-    every, missing = _parts(record)
+    every, missing, uncomputed = _parts(record)
     head = record.get("headline", {})
     areas = {
         a: _index(head.get("areas", {}).get(a), missing, lambda p, a=a: p.area == a)
@@ -219,6 +229,7 @@ def build_entry(result: Result, slug: str) -> Entry:
         task_scores={t["name"]: _task_score(record, t, missing) for t in record["tasks"]},
         speed=_speed(record),
         parts=every - set(missing),
+        uncomputed=uncomputed,
     )
 
 
@@ -259,10 +270,10 @@ def rank_entries(entries: list[Entry]) -> dict[tuple[str, int, str] | None, list
         complete = [e for e in members if not e.unranked and not e.reference]
         union = set().union(*(e.parts for e in complete)) if complete else set()
         for entry in complete:
-            lacking = union - entry.parts
+            lacking = union & entry.uncomputed
             if lacking:
                 named = Index(score=None, missing={p: "scored for other rows of this suite" for p in lacking})
-                entry.unranked.append(f"missing parts other rows have: {named.missing_text()}")
+                entry.unranked.append(f"parts other rows have were not computed: {named.missing_text()}")
         for entry in members:
             if entry.reference:
                 entry.unranked.insert(0, "reference adapter (privileged): a sanity bound, not ranked")
