@@ -203,28 +203,52 @@ def within(masks: torch.Tensor, centre: torch.Tensor, reach: torch.Tensor) -> to
     return torch.where(near | centre[..., :1].isnan()[..., None], masks, 0.0)
 
 
+#: Image rows weighted at once by :func:`weighted_row_sums` (a 2 MB buffer at 128 px).
+ROWS_AT_ONCE = 4096
+
+
+def weighted_row_sums(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``(x * weights).sum(-1)`` for ``x`` ``(..., W)`` and ``weights`` ``(W,)``, each row
+    summed on its own (the same numbers whatever the other dimensions, unlike a matrix
+    product), through one reused buffer rather than a temporary as large as ``x``."""
+    flat = x.reshape(-1, x.shape[-1])
+    out = torch.empty(flat.shape[0], dtype=x.dtype, device=x.device)
+    buffer = torch.empty(min(ROWS_AT_ONCE, flat.shape[0]), x.shape[-1], dtype=x.dtype, device=x.device)
+    for start in range(0, flat.shape[0], ROWS_AT_ONCE):
+        rows = flat[start : start + ROWS_AT_ONCE]
+        out[start : start + len(rows)] = torch.mul(rows, weights, out=buffer[: len(rows)]).sum(1)
+    return out.view(x.shape[:-1])
+
+
 def mask_states(masks: torch.Tensor, full: torch.Tensor, valid: torch.Tensor) -> ObjectStates:
     """Object states from soft masks ``(B, T, N, H, W)``, the objects' full areas
-    ``(B, N)`` (pixels) and which slots are real objects ``(B, N)``."""
+    ``(B, N)`` (pixels) and which slots are real objects ``(B, N)``.
+
+    The moments do not depend on the batch an episode is scored in: the masks' sums over
+    rows, over columns and of ``mask * u`` along each row are float32 reductions over one
+    image axis (the same order whatever the other dimensions), and everything after them
+    is float64 on those sums, where the products with pixel indices and their sums are
+    exact. (A float32 matrix product here rounded differently with the batch's shape.)"""
     h, w = masks.shape[-2:]
     device = masks.device
-    u = torch.arange(w, device=device, dtype=torch.float32)
-    v = torch.arange(h, device=device, dtype=torch.float32)
-    cols, rows = masks.sum(3), masks.sum(4)  # marginals over rows (..., W) and columns (..., H)
+    u = torch.arange(w, device=device, dtype=torch.float64)
+    v = torch.arange(h, device=device, dtype=torch.float64)
+    cols, rows = masks.sum(3).double(), masks.sum(4).double()  # marginals over rows (..., W), columns (..., H)
+    row_u = weighted_row_sums(masks, u.float()).double()  # sum of mask * u along each row (..., H)
     area = cols.sum(-1)
     safe = area.clamp_min(1e-6)
-    cu, cv = (cols @ u) / safe, (rows @ v) / safe
-    suu = (cols @ (u * u)) / safe - cu * cu
-    svv = (rows @ (v * v)) / safe - cv * cv
-    suv = ((masks @ u) @ v) / safe - cu * cv
+    cu, cv = (cols * u).sum(-1) / safe, (rows * v).sum(-1) / safe
+    suu = (cols * u * u).sum(-1) / safe - cu * cu
+    svv = (rows * v * v).sum(-1) / safe - cv * cv
+    suv = (row_u * v).sum(-1) / safe - cu * cv
     half_trace, det = (suu + svv) / 2, suu * svv - suv * suv
     root = (half_trace**2 - det).clamp_min(0).sqrt()
     radii = torch.stack([(half_trace + root).clamp_min(0).sqrt(), (half_trace - root).clamp_min(0).sqrt()], -1)
     measured = (area >= MIN_AREA) & valid[:, None]
     nan = torch.tensor(float("nan"), device=device)
-    centroid = torch.where(measured[..., None], torch.stack([cu, cv], -1), nan)
-    radii = torch.where(measured[..., None], radii, nan)
-    area = torch.where(valid[:, None], area, nan)
+    centroid = torch.where(measured[..., None], torch.stack([cu, cv], -1), nan).float()
+    radii = torch.where(measured[..., None], radii, nan).float()
+    area = torch.where(valid[:, None], area, nan).float()
     return ObjectStates(
         area=area,
         fraction=area / full[:, None],
