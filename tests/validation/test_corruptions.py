@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from wmbench.tasks import get_task
-from wmbench.validation.corruptions import CATALOGUE, CORRUPTIONS, KINDS, LADDER_STEPS, ladder_shows, moving_object
+from wmbench.tasks.seeds import split_seeds
+from wmbench.validation.corruptions import (
+    CATALOGUE,
+    CORRUPTIONS,
+    KINDS,
+    LADDER_STEPS,
+    ladder_shows,
+    moving_object,
+)
 from wmbench.worlds import generate_episode
 
 
@@ -92,3 +102,39 @@ def test_ladders_apply_where_their_largest_error_shows(drop):
     rungs = [c for c in CATALOGUE if c.parameter == "gravity"]
     distances = [np.abs(c.make(task, episode).astype(float) - episode.future_frames).mean() for c in rungs]
     assert min(distances) > 0 and distances[-1] == max(distances)  # every rung shows; the largest error most
+
+
+def test_a_change_made_only_out_of_sight_does_not_apply():
+    """occluder_stop's box is behind the occluder within a few frames of the horizon:
+    doubled gravity only makes it stop sooner there (no picture changes), while halved
+    friction lets it slide out into view."""
+    task = get_task("occluder_stop")
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 1)[0])
+    hidden = episode.truth.visibility[episode.context + 2 :]
+    assert hidden.max() == 0
+    assert CORRUPTIONS["gravity_doubled"].make(task, episode) is None
+    assert not ladder_shows("gravity", task, episode)
+    assert CORRUPTIONS["friction_halved"].make(task, episode) is not None
+
+
+def test_a_change_within_the_physical_variance_does_not_apply():
+    """On this drop_onto episode some ensemble rollout strays from the truth as far as
+    halved gravity does on most frames: the physics index calls such a future plausible
+    by definition, so it tests nothing; without the ensemble it would apply. Reversed
+    gravity goes far beyond the ensemble."""
+    task = get_task("drop_onto")
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 2)[1])
+    assert CORRUPTIONS["gravity_halved"].make(task, episode) is None
+    assert CORRUPTIONS["gravity_halved"].make(task, dataclasses.replace(episode, ensemble=[])) is not None
+    assert CORRUPTIONS["gravity_reversed"].make(task, episode) is not None
+
+
+def test_a_stop_where_an_ensemble_rollout_has_an_impact_is_not_a_freeze():
+    """On this drop_onto episode the truth has a smooth stretch to stop the object in,
+    but some ensemble rollouts hit something there: a stop then is within the physical
+    variance, so the freeze does not apply; without the ensemble it would."""
+    task = get_task("drop_onto")
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 1)[0])
+    assert CORRUPTIONS["object_freezes"].make(task, episode) is None
+    alone = dataclasses.replace(episode, ensemble=[])
+    assert CORRUPTIONS["object_freezes"].make(task, alone) is not None

@@ -19,8 +19,16 @@ Each corruption turns the true future into another one, ``uint8 (T, H, W, 3)`` l
 
 A physical change applies where it shows: some object ends up at least
 :data:`SHOW_PIXELS` away from where it truly is on at least a quarter of the horizon's
-frames (or, for a change of an object's look, the object is visible there). Object
-changes start at mid-horizon and pick the object that moves most after it.
+frames, and on at least one of them at least :data:`SEEN` of it is in view in the true
+or the changed future (or, for a change of an object's look, the object is visible
+there). A change made only behind occluders or beyond the view's edges shows in no
+picture: no metric can judge it, so it tests none. A re-simulated change of the laws,
+materials or pace must also go beyond the physical variance: some object farther from
+its true place than in every member of the episode's ensemble, on at least a quarter
+of the frames. A future inside the ensemble's envelope is as close to the truth as the
+world's own re-simulations, which is what the physics index calls plausible (its 100
+is the physical variance), so it cannot test the index. Object changes start at
+mid-horizon and pick the object that moves most after it.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ import numpy as np
 
 from wmbench.metrics.objects import inradius_pixels
 from wmbench.tasks.schema import Task
-from wmbench.worlds.episode import Episode, ObjectSpec
+from wmbench.worlds.episode import Episode, ObjectSpec, Rollout
 from wmbench.worlds.meta import scale_of
 from wmbench.worlds.resimulate import (
     Change,
@@ -54,6 +62,8 @@ SHOW_PIXELS = 2.0
 SHOW_FRACTION = 0.25
 #: True visibility at which an object counts as visible.
 VISIBLE = 0.99
+#: Visible fraction (true or changed) from which an object's displacement is seen.
+SEEN = 0.25
 #: Teleport distance (fraction of the view width), shrink and growth factors.
 TELEPORT_FRACTION = 1 / 8
 #: A freeze happens away from impacts: the true track's change of velocity (pixels per
@@ -101,11 +111,24 @@ class Corruption:
 # -- what shows ------------------------------------------------------------------------------
 
 
-def _shows(episode: Episode, pixels: np.ndarray) -> bool:
-    """Whether object positions ``(T, N, 2)`` differ visibly from the true horizon's."""
-    true = episode.truth.pixels[episode.context : episode.context + episode.horizon]
-    moved = np.linalg.norm(pixels - true, axis=-1).max(axis=1) >= SHOW_PIXELS
-    return bool(moved.mean() >= SHOW_FRACTION)
+def _shows(episode: Episode, pixels: np.ndarray, visibility: np.ndarray) -> bool:
+    """Whether object positions ``(T, N, 2)`` with their visibility ``(T, N)`` differ
+    visibly from the true horizon's."""
+    horizon = slice(episode.context, episode.context + episode.horizon)
+    moved = np.linalg.norm(pixels - episode.truth.pixels[horizon], axis=-1) >= SHOW_PIXELS
+    seen = np.maximum(visibility, episode.truth.visibility[horizon]) >= SEEN
+    return bool(moved.any(axis=1).mean() >= SHOW_FRACTION and (moved & seen).any())
+
+
+def _beyond_variance(episode: Episode, pixels: np.ndarray) -> bool:
+    """Whether object positions ``(T, N, 2)`` stray from the true horizon's beyond the
+    physical variance: some object farther from its true place than in every ensemble
+    member, on at least :data:`SHOW_FRACTION` of the frames."""
+    horizon = slice(episode.context, episode.context + episode.horizon)
+    true = episode.truth.pixels[horizon]
+    spread = np.max([np.linalg.norm(m.pixels[horizon] - true, axis=-1) for m in episode.ensemble], axis=0, initial=0.0)
+    beyond = np.linalg.norm(pixels - true, axis=-1) > spread
+    return bool(beyond.any(axis=1).mean() >= SHOW_FRACTION)
 
 
 def _future_states(episode: Episode) -> np.ndarray:
@@ -130,11 +153,13 @@ def moving_object(episode: Episode) -> int | None:
 
 
 def _resimulated(change: Change | None = None, speed: float = 1.0, always: bool = False) -> Make:
-    """The re-simulated future where it shows (``always``: everywhere)."""
+    """The re-simulated future where it shows beyond the physical variance (``always``:
+    everywhere)."""
 
     def make(task: Task, episode: Episode) -> Future | None:
         rollout = resimulate(task, episode, change, speed)
-        return rollout.frames if always or _shows(episode, rollout.pixels) else None
+        shows = _shows(episode, rollout.pixels, rollout.visibility) and _beyond_variance(episode, rollout.pixels)
+        return rollout.frames if always or shows else None
 
     return make
 
@@ -152,8 +177,9 @@ def _pass_through(task: Task, episode: Episode) -> Future | None:
 
 
 def time_reversed(task: Task, episode: Episode) -> Future | None:
-    pixels = episode.truth.pixels[episode.context : episode.context + episode.horizon]
-    return episode.future_frames[::-1].copy() if _shows(episode, pixels[::-1]) else None
+    horizon = slice(episode.context, episode.context + episode.horizon)
+    reversed_track = episode.truth.pixels[horizon][::-1], episode.truth.visibility[horizon][::-1]
+    return episode.future_frames[::-1].copy() if _shows(episode, *reversed_track) else None
 
 
 def _redrawn(
@@ -196,14 +222,23 @@ def _teleport(episode: Episode, k: int, states: np.ndarray, objects: list[Object
     states[t:, k, 0] += shift if left else -shift
 
 
-def _freeze(task: Task, episode: Episode) -> Future | None:
-    """The object that moves fastest over the horizon stops dead there, away from impacts
-    (no change of velocity of :data:`SMOOTH` or more within a frame) and fully visible;
-    not applied where no object moves :data:`FREEZE_SPEED` so."""
-    pixels = episode.truth.pixels[episode.context - 1 : episode.context + episode.horizon]
+def _smooth(episode: Episode, rollout: Rollout) -> np.ndarray:
+    """``(T, N)``: whether each object's speed changes by less than :data:`SMOOTH` at
+    horizon step ``t`` and the steps beside it, in ``rollout``."""
+    pixels = rollout.pixels[episode.context - 1 : episode.context + episode.horizon]
     speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)  # (T, N), row t: into horizon step t
     kick = np.pad(np.abs(np.diff(speed, axis=0)), ((1, 1), (0, 0)), constant_values=np.inf)  # row t + 1: at step t
-    smooth = np.maximum.reduce([kick[:-2], kick[1:-1], kick[2:]]) < SMOOTH  # row t: steps t-1..t+1
+    return np.maximum.reduce([kick[:-2], kick[1:-1], kick[2:]]) < SMOOTH  # row t: steps t-1..t+1
+
+
+def _freeze(task: Task, episode: Episode) -> Future | None:
+    """The object that moves fastest over the horizon stops dead there, away from impacts
+    (no change of speed of :data:`SMOOTH` or more within a frame, in the truth or any
+    ensemble rollout: a stop where some rollout has an impact is within the physical
+    variance) and fully visible; not applied where no object moves :data:`FREEZE_SPEED` so."""
+    pixels = episode.truth.pixels[episode.context - 1 : episode.context + episode.horizon]
+    speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)  # (T, N), row t: into horizon step t
+    smooth = np.logical_and.reduce([_smooth(episode, r) for r in (episode.truth, *episode.ensemble)])
     visible = episode.truth.visibility[episode.context : episode.context + episode.horizon] >= VISIBLE
     candidate = visible & (speed >= FREEZE_SPEED)
     candidate[:-1] &= smooth
