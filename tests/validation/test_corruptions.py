@@ -138,3 +138,12 @@ def test_a_stop_where_an_ensemble_rollout_has_an_impact_is_not_a_freeze():
     assert CORRUPTIONS["object_freezes"].make(task, episode) is None
     alone = dataclasses.replace(episode, ensemble=[])
     assert CORRUPTIONS["object_freezes"].make(task, alone) is not None
+
+
+def test_objects_that_never_collide_cannot_pass_through_each_other():
+    """pendulum_long's bobs swing in planes of their own: with collisions between objects
+    off, the re-simulated future is the truth itself, even where two bobs overlap."""
+    task = get_task("pendulum_long")
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 3)[2])
+    assert len(episode.objects) > 1
+    assert CORRUPTIONS["through_objects"].make(task, episode) is None

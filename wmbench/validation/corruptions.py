@@ -165,9 +165,13 @@ def _resimulated(change: Change | None = None, speed: float = 1.0, always: bool 
 
 
 def _pass_through(task: Task, episode: Episode) -> Future | None:
-    """Objects stop colliding with each other, re-simulated, where two of them then
-    overlap by at least :data:`OVERLAP_FRACTION` of the smaller one's inradius."""
+    """Objects stop colliding with each other, re-simulated, where it shows and two of
+    them then overlap by at least :data:`OVERLAP_FRACTION` of the smaller one's inradius
+    (a scene whose objects never meet, such as pendulums swinging past each other in
+    planes of their own, is unchanged)."""
     rollout = resimulate(task, episode, objects_pass_through)
+    if not _shows(episode, rollout.pixels, rollout.visibility):
+        return None
     radii = np.array([inradius_pixels(o, scale_of(episode).ppm) for o in episode.objects])
     for i, j in zip(*np.triu_indices(len(radii), 1)):
         gap = np.linalg.norm(rollout.pixels[:, i] - rollout.pixels[:, j], axis=-1)
