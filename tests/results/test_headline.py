@@ -58,6 +58,22 @@ def test_no_headroom_is_missing_not_zero():
     assert none["score"] is None and "no episode" in none["missing"]
 
 
+def test_a_resample_without_headroom_leaves_the_metric_out_not_at_zero():
+    """A perfect prediction on three episodes, one of which has no headroom (its physical
+    variance is worse than the frozen world): the point estimate has headroom and is
+    100; every resample is 100 too, including those drawn from that episode alone."""
+    task = dict(TASK, metrics=["mse", "psnr"])
+    mse = rows([0.0, 0.0, 0.0], [0.4, 0.4, 0.1], [0.1, 0.1, 0.2])
+    psnr = rows([40.0, 40.0, 40.0], [20.0, 20.0, 20.0], [30.0, 30.0, 30.0], "psnr")
+    both = [dict(a, metrics={**a["metrics"], **b["metrics"]},
+                 references={k: {**a["references"][k], **b["references"][k]} for k in a["references"]})
+            for a, b in zip(mse, psnr)]
+    scores = headline(both, [task])
+    assert scores["tasks"]["t"]["mse"]["score"] == 100.0
+    assert scores["areas"]["fidelity"]["score"] == 100.0
+    assert scores["areas"]["fidelity"]["ci"] == [100.0, 100.0]  # before: [50.0, 100.0], mse at 0 on the third alone
+
+
 def test_bootstrap_interval_contains_the_estimate_and_narrows_with_more_episodes():
     rng = np.random.default_rng(1)
     task = dict(TASK, metrics=["mse"])

@@ -23,12 +23,15 @@ they only penalise; metrics of the "diagnostic" area are normalised but kept out
 indices); an area's headline index is the mean over tasks; a family's index is the
 mean over its tasks of the mean of each task's area indices; the overall index is the mean of the area indices
 (each area weighs the same, whatever its number of tasks or metrics). Confidence intervals: percentile bootstrap over
-episodes (each task resampled independently, 1,000 resamples, fixed seed), 95%.
-Speed is never blended in.
+episodes (each task resampled independently, 1,000 resamples, fixed seed), 95%. Each
+resample is scored as the point estimate is: a metric without headroom on a resample's
+episodes (or without any episode that has it) is left out of that resample's index,
+never scored as 0. Speed is never blended in.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from typing import Any
 
@@ -37,7 +40,8 @@ import numpy as np
 BOOTSTRAP_SAMPLES, CONFIDENCE, SEED, MIN_HEADROOM = 1000, 0.95, 0, 1e-9
 FORMULA = ("100 * (model - frozen) / (variance - frozen), clipped to [0, 100]; "
            "on ln(max(value, floor)) for metrics with a log floor")
-INDEX = "mean of an area's scored metrics times the compliance of each of its laws"
+INDEX = ("mean of an area's scored metrics times the compliance of each of its laws; in each bootstrap "
+         "resample, a metric without headroom there is left out")
 DIAGNOSTIC = "diagnostic"
 #: ``metric_roles`` value of a law: a penalty on its area's index, not a score in it.
 LAW = "law"
@@ -91,6 +95,8 @@ def metric_headline(rows: list[dict[str, Any]], metric: str, higher_is_better: b
     with np.errstate(invalid="ignore", divide="ignore"):
         boot = [weights @ x[valid] / n for x in (model, frozen, variance)]
         samples = _normalise(*boot)
+        room = (boot[2] - boot[1]) * (1 if higher_is_better else -1)
+    samples = np.where(room > MIN_HEADROOM, samples, np.nan)  # no headroom in a resample: no score there
     score = float(_normalise(*map(np.float64, means)))
     model_mean, frozen_mean, variance_mean = (float(np.exp(m)) if log_floor is not None else m for m in means)
     return {"score": score, "ci": interval(samples, confidence), "model": model_mean, "frozen": frozen_mean,
@@ -105,7 +111,8 @@ def task_indices(rows: list[dict[str, Any]], task: dict[str, Any], counts: np.nd
 
     An area's index is the mean of its scored metrics' normalised scores times the
     compliance (normalised score / 100) of each of its laws (``metric_roles`` "law").
-    An area without a scored metric has no index.
+    An area without a scored metric has no index. A resample leaves out the metrics
+    that have no score on it (no headroom there), as the point estimate does.
     """
     entries: dict[str, dict[str, Any]] = {}
     scores: dict[str, list[np.ndarray]] = defaultdict(list)
@@ -121,9 +128,11 @@ def task_indices(rows: list[dict[str, Any]], task: dict[str, Any], counts: np.nd
             (laws if roles.get(metric) == LAW else scores)[area].append(point)
     indices = {}
     for area, points in sorted(scores.items()):
-        index = np.mean(points, axis=0)
+        with warnings.catch_warnings():  # a resample where none of the area's metrics has a score
+            warnings.simplefilter("ignore", RuntimeWarning)
+            index = np.nanmean(points, axis=0)
         for compliance in laws.get(area, []):
-            index = index * compliance / 100.0
+            index = index * np.where(np.isnan(compliance), 100.0, compliance) / 100.0
         indices[area] = index
     return entries, indices
 
