@@ -9,14 +9,7 @@ import pytest
 
 from wmbench.tasks import get_task
 from wmbench.tasks.seeds import split_seeds
-from wmbench.validation.corruptions import (
-    CATALOGUE,
-    CORRUPTIONS,
-    KINDS,
-    LADDER_STEPS,
-    ladder_shows,
-    moving_object,
-)
+from wmbench.validation.corruptions import CATALOGUE, CORRUPTIONS, KINDS, LADDER_STEPS, ladder_shows, moving_object
 from wmbench.worlds import generate_episode
 
 

@@ -66,8 +66,9 @@ VISIBLE = 0.99
 SEEN = 0.25
 #: Teleport distance (fraction of the view width), shrink and growth factors.
 TELEPORT_FRACTION = 1 / 8
-#: A freeze happens away from impacts: the true track's change of velocity (pixels per
-#: frame^2) within a frame of it is below this, so the stop has no cause ...
+#: A freeze happens away from impacts: the change of speed (pixels per frame^2) within a
+#: frame of it, in the true track and every ensemble rollout, is below this, so the stop
+#: has no cause ...
 SMOOTH = 1.0
 #: ... and from at least this speed (pixels per frame): a stop from slower is within the
 #: jitter that the metrics allow a reading (1.5 pixels per frame^2).
@@ -111,12 +112,16 @@ class Corruption:
 # -- what shows ------------------------------------------------------------------------------
 
 
+def _horizon(episode: Episode) -> slice:
+    """The horizon's frames among an episode's (context first)."""
+    return slice(episode.context, episode.context + episode.horizon)
+
+
 def _shows(episode: Episode, pixels: np.ndarray, visibility: np.ndarray) -> bool:
     """Whether object positions ``(T, N, 2)`` with their visibility ``(T, N)`` differ
     visibly from the true horizon's."""
-    horizon = slice(episode.context, episode.context + episode.horizon)
-    moved = np.linalg.norm(pixels - episode.truth.pixels[horizon], axis=-1) >= SHOW_PIXELS
-    seen = np.maximum(visibility, episode.truth.visibility[horizon]) >= SEEN
+    moved = np.linalg.norm(pixels - episode.truth.pixels[_horizon(episode)], axis=-1) >= SHOW_PIXELS
+    seen = np.maximum(visibility, episode.truth.visibility[_horizon(episode)]) >= SEEN
     return bool(moved.any(axis=1).mean() >= SHOW_FRACTION and (moved & seen).any())
 
 
@@ -124,7 +129,7 @@ def _beyond_variance(episode: Episode, pixels: np.ndarray) -> bool:
     """Whether object positions ``(T, N, 2)`` stray from the true horizon's beyond the
     physical variance: some object farther from its true place than in every ensemble
     member, on at least :data:`SHOW_FRACTION` of the frames."""
-    horizon = slice(episode.context, episode.context + episode.horizon)
+    horizon = _horizon(episode)
     true = episode.truth.pixels[horizon]
     spread = np.max([np.linalg.norm(m.pixels[horizon] - true, axis=-1) for m in episode.ensemble], axis=0, initial=0.0)
     beyond = np.linalg.norm(pixels - true, axis=-1) > spread
@@ -132,7 +137,7 @@ def _beyond_variance(episode: Episode, pixels: np.ndarray) -> bool:
 
 
 def _future_states(episode: Episode) -> np.ndarray:
-    return episode.truth.states[episode.context : episode.context + episode.horizon]
+    return episode.truth.states[_horizon(episode)]
 
 
 def _onset(episode: Episode) -> int:
@@ -142,7 +147,7 @@ def _onset(episode: Episode) -> int:
 def moving_object(episode: Episode) -> int | None:
     """The object that moves most from mid-horizon on, among those fully visible then
     and moving visibly; ``None`` if there is none."""
-    pixels = episode.truth.pixels[episode.context : episode.context + episode.horizon]
+    pixels = episode.truth.pixels[_horizon(episode)]
     visible = episode.truth.visibility[episode.context + _onset(episode)] >= VISIBLE
     travel = np.linalg.norm(pixels[_onset(episode) :] - pixels[_onset(episode)], axis=-1).max(axis=0)
     candidates = np.flatnonzero(visible & (travel >= SHOW_PIXELS))
@@ -158,8 +163,11 @@ def _resimulated(change: Change | None = None, speed: float = 1.0, always: bool 
 
     def make(task: Task, episode: Episode) -> Future | None:
         rollout = resimulate(task, episode, change, speed)
-        shows = _shows(episode, rollout.pixels, rollout.visibility) and _beyond_variance(episode, rollout.pixels)
-        return rollout.frames if always or shows else None
+        if always or (
+            _shows(episode, rollout.pixels, rollout.visibility) and _beyond_variance(episode, rollout.pixels)
+        ):
+            return rollout.frames
+        return None
 
     return make
 
@@ -181,7 +189,7 @@ def _pass_through(task: Task, episode: Episode) -> Future | None:
 
 
 def time_reversed(task: Task, episode: Episode) -> Future | None:
-    horizon = slice(episode.context, episode.context + episode.horizon)
+    horizon = _horizon(episode)
     reversed_track = episode.truth.pixels[horizon][::-1], episode.truth.visibility[horizon][::-1]
     return episode.future_frames[::-1].copy() if _shows(episode, *reversed_track) else None
 
@@ -226,11 +234,16 @@ def _teleport(episode: Episode, k: int, states: np.ndarray, objects: list[Object
     states[t:, k, 0] += shift if left else -shift
 
 
-def _smooth(episode: Episode, rollout: Rollout) -> np.ndarray:
-    """``(T, N)``: whether each object's speed changes by less than :data:`SMOOTH` at
-    horizon step ``t`` and the steps beside it, in ``rollout``."""
+def _speeds(episode: Episode, rollout: Rollout) -> np.ndarray:
+    """``(T, N)`` pixels per frame of each object in ``rollout``, row ``t``: into horizon step ``t``."""
     pixels = rollout.pixels[episode.context - 1 : episode.context + episode.horizon]
-    speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)  # (T, N), row t: into horizon step t
+    return np.linalg.norm(np.diff(pixels, axis=0), axis=-1)
+
+
+def _smooth(episode: Episode, rollout: Rollout) -> np.ndarray:
+    """``(T - 1, N)``: whether each object's speed changes by less than :data:`SMOOTH` at
+    horizon step ``t`` and the steps beside it, in ``rollout``."""
+    speed = _speeds(episode, rollout)
     kick = np.pad(np.abs(np.diff(speed, axis=0)), ((1, 1), (0, 0)), constant_values=np.inf)  # row t + 1: at step t
     return np.maximum.reduce([kick[:-2], kick[1:-1], kick[2:]]) < SMOOTH  # row t: steps t-1..t+1
 
@@ -240,10 +253,9 @@ def _freeze(task: Task, episode: Episode) -> Future | None:
     (no change of speed of :data:`SMOOTH` or more within a frame, in the truth or any
     ensemble rollout: a stop where some rollout has an impact is within the physical
     variance) and fully visible; not applied where no object moves :data:`FREEZE_SPEED` so."""
-    pixels = episode.truth.pixels[episode.context - 1 : episode.context + episode.horizon]
-    speed = np.linalg.norm(np.diff(pixels, axis=0), axis=-1)  # (T, N), row t: into horizon step t
+    speed = _speeds(episode, episode.truth)
     smooth = np.logical_and.reduce([_smooth(episode, r) for r in (episode.truth, *episode.ensemble)])
-    visible = episode.truth.visibility[episode.context : episode.context + episode.horizon] >= VISIBLE
+    visible = episode.truth.visibility[_horizon(episode)] >= VISIBLE
     candidate = visible & (speed >= FREEZE_SPEED)
     candidate[:-1] &= smooth
     candidate[0] = candidate[-1] = False  # it moves in the horizon, then stops before its end
