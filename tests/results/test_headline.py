@@ -135,3 +135,18 @@ def test_diagnostic_metrics_are_normalised_but_not_in_the_indices():
     assert result["tasks"]["t"]["psnr"]["score"] == 0.0
     assert set(result["areas"]) == {"fidelity"} and result["areas"]["fidelity"]["score"] == 100.0
     assert result["families"]["dropping_objects"]["score"] == 100.0
+
+
+def test_a_group_of_metrics_counts_once_in_its_area():
+    """Three readings of one measurement and one other metric: ungrouped, the readings
+    outvote the other metric three to one; grouped, each measurement weighs the same."""
+    names = ["mse", "psnr", "ssim", "lpips"]
+    task = dict(TASK, metrics=names, higher_is_better=dict.fromkeys(names, False),
+                metric_areas=dict.fromkeys(names, "physics"))
+    normalised = {"mse": 100.0, "psnr": 100.0, "ssim": 100.0, "lpips": 0.0}  # model at the variance or the frozen world
+    data = [{"task": "t", "status": "ok", "metrics": {m: 0.1 if s else 0.5 for m, s in normalised.items()},
+             "references": {"frozen": dict.fromkeys(names, 0.5), "variance": dict.fromkeys(names, 0.1)}}]
+    assert headline(data, [task])["areas"]["physics"]["score"] == pytest.approx(75.0)
+    grouped = dict(task, metric_groups=dict.fromkeys(["mse", "psnr", "ssim"], "masks"))
+    assert headline(data, [grouped])["areas"]["physics"]["score"] == pytest.approx(50.0)
+    assert headline(data, [grouped])["tasks"]["t"]["psnr"]["score"] == 100.0  # each reading keeps its own score

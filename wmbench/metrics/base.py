@@ -88,6 +88,9 @@ class EpisodeMetric(Metric):
     #: logarithmic scale, every halving of the error earning the same credit, with values
     #: below this floor (the reading's own noise) counted as the floor; ``None``: linear.
     log_floor: ClassVar[float | None] = None
+    #: Metrics that read one measurement several ways share a group, which counts once in
+    #: their area's index (the mean of their normalised scores); ``None``: on its own.
+    group: ClassVar[str | None] = None
     #: Model outputs besides the main prediction that :meth:`score` reads from
     #: :attr:`Truth.outputs` (names of :data:`wmbench.metrics.needs.NEEDS`). The frozen
     #: world and the variance rollouts have no such outputs, so these metrics declare

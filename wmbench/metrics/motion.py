@@ -277,6 +277,8 @@ def _compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]
 
 class _MotionMetric(EpisodeMetric):
     area = "physics"  # where things move, as Physics-IQ scores physical understanding
+    #: Four readings of one pair of motion masks, one score in Physics-IQ: one vote in the index.
+    group = "physics_iq_motion"
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
         return compare_motion(pred, truth)[self.name]

@@ -17,7 +17,8 @@ headroom: the variance does not beat the frozen world by more than 1e-9 in the
 metric's direction.
 
 Indices: a task's index in an area (fidelity, physics, coherence, control, surprise)
-is the mean of its normalised ``score`` metrics of that area times the compliance
+is the mean of its normalised ``score`` metrics of that area (the metrics of one group,
+one measurement read several ways, counting once, as their mean) times the compliance
 (normalised score / 100) of each of its laws (metrics a frozen world obeys for free:
 they only penalise; metrics of the "diagnostic" area are normalised but kept out of the
 indices); an area's headline index is the mean over tasks; a family's index is the
@@ -40,8 +41,8 @@ import numpy as np
 BOOTSTRAP_SAMPLES, CONFIDENCE, SEED, MIN_HEADROOM = 1000, 0.95, 0, 1e-9
 FORMULA = ("100 * (model - frozen) / (variance - frozen), clipped to [0, 100]; "
            "on ln(max(value, floor)) for metrics with a log floor")
-INDEX = ("mean of an area's scored metrics times the compliance of each of its laws; in each bootstrap "
-         "resample, a metric without headroom there is left out")
+INDEX = ("mean of an area's scored metrics (a group of metrics counting once, as its mean) times the "
+         "compliance of each of its laws; in each bootstrap resample, a metric without headroom there is left out")
 DIAGNOSTIC = "diagnostic"
 #: ``metric_roles`` value of a law: a penalty on its area's index, not a score in it.
 LAW = "law"
@@ -109,15 +110,16 @@ def task_indices(rows: list[dict[str, Any]], task: dict[str, Any], counts: np.nd
     arrays: the point estimate, then one value per bootstrap resample ``counts`` ``(B, n)``
     of its ``n`` rows.
 
-    An area's index is the mean of its scored metrics' normalised scores times the
-    compliance (normalised score / 100) of each of its laws (``metric_roles`` "law").
-    An area without a scored metric has no index. A resample leaves out the metrics
-    that have no score on it (no headroom there), as the point estimate does.
+    An area's index is the mean of its scored metrics' normalised scores, the metrics of
+    one group (``metric_groups``) counting once as their mean, times the compliance
+    (normalised score / 100) of each of its laws (``metric_roles`` "law"). An area
+    without a scored metric has no index. A resample leaves out the metrics that have no
+    score on it (no headroom there), as the point estimate does.
     """
     entries: dict[str, dict[str, Any]] = {}
-    scores: dict[str, list[np.ndarray]] = defaultdict(list)
+    scores: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
     laws: dict[str, list[np.ndarray]] = defaultdict(list)
-    roles, floors = task.get("metric_roles", {}), task.get("metric_log_floors", {})
+    roles, floors, groups = (task.get(f, {}) for f in ("metric_roles", "metric_log_floors", "metric_groups"))
     for metric in task["metrics"]:
         entry, samples = metric_headline(rows, metric, task["higher_is_better"].get(metric, True), counts,
                                          confidence, floors.get(metric))
@@ -125,12 +127,15 @@ def task_indices(rows: list[dict[str, Any]], task: dict[str, Any], counts: np.nd
         area = task["metric_areas"].get(metric, "fidelity")
         if entry["score"] is not None and area != DIAGNOSTIC:
             point = np.concatenate([[entry["score"]], samples])  # index 0: the point estimate
-            (laws if roles.get(metric) == LAW else scores)[area].append(point)
+            if roles.get(metric) == LAW:
+                laws[area].append(point)
+            else:
+                scores[area][groups.get(metric, metric)].append(point)
     indices = {}
-    for area, points in sorted(scores.items()):
-        with warnings.catch_warnings():  # a resample where none of the area's metrics has a score
+    for area, grouped in sorted(scores.items()):
+        with warnings.catch_warnings():  # a resample where none of a group's or area's metrics has a score
             warnings.simplefilter("ignore", RuntimeWarning)
-            index = np.nanmean(points, axis=0)
+            index = np.nanmean([np.nanmean(points, axis=0) for points in grouped.values()], axis=0)
         for compliance in laws.get(area, []):
             index = index * np.where(np.isnan(compliance), 100.0, compliance) / 100.0
         indices[area] = index

@@ -90,7 +90,8 @@ def suite_record(spec: RunSpec) -> dict[str, Any] | None:
 def metric_definitions(metrics: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
     """How a result records its known metrics: each one's unit, direction, area and role
     (``"law"`` for a metric with a violation anchor, a penalty on its area's index;
-    ``"score"`` otherwise), and the floors of those normalised on a logarithmic scale."""
+    ``"score"`` otherwise), the floors of those normalised on a logarithmic scale, and
+    the groups of metrics that count once in their area's index."""
     known = {m: METRICS[m] for m in metrics if m in METRICS}
     return {
         "metric_units": {m: cls.unit for m, cls in known.items()},
@@ -98,6 +99,7 @@ def metric_definitions(metrics: tuple[str, ...] | list[str]) -> dict[str, dict[s
         "metric_areas": {m: cls.area for m, cls in known.items()},
         "metric_roles": {m: LAW if cls.violation_anchor is not None else "score" for m, cls in known.items()},
         "metric_log_floors": {m: cls.log_floor for m, cls in known.items() if cls.log_floor is not None},
+        "metric_groups": {m: cls.group for m, cls in known.items() if cls.group is not None},
     }
 
 
