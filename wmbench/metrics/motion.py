@@ -41,9 +41,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from wmbench.metrics.alignment import aligned
 from wmbench.metrics.base import EpisodeMetric, Truth, register
 from wmbench.metrics.motion_opencv import BACKGROUND_WEIGHT, MORPH_SIZE, THRESHOLD, MotionMasks
-from wmbench.metrics.photometry import calibrated
 
 SECONDS_SCORED = 5
 GREY_WEIGHTS = (9798, 19235, 3735)  # R, G, B in 1/2^15
@@ -254,8 +254,8 @@ def compare_motion(pred: torch.Tensor, truth: Truth) -> dict[str, torch.Tensor]:
 
 def _motion_of(frames: torch.Tensor, truth: Truth, count: int, size: tuple[int, int]) -> tuple:
     """Working-resolution masks (from frame 1) and frames of the first ``count`` of
-    ``frames``, after their global photometric change is undone (:func:`calibrated`)."""
-    sequence = to_uint8(calibrated(frames, truth)[:, :count])
+    ``frames``, after their global photometric change and translation are undone (:func:`aligned`)."""
+    sequence = to_uint8(aligned(frames, truth)[:, :count])
     return shrink_masks(motion_masks(sequence)[0], size)[:, 1:], shrink_frames(sequence, size)
 
 

@@ -3,7 +3,7 @@
 Every object has a known flat colour (its rotation mark is the same colour darkened
 by :data:`~wmbench.worlds.render.MARK_DARKEN`), so any predicted frame can be read
 back into object states (the physics metrics first undo a global change of brightness,
-contrast or colour: :func:`wmbench.metrics.photometry.calibrate`). Each pixel ``x`` (RGB
+contrast or colour and a global translation: :func:`wmbench.metrics.alignment.aligned`). Each pixel ``x`` (RGB
 in ``[0, 1]``) is explained as a mixture of two palette colours ``a`` and ``b``
 (the scene's background, scenery and occluder colours, every object's colour and its
 mark colour), ``x ~ (1 - alpha) a + alpha b`` with ``alpha`` the projection of ``x`` on

@@ -4,8 +4,8 @@ A track covers the last :data:`LEAD` context frames and the ``T`` horizon frames
 (index ``LEAD + t`` is horizon step ``t``). The context part of the predicted track is
 read from the true context frames, so a jump from the context into the first
 predicted frame is seen. Predicted frames are read after their global photometric change
-is undone (:mod:`wmbench.metrics.photometry`). True positions are the episodes' ``truth.pixels``; true
-visibility is ``truth.visibility``.
+and translation are undone (:func:`wmbench.metrics.alignment.aligned`). True positions
+are the episodes' ``truth.pixels``; true visibility is ``truth.visibility``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from wmbench.errors import WmbenchError
+from wmbench.metrics.alignment import aligned
 from wmbench.metrics.base import Truth
 from wmbench.metrics.objects import ObjectStates, extract_states, inradius_pixels
-from wmbench.metrics.photometry import calibrated
 from wmbench.worlds.meta import scale_of
 
 #: Context frames that lead each track.
@@ -88,9 +88,9 @@ def _np(x: torch.Tensor) -> np.ndarray:
 
 def read_states(frames: torch.Tensor, truth: Truth) -> ObjectStates:
     """Object states of a batch's frames: a prediction's with its global photometric
-    change against the true future undone first (:func:`calibrated`, per frame)."""
+    change and translation against the true future undone first (:func:`aligned`)."""
     if frames is not truth.context:
-        frames = calibrated(frames, truth)
+        frames = aligned(frames, truth)
     return extract_states(frames, truth.episodes)
 
 
