@@ -53,9 +53,8 @@ def test_a_world_whose_scenery_stays_is_left_as_it_is(truth):
 def test_without_static_pixels_nothing_is_moved(truth):
     changing = truth.frames + torch.linspace(0, 0.2, truth.frames.shape[1])[None, :, None, None, None]
     pred = moved(changing, 1, 0)
-    assert (
-        translations(pred, static_edges(changing, truth.episodes)) == [(0, 0)] * 2
-    )  # every pixel changes in the reference
+    # every pixel changes in the reference
+    assert translations(pred, static_edges(changing, truth.episodes)) == [(0, 0)] * 2
 
 
 def test_a_floor_alone_tells_up_from_down_but_not_sideways(cache):

@@ -147,6 +147,6 @@ def test_a_group_of_metrics_counts_once_in_its_area():
     data = [{"task": "t", "status": "ok", "metrics": {m: 0.1 if s else 0.5 for m, s in normalised.items()},
              "references": {"frozen": dict.fromkeys(names, 0.5), "variance": dict.fromkeys(names, 0.1)}}]
     assert headline(data, [task])["areas"]["physics"]["score"] == pytest.approx(75.0)
-    grouped = dict(task, metric_groups=dict.fromkeys(["mse", "psnr", "ssim"], "masks"))
-    assert headline(data, [grouped])["areas"]["physics"]["score"] == pytest.approx(50.0)
-    assert headline(data, [grouped])["tasks"]["t"]["psnr"]["score"] == 100.0  # each reading keeps its own score
+    grouped = headline(data, [dict(task, metric_groups=dict.fromkeys(["mse", "psnr", "ssim"], "masks"))])
+    assert grouped["areas"]["physics"]["score"] == pytest.approx(50.0)
+    assert grouped["tasks"]["t"]["psnr"]["score"] == 100.0  # each reading keeps its own score

@@ -23,6 +23,7 @@ for the coherence metrics to see.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ REACH = 2
 MIN_PIXELS = 64
 #: A mismatch of the static edge pixels at no translation below this many 8-bit levels
 #: (mean per pixel, channel and frame) is left as it is: an object the truth never shows
-#: there, not a shaken picture (which misses by 1.8-36 levels on the core tasks).
+#: there, not a shaken picture (which misses by 1.8-17 levels on the core tasks).
 NOISE_LEVELS = 1.0
 #: Translations tried, the smaller first (ties go to the first).
 OFFSETS = sorted(
@@ -70,13 +71,22 @@ def _objects_anywhere(episodes: list[Episode], horizon: int, h: int, w: int) -> 
     return out
 
 
-def static_edges(reference: torch.Tensor, episodes: list[Episode]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+class StaticEdges(NamedTuple):
+    """One sequence's reference: flat indices ``(K,)`` into ``H * W`` of its static edge
+    pixels, their levels ``(3, K)``, and the flat indices of every pixel within
+    :data:`REACH` of them (all that a translation compares them with)."""
+
+    pixels: torch.Tensor
+    levels: torch.Tensor
+    around: torch.Tensor
+
+
+def static_edges(reference: torch.Tensor, episodes: list[Episode]) -> list[StaticEdges]:
     """Per sequence of ``reference`` ``(B, T, 3, H, W)`` in ``[0, 1]`` (the true future of
     ``episodes``), the static pixels of the scene that can tell a translation: within
     :data:`REACH` of an edge of the first frame, at least as far from the border and
-    away from every object, as flat indices ``(K,)`` into ``H * W`` and their levels
-    ``(3, K)``. (Pixels farther from every edge match any translation alike; an object
-    at rest is no reference: a prediction may rightly put it elsewhere.)"""
+    away from every object. (Pixels farther from every edge match any translation
+    alike; an object at rest is no reference: a prediction may rightly put it elsewhere.)"""
     r, (t, _, h, w) = REACH, reference.shape[1:]
     true = _levels(reference)
     first = true[:, 0]
@@ -84,29 +94,36 @@ def static_edges(reference: torch.Tensor, episodes: list[Episode]) -> list[tuple
     edge = torch.zeros_like(static)
     edge[:, :, 1:] |= (first[..., 1:] != first[..., :-1]).any(1)
     edge[:, 1:, :] |= (first[..., 1:, :] != first[..., :-1, :]).any(1)
-    near = F.max_pool2d(edge[:, None].float(), 2 * r + 1, 1, r)[:, 0] > 0
     inner = torch.zeros_like(static)
     inner[:, r : h - r, r : w - r] = True
     scene = ~_objects_anywhere(episodes, t, h, w).to(static.device)
+    keep = static & _within_reach(edge) & inner & scene
     out = []
-    for keep, levels in zip(static & near & inner & scene, first):
-        index = keep.flatten().nonzero()[:, 0]
-        out.append((index, levels.flatten(1)[:, index].long()))
+    for kept, around, levels in zip(keep, _within_reach(keep), first):
+        index = kept.flatten().nonzero()[:, 0]
+        out.append(StaticEdges(index, levels.flatten(1)[:, index].long(), around.flatten().nonzero()[:, 0]))
     return out
 
 
-def translations(frames: torch.Tensor, reference: list[tuple[torch.Tensor, torch.Tensor]]) -> list[tuple[int, int]]:
+def _within_reach(mask: torch.Tensor) -> torch.Tensor:
+    """``(B, H, W)``: True within :data:`REACH` pixels (a square) of a True pixel of ``mask``."""
+    return F.max_pool2d(mask[:, None].float(), 2 * REACH + 1, 1, REACH)[:, 0] > 0
+
+
+def translations(frames: torch.Tensor, reference: list[StaticEdges]) -> list[tuple[int, int]]:
     """Per sequence of ``frames`` ``(B, T, 3, H, W)`` in ``[0, 1]``, the translation
     ``(dx, dy)`` (pixels) that maps the :func:`static_edges` ``reference`` onto them;
-    ``(0, 0)`` where none clearly does (see the module docstring)."""
+    ``(0, 0)`` where none clearly does (see the module docstring). Only the pixels a
+    translation compares are read."""
     t, w = frames.shape[1], frames.shape[-1]
-    total = _levels(frames).sum(1, dtype=torch.int64).flatten(2)  # (B, 3, H * W): exact
     out = []
-    for summed, (index, levels) in zip(total, reference):
-        if len(index) < MIN_PIXELS:
+    for sequence, (pixels, levels, around) in zip(frames.flatten(3), reference):
+        if len(pixels) < MIN_PIXELS:
             out.append((0, 0))
             continue
-        costs = torch.stack([(summed[:, index + dy * w + dx] - t * levels).abs().sum() for dx, dy in OFFSETS])
+        summed = torch.zeros(sequence.shape[1:], dtype=torch.int64, device=frames.device)  # (3, H * W)
+        summed[:, around] = _levels(sequence[:, :, around]).sum(0, dtype=torch.int64)  # exact
+        costs = torch.stack([(summed[:, pixels + dy * w + dx] - t * levels).abs().sum() for dx, dy in OFFSETS])
         best = int(costs.argmin())  # the first of equal costs: OFFSETS[0] is (0, 0)
         shaken = costs[0] > NOISE_LEVELS * t * levels.numel() and 2 * costs[best] <= costs[0]
         out.append(OFFSETS[best] if shaken else (0, 0))
@@ -129,10 +146,10 @@ def aligned(frames: torch.Tensor, truth: Truth) -> torch.Tensor:
     their global translation against the true future undone, once per tensor and batch."""
 
     def align() -> torch.Tensor:
-        calibrated_ = calibrated(frames, truth)
+        photometric = calibrated(frames, truth)
         if frames is truth.frames:
-            return calibrated_
+            return photometric
         reference = truth.memo("static_edges", truth.frames, lambda: static_edges(truth.frames, truth.episodes))
-        return translate(calibrated_, translations(calibrated_, reference))
+        return translate(photometric, translations(photometric, reference))
 
     return truth.memo("aligned", frames, align)
