@@ -13,6 +13,7 @@ import torch
 
 from wmbench.metrics import METRICS, Truth, physics
 from wmbench.metrics.kinematics import (
+    contact_normals,
     energy_rise,
     fitted_acceleration,
     free_fall_segments,
@@ -22,9 +23,9 @@ from wmbench.metrics.kinematics import (
 )
 from wmbench.metrics.physics import PhysicsMetric
 from wmbench.tasks import get_task, split_seeds, task_from_dict
-from wmbench.validation.corruptions import jpeg
+from wmbench.validation.corruptions import CATALOGUE, jpeg
 from wmbench.validation.selftest import VIOLATIONS
-from wmbench.worlds import generate_episode
+from wmbench.worlds import generate_episode, redraw
 
 PHYSICS = {name: cls for name, cls in METRICS.items() if issubclass(cls, PhysicsMetric)}
 RESTING = {"name": "drop_resting", "version": 1, "family": "dropping_objects",
@@ -176,8 +177,6 @@ def test_runs_score_physics_on_drop_single(cli, tmp_path):
 
 
 def test_overlapping_objects_interpenetrate():
-    from wmbench.worlds import redraw
-
     task = task_from_dict(dict(RESTING, name="drop_two", scene={"type": "drop", "params": {"n_objects": 2}},
                                context=4, horizon=6))
     episode = generate_episode(task, "dev", 0)
@@ -232,3 +231,39 @@ def test_kinetic_energy_error_on_synthetic_tracks():
     assert 0.3 < score(true, seen=lost) < 1.0  # a lost object's energy is missing from the prediction
     still = np.repeat(true[:1], 12, 0) + 0.1 * steps[:, :, None]  # less than half a pixel per frame
     assert np.isnan(metric.from_tracks(kinetic_tracks(still, true), None)[0])
+
+
+def test_contact_normals_point_away_from_what_is_touched():
+    masks = torch.zeros(1, 1, 3, 32, 32)
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    masks[0, 0, 0] = ((xx - 8) ** 2 + (yy - 25) ** 2 <= 9).float()    # a ball resting on the floor
+    masks[0, 0, 1] = ((xx - 20) ** 2 + (yy - 10) ** 2 <= 9).float()   # a ball in the air ...
+    masks[0, 0, 2] = ((xx - 27) ** 2 + (yy - 10) ** 2 <= 9).float()   # ... touching another on its right
+    floor = torch.zeros(1, 32, 32, dtype=torch.bool)
+    floor[0, 29:] = True
+    normals = contact_normals(masks, floor, reach=2)[0, 0]
+    np.testing.assert_allclose(normals, [[0.0, -1.0], [-1.0, 0.0], [1.0, 0.0]], atol=1e-6)
+    assert np.isnan(contact_normals(masks[:, :, 1:2], floor, reach=2)).all()  # alone in the air
+
+
+def test_a_contact_causes_a_push_turned_by_friction_at_most():
+    up = np.array([0.0, -1.0])
+    cases = {(0.0, -3.0): 0.0, (2.0, -3.0): 0.0, (3.0, -3.0): 0.0,  # a bounce, turned within the friction cone
+             (3.0, 0.0): 3.0 / np.sqrt(2), (0.0, 3.0): 3.0, (1.0, 2.0): np.hypot(1.0, 2.0)}  # sideways, into the floor
+    for change, uncaused in cases.items():
+        assert physics._uncaused_by_contact(np.array(change), up) == pytest.approx(uncaused), change
+    assert physics._uncaused_by_contact(np.array([3.0, 4.0]), np.array([np.nan, np.nan])) == pytest.approx(5.0)
+
+
+def test_inertia_excuses_a_bounce_where_it_happens_not_a_stop_in_the_air(drops):
+    """Under 25% more gravity the ball bounces earlier than in any true rollout: the
+    floor causes it. A ball that stops in mid-air has no cause."""
+    episode = drops[1]
+    truth, metric = truth_of([episode]), PHYSICS["inertia"]()
+    heavier = {c.name: c for c in CATALOGUE}["gravity_+25%"].make(get_task("drop_single"), episode)
+    assert float(metric.score(frames_of(heavier), truth)[0]) == 0.0
+    states = episode.truth.states[episode.context :].copy()
+    bounce = int(np.flatnonzero(np.diff(episode.truth.states[:, 0, 4]) > 0)[0]) - episode.context
+    states[bounce - 3 :] = states[bounce - 3]
+    stopped = np.stack([redraw(episode, episode.context + t, s)[0] for t, s in enumerate(states)])
+    assert float(metric.score(frames_of(stopped), truth)[0]) > metric.margin

@@ -140,3 +140,27 @@ def touching(masks: torch.Tensor) -> torch.Tensor:
 
 def nearest(step: float, others: np.ndarray, default: int) -> float:
     return float(np.abs(others - step).min()) if len(others) else float(default)
+
+
+def contact_normals(masks: torch.Tensor, solids: torch.Tensor, reach: int) -> np.ndarray:
+    """``(B, T, N, 2)`` unit contact normals (pixels, y down) of objects whose masks
+    (> 0.5, ``(B, T, N, H, W)``) come within ``reach`` pixels of static solids
+    (``(B, H, W)`` bool) or of another object: from the mean of the touched pixels
+    to the object's centroid (a ball on a floor: straight up). NaN where nothing is touched."""
+    b, t, n, h, w = masks.shape
+    solid = (masks > 0.5).float()
+    grown = F.max_pool2d(solid.reshape(b * t * n, 1, h, w), 2 * reach + 1, 1, reach).view(b, t, n, h, w)
+    others = (solid.sum(2, keepdim=True) - solid > 0) | solids[:, None, None]
+    touched = grown * (others & (solid == 0)).float()
+    ys = torch.arange(h, dtype=solid.dtype, device=solid.device).view(h, 1)
+    xs = torch.arange(w, dtype=solid.dtype, device=solid.device).view(1, w)
+
+    def mean_xy(weight: torch.Tensor) -> torch.Tensor:
+        total = weight.sum((3, 4))
+        return torch.stack([(weight * xs).sum((3, 4)), (weight * ys).sum((3, 4))], -1) / total.clamp(min=1)[..., None]
+
+    away = (mean_xy(solid) - mean_xy(touched)).double().cpu().numpy()
+    length = np.linalg.norm(away, axis=-1, keepdims=True)
+    contact = ((touched.sum((3, 4)) > 0) & (solid.sum((3, 4)) > 0)).cpu().numpy()[..., None] & (length > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(contact, away / length, np.nan)

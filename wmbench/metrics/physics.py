@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from wmbench.metrics.base import EpisodeMetric, Truth, register
 from wmbench.metrics.kinematics import (
     WEAK_IMPACT_THRESHOLD,
+    contact_normals,
     energy_rise,
     fitted_acceleration,
     free_fall_segments,
@@ -58,6 +59,11 @@ PENETRATION_TOLERANCE = 0.015
 JUMP_TOLERANCE = 1.5
 #: A change of velocity (pixels per frame) up to this beyond the truth's is the reading's own.
 VELOCITY_TOLERANCE = 1.5
+#: An object within this many pixels of a static solid or another object touches it.
+CONTACT_REACH = 2
+#: A contact's push turns an object's velocity along the surface by up to this times
+#: itself (Coulomb friction: the worlds' coefficients combine to at most 0.8).
+CONTACT_FRICTION = 1.0
 #: An energy rise (fraction of ``m g H_view``) beyond the true frames' own reading up to
 #: this is what blur or compression does to the reading's noise.
 ENERGY_TOLERANCE = 0.01
@@ -440,21 +446,40 @@ class Continuity(PhysicsMetric):
 
 
 def _accelerations(xy: np.ndarray) -> np.ndarray:
-    """Second differences ``|c(t+1) - 2 c(t) + c(t-1)|`` (pixels per frame^2) of tracks
-    ``(..., L, N, 2)``: ``(..., L - 2, N)``, entry ``t`` centred on track frame ``t + 1``."""
-    return np.linalg.norm(xy[..., 2:, :, :] - 2 * xy[..., 1:-1, :, :] + xy[..., :-2, :, :], axis=-1)
+    """Second differences ``c(t+1) - 2 c(t) + c(t-1)`` (pixels per frame^2) of tracks
+    ``(..., L, N, 2)``: ``(..., L - 2, N, 2)``, entry ``t`` centred on track frame ``t + 1``."""
+    return xy[..., 2:, :, :] - 2 * xy[..., 1:-1, :, :] + xy[..., :-2, :, :]
+
+
+def _uncaused_by_contact(change: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """The part of a velocity change ``dv`` ``(..., 2)`` that a contact with normal ``n``
+    cannot cause: its distance to the contact's friction cone ``{v : |v - (v . n) n| <=
+    CONTACT_FRICTION (v . n)}`` (a push away from what the object touches, turned along
+    the surface by friction). No contact (NaN ``n``): all of it, ``|dv|``."""
+    along = np.nan_to_num((change * normal).sum(-1))
+    across = np.linalg.norm(change - along[..., None] * np.nan_to_num(normal), axis=-1)
+    slope = np.hypot(1.0, CONTACT_FRICTION)
+    outside = np.where(along + CONTACT_FRICTION * across <= 0, np.hypot(along, across),
+                       np.clip(across - CONTACT_FRICTION * along, 0, None) / slope)
+    return np.where(np.isnan(normal[..., 0]), np.linalg.norm(change, axis=-1), outside)
 
 
 @register
 class Inertia(PhysicsMetric):
     """Inertia (nothing stops, starts or turns without a cause): the largest change of
-    velocity of a predicted object, ``|c(t+1) - 2 c(t) + c(t-1)|`` (pixels per frame^2)
-    at each track frame from the last context frame on, beyond the largest the true
-    track or any physical-variance rollout shows within one frame of it, less
-    :data:`VELOCITY_TOLERANCE` (1.5 px per frame^2, the reading's own jitter);
-    ``max_{t,k} max(0, excess) / W`` where the true object is fully visible and the
-    predicted one measured on all three frames. Unit: fraction of the view width per
-    frame^2; lower is better."""
+    velocity ``dv = c(t+1) - 2 c(t) + c(t-1)`` (pixels per frame^2) of a predicted object
+    at each track frame from the last context frame on that has no cause: ``|dv|`` beyond
+    the largest the true track or any physical-variance rollout shows within one frame
+    of it, or, where less, its distance to what a contact can cause: a push away from
+    what the predicted object touches within one frame (static solids or another object
+    within :data:`CONTACT_REACH` pixels; the normal from the touched pixels' mean to the
+    object's centroid) turned along the surface by friction up to
+    :data:`CONTACT_FRICTION` (:func:`_uncaused_by_contact`); then less :data:`VELOCITY_TOLERANCE` (1.5 px
+    per frame^2, the reading's own jitter); ``max_{t,k} max(0, excess) / W`` where the
+    true object is fully visible and the predicted one measured on all three frames. A
+    bounce or a stop against something is caused wherever it happens; a stop in mid-air
+    or while sliding along a floor is not. Unit: fraction of the view width per frame^2;
+    lower is better."""
 
     name, unit, higher_is_better = "inertia", "fraction of view width per frame^2", False
     catches = ("object_freezes", "object_teleports", "time_reversed")
@@ -462,15 +487,37 @@ class Inertia(PhysicsMetric):
     violation_anchor = margin  # a stop in the prediction is its own violation, not credit
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
-        pred = _accelerations(tr.pred_xy[:, LEAD - 2 :])
+        change = _accelerations(tr.pred_xy[:, LEAD - 2 :])  # (B, L, N, 2), L = LEAD + T - 2
         possible = np.concatenate([tr.true_xy[:, None], tr.ensemble_xy], axis=1)[:, :, LEAD - 2 :]
-        allowed = np.fmax.reduce(_accelerations(possible), axis=1)  # (B, L, N)
+        allowed = np.fmax.reduce(np.linalg.norm(_accelerations(possible), axis=-1), axis=1)  # (B, L, N)
         padded = np.pad(allowed, ((0, 0), (1, 1), (0, 0)), constant_values=0.0)
         allowed = np.maximum.reduce([padded[:, :-2], padded[:, 1:-1], padded[:, 2:]])
         mask = _both_ends(tr, 3)
-        excess = np.clip(pred - allowed - VELOCITY_TOLERANCE, 0, None) / tr.view[:, None, None]
+        uncaused = np.linalg.norm(change, axis=-1) - allowed
+        unexplained = mask & (uncaused > VELOCITY_TOLERANCE)
+        normals = _contacts_around(tr, truth, unexplained)
+        length = change.shape[1]
+        at_contact = np.minimum.reduce([_uncaused_by_contact(change, normals[:, s : s + length]) for s in range(3)])
+        excess = np.clip(np.minimum(uncaused, at_contact) - VELOCITY_TOLERANCE, 0, None) / tr.view[:, None, None]
         out = np.where(mask, excess, -np.inf).max(axis=(1, 2))
         return np.where(mask.any(axis=(1, 2)), out, np.nan)
+
+
+def _contacts_around(tr: Tracks, truth: Truth, changes: np.ndarray) -> np.ndarray:
+    """``(B, LEAD + T, N, 2)`` contact normals (:func:`contact_normals`) of the predicted
+    horizon frames within one track frame of the velocity changes ``changes``
+    ``(B, LEAD + T - 2, N)`` (entry ``j`` centred on track frame ``j + 1``); NaN elsewhere
+    (the masks are only read where a change needs a cause)."""
+    b, length, n = changes.shape
+    normals = np.full((b, length + 2, n, 2), np.nan)
+    solids = scenery_region(truth)
+    for i in range(b):
+        centres = np.flatnonzero(changes[i].any(-1)) + 1
+        frames = np.unique(np.clip(np.concatenate([centres - 1, centres, centres + 1]), LEAD, length + 1))
+        if len(frames):
+            normals[i, frames] = contact_normals(tr.pred.masks[i : i + 1, torch.from_numpy(frames - LEAD)], solids[i : i + 1],
+                                                 CONTACT_REACH)[0]
+    return normals
 
 
 @register
