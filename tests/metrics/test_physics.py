@@ -248,8 +248,9 @@ def test_contact_normals_point_away_from_what_is_touched():
 
 def test_a_contact_causes_a_push_turned_by_friction_at_most():
     up = np.array([0.0, -1.0])
-    cases = {(0.0, -3.0): 0.0, (2.0, -3.0): 0.0, (3.0, -3.0): 0.0,  # a bounce, turned within the friction cone
-             (3.0, 0.0): 3.0 / np.sqrt(2), (0.0, 3.0): 3.0, (1.0, 2.0): np.hypot(1.0, 2.0)}  # sideways, into the floor
+    cases = {(0.0, -3.0): 0.0, (2.0, -3.0): 0.0, (3.0, -3.0): 0.0,  # a bounce, turned by friction up to its push
+             (4.0, -2.0): 2.0,  # turned more than friction can
+             (3.0, 0.0): 3.0, (0.0, 3.0): 3.0, (1.0, 2.0): np.hypot(1.0, 2.0)}  # a stop while sliding, into the floor
     for change, uncaused in cases.items():
         assert physics._uncaused_by_contact(np.array(change), up) == pytest.approx(uncaused), change
     assert physics._uncaused_by_contact(np.array([3.0, 4.0]), np.array([np.nan, np.nan])) == pytest.approx(5.0)

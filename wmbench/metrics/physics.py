@@ -61,7 +61,7 @@ JUMP_TOLERANCE = 1.5
 VELOCITY_TOLERANCE = 1.5
 #: An object within this many pixels of a static solid or another object touches it.
 CONTACT_REACH = 2
-#: A contact's push turns an object's velocity along the surface by up to this times
+#: A contact's push changes an object's velocity along the surface by up to this times
 #: itself (Coulomb friction: the worlds' coefficients combine to at most 0.8).
 CONTACT_FRICTION = 1.0
 #: An energy rise (fraction of ``m g H_view``) beyond the true frames' own reading up to
@@ -453,14 +453,15 @@ def _accelerations(xy: np.ndarray) -> np.ndarray:
 
 def _uncaused_by_contact(change: np.ndarray, normal: np.ndarray) -> np.ndarray:
     """The part of a velocity change ``dv`` ``(..., 2)`` that a contact with normal ``n``
-    cannot cause: its distance to the contact's friction cone ``{v : |v - (v . n) n| <=
-    CONTACT_FRICTION (v . n)}`` (a push away from what the object touches, turned along
-    the surface by friction). No contact (NaN ``n``): all of it, ``|dv|``."""
+    cannot cause: a contact pushes the object away, ``p = max(dv . n, 0)``, and its
+    friction changes the velocity along the surface by up to ``CONTACT_FRICTION * p``;
+    ``hypot(min(dv . n, 0), max(0, |dv - (dv . n) n| - CONTACT_FRICTION * p))``. A stop
+    while sliding along a surface has no push, so no friction excuses it. No contact
+    (NaN ``n``): all of it, ``|dv|``."""
     along = np.nan_to_num((change * normal).sum(-1))
     across = np.linalg.norm(change - along[..., None] * np.nan_to_num(normal), axis=-1)
-    slope = np.hypot(1.0, CONTACT_FRICTION)
-    outside = np.where(along + CONTACT_FRICTION * across <= 0, np.hypot(along, across),
-                       np.clip(across - CONTACT_FRICTION * along, 0, None) / slope)
+    push = np.clip(along, 0, None)
+    outside = np.hypot(along - push, np.clip(across - CONTACT_FRICTION * push, 0, None))
     return np.where(np.isnan(normal[..., 0]), np.linalg.norm(change, axis=-1), outside)
 
 
@@ -470,11 +471,11 @@ class Inertia(PhysicsMetric):
     velocity ``dv = c(t+1) - 2 c(t) + c(t-1)`` (pixels per frame^2) of a predicted object
     at each track frame from the last context frame on that has no cause: ``|dv|`` beyond
     the largest the true track or any physical-variance rollout shows within one frame
-    of it, or, where less, its distance to what a contact can cause: a push away from
-    what the predicted object touches within one frame (static solids or another object
-    within :data:`CONTACT_REACH` pixels; the normal from the touched pixels' mean to the
-    object's centroid) turned along the surface by friction up to
-    :data:`CONTACT_FRICTION` (:func:`_uncaused_by_contact`); then less :data:`VELOCITY_TOLERANCE` (1.5 px
+    of it, or, where less, the part no contact can cause: a contact with what the
+    predicted object touches within one frame (static solids or another object within
+    :data:`CONTACT_REACH` pixels; the normal from the touched pixels' mean to the
+    object's centroid) pushes it away and changes its velocity along the surface by up
+    to :data:`CONTACT_FRICTION` times that push (:func:`_uncaused_by_contact`); then less :data:`VELOCITY_TOLERANCE` (1.5 px
     per frame^2, the reading's own jitter); ``max_{t,k} max(0, excess) / W`` where the
     true object is fully visible and the predicted one measured on all three frames. A
     bounce or a stop against something is caused wherever it happens; a stop in mid-air
