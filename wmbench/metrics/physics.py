@@ -335,14 +335,14 @@ def _ratio(a: torch.Tensor, b: torch.Tensor) -> np.ndarray:
 
 
 def scenery_region(truth: Truth) -> torch.Tensor:
-    """``(B, H, W)`` bool: pixels showing the scenery colour in any true frame."""
+    """``(B, H, W)`` bool: pixels showing the scenery colour in any true frame, once per batch."""
     colour = [c / 255.0 for c in SCENERY]
 
     def near(frames: torch.Tensor) -> torch.Tensor:
         d2 = cast(torch.Tensor, sum((frames[:, :, c].float() - colour[c]) ** 2 for c in range(3)))
         return (d2 < SCENERY_TOLERANCE**2).any(1)
 
-    return near(truth.context) | near(truth.frames)
+    return cast(torch.Tensor, truth.memo("scenery", truth.frames, lambda: near(truth.context) | near(truth.frames)))
 
 
 def solid_interior(truth: Truth, depth: int = PENETRATION_DEPTH) -> torch.Tensor:
@@ -475,8 +475,8 @@ class Inertia(PhysicsMetric):
     predicted object touches within one frame (static solids or another object within
     :data:`CONTACT_REACH` pixels; the normal from the touched pixels' mean to the
     object's centroid) pushes it away and changes its velocity along the surface by up
-    to :data:`CONTACT_FRICTION` times that push (:func:`_uncaused_by_contact`); then less :data:`VELOCITY_TOLERANCE` (1.5 px
-    per frame^2, the reading's own jitter); ``max_{t,k} max(0, excess) / W`` where the
+    to :data:`CONTACT_FRICTION` times that push (:func:`_uncaused_by_contact`); then
+    less :data:`VELOCITY_TOLERANCE` (1.5 px per frame^2, the reading's own jitter); ``max_{t,k} max(0, excess) / W`` where the
     true object is fully visible and the predicted one measured on all three frames. A
     bounce or a stop against something is caused wherever it happens; a stop in mid-air
     or while sliding along a floor is not. Unit: fraction of the view width per frame^2;
@@ -516,8 +516,8 @@ def _contacts_around(tr: Tracks, truth: Truth, changes: np.ndarray) -> np.ndarra
         centres = np.flatnonzero(changes[i].any(-1)) + 1
         frames = np.unique(np.clip(np.concatenate([centres - 1, centres, centres + 1]), LEAD, length + 1))
         if len(frames):
-            normals[i, frames] = contact_normals(tr.pred.masks[i : i + 1, torch.from_numpy(frames - LEAD)], solids[i : i + 1],
-                                                 CONTACT_REACH)[0]
+            masks = tr.pred.masks[i : i + 1, torch.from_numpy(frames - LEAD)]
+            normals[i, frames] = contact_normals(masks, solids[i : i + 1], CONTACT_REACH)[0]
     return normals
 
 
