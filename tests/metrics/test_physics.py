@@ -13,6 +13,7 @@ import torch
 
 from wmbench.metrics import METRICS, Truth, physics
 from wmbench.metrics.kinematics import (
+    LEAST_IMPACT_UNIT,
     contact_normals,
     energy_rise,
     fitted_acceleration,
@@ -138,6 +139,22 @@ def test_free_fall_segments_end_at_the_bounce(drops):
     assert runs[0][-1] == first_bounce
 
 
+def test_impacts_seen_from_above_stand_out_of_the_reading_jitter():
+    """Without gravity in the picture, contact timing's unit is the least impact: a
+    collision that turns a ball's velocity is an impact, half a pixel of reading jitter
+    is not (in units of a gravity of 0, the jitter's peak would be one)."""
+    fps, ppm = 30.0, 64.0
+    steps = np.arange(20.0)
+    x = np.where(steps < 10, 20 + 4 * steps, 20 + 4 * 9 - 2 * (steps - 9))  # 4 px per frame, then -2
+    jitter = 0.5 * np.where(np.arange(20) % 2, 1.0, -1.0)
+    xy = np.stack([x, 64 + jitter], 1)
+    ok = np.ones(20, bool)
+    unit = {"least_unit": LEAST_IMPACT_UNIT}
+    assert impact_steps(xy, ok, 0.0, ppm, fps, **unit).tolist() == [9]
+    assert impact_steps(np.stack([20 + 4 * steps, 64 + jitter], 1), ok, 0.0, ppm, fps, **unit).tolist() == []
+    assert len(impact_steps(np.stack([20 + 4 * steps, 64 + jitter], 1), ok, 0.0, ppm, fps)) == 1  # the jitter's peak
+
+
 def test_impacts_and_energy_on_synthetic_tracks():
     fps, ppm, g = 30.0, 64.0, 9.81
     t = np.arange(20) / fps
@@ -241,8 +258,10 @@ def test_contact_normals_point_away_from_what_is_touched():
     masks[0, 0, 2] = ((xx - 27) ** 2 + (yy - 10) ** 2 <= 9).float()   # ... touching another on its right
     floor = torch.zeros(1, 32, 32, dtype=torch.bool)
     floor[0, 29:] = True
-    normals = contact_normals(masks, floor, reach=2)[0, 0]
-    np.testing.assert_allclose(normals, [[0.0, -1.0], [-1.0, 0.0], [1.0, 0.0]], atol=1e-6)
+    normals = contact_normals(masks, floor, reach=2)[0, 0]  # (objects, scenery or objects, xy)
+    np.testing.assert_allclose(normals[0, 0], [0.0, -1.0], atol=1e-6)
+    np.testing.assert_allclose(normals[1:, 1], [[-1.0, 0.0], [1.0, 0.0]], atol=1e-6)
+    assert np.isnan(normals[0, 1]).all() and np.isnan(normals[1:, 0]).all()
     assert np.isnan(contact_normals(masks[:, :, 1:2], floor, reach=2)).all()  # alone in the air
 
 
@@ -252,8 +271,24 @@ def test_a_contact_causes_a_push_turned_by_friction_at_most():
              (4.0, -2.0): 2.0,  # turned more than friction can
              (3.0, 0.0): 3.0, (0.0, 3.0): 3.0, (1.0, 2.0): np.hypot(1.0, 2.0)}  # a stop while sliding, into the floor
     for change, uncaused in cases.items():
-        assert physics._uncaused_by_contact(np.array(change), up) == pytest.approx(uncaused), change
-    assert physics._uncaused_by_contact(np.array([3.0, 4.0]), np.array([np.nan, np.nan])) == pytest.approx(5.0)
+        left = physics._left_by_contact(np.array(change), up)
+        assert np.linalg.norm(left) == pytest.approx(uncaused), change
+    np.testing.assert_allclose(physics._left_by_contact(np.array([3.0, 4.0]), np.array([np.nan, np.nan])), [3.0, 4.0])
+
+
+def test_each_contact_excuses_what_it_can_cause():
+    """A domino standing on the floor beside its neighbour: the floor can stop its fall
+    or bounce it up, the neighbour can push it left; nothing pushes it right."""
+    masks = torch.zeros(1, 3, 2, 32, 32)
+    masks[0, :, 0, 16:29, 6:13] = 1.0  # on the floor (rows 29 on) ...
+    masks[0, :, 1, 16:29, 14:21] = 1.0  # ... one pixel left of its neighbour
+    floor = torch.zeros(1, 32, 32, dtype=torch.bool)
+    floor[0, 29:] = True
+    normals = contact_normals(masks, floor, reach=2)[:, :, :1]  # the left domino, (1, 3, 1, 2, 2)
+    causes = {(1.0, -3.0): 0.0, (-3.0, 1.0): 0.0, (-2.0, -2.0): 0.0, (3.0, 0.0): 3.0, (0.0, 3.0): 3.0}
+    for change, uncaused in causes.items():
+        left = physics._uncaused_by_contacts(np.array(change)[None, None, None], normals)
+        assert left[0, 0, 0] == pytest.approx(uncaused, abs=1e-9), change
 
 
 def test_inertia_excuses_a_bounce_where_it_happens_not_a_stop_in_the_air(drops):

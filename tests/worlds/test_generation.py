@@ -10,6 +10,7 @@ import pytest
 from wmbench.errors import TaskFileError
 from wmbench.tasks import get_suite, get_task, split_seeds
 from wmbench.worlds import Episode, EpisodeCache, generate_episode
+from wmbench.worlds.generate import PERTURB_LEAD
 from wmbench.worlds.parallel import Job, generate_all
 
 SEED = 4242
@@ -133,3 +134,19 @@ def test_a_dying_worker_is_a_clear_error():
     jobs = [Job(task, _DiesWhenUnpickled(), 1), Job(task, _DiesWhenUnpickled(), 2)]
     with pytest.raises(WmbenchError, match="a worker process died .* during generate of 2 episodes"):
         generate_all(jobs, EpisodeCache(None), workers=2, progress=False)
+
+
+@pytest.mark.parametrize(("name", "context"), [("drop_single", 8), ("bounce_long", 30)])
+def test_ensemble_members_share_the_context_but_its_last_frames(name, context):
+    """Members are nudged 8 frames before the horizon: a long context is the truth's own
+    up to there, and no member is more than a few pixels off at its last frame, even in
+    bounce_long's chaos (nudged at its first frame, this episode's were 45 px off)."""
+    task = get_task(name)
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 1)[0])
+    assert episode.context == context
+    nudged = context - PERTURB_LEAD
+    for member in episode.ensemble:
+        np.testing.assert_array_equal(member.states[:nudged], episode.truth.states[:nudged])
+        assert (member.states[nudged] != episode.truth.states[nudged]).any()
+        offset = np.linalg.norm(member.pixels[context - 1] - episode.truth.pixels[context - 1], axis=-1)
+        assert offset.max() < 3.0

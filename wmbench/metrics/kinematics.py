@@ -14,6 +14,10 @@ import torch.nn.functional as F
 IMPACT_THRESHOLD = 5.0
 #: ... and that is enough to match an impact on the other track (hysteresis against noise).
 WEAK_IMPACT_THRESHOLD = 2.5
+#: Without gravity in the picture (a table seen from above) contact timing takes this
+#: acceleration (pixels per frame^2) as the unit instead, wherever it is larger: a weak
+#: impact is then a change of velocity of 1.5 px per frame, beyond the reading's jitter.
+LEAST_IMPACT_UNIT = 0.6
 #: Energy is averaged over this many consecutive frame intervals before its rise is taken.
 SMOOTH_INTERVALS = 3
 #: True velocity change differing from free fall by less than this fraction of ``g / fps``.
@@ -62,27 +66,35 @@ def fitted_acceleration(xy: np.ndarray, segments: list[np.ndarray]) -> np.ndarra
 
 
 def impact_steps(
-    xy: np.ndarray, ok: np.ndarray, g: float, ppm: float, fps: float, threshold: float = IMPACT_THRESHOLD
+    xy: np.ndarray,
+    ok: np.ndarray,
+    g: float,
+    ppm: float,
+    fps: float,
+    threshold: float = IMPACT_THRESHOLD,
+    least_unit: float = 0.0,
 ) -> np.ndarray:
     """Times (track indices) of the impacts in a ``(T, 2)`` pixel track.
 
     The velocity change at frame ``t`` is the second difference of the positions,
     ``(c(t+1) - 2 c(t) + c(t-1)) * fps / ppm`` (m/s, y up). Each run of frames where it
-    differs from gravity's ``(0, -g / fps)`` by more than ``WEAK_IMPACT_THRESHOLD * g / fps``
-    whose largest deviation exceeds ``threshold * g / fps`` is one impact, timed at that
-    largest deviation's frame.
+    differs from gravity's ``(0, -g / fps)`` by more than ``WEAK_IMPACT_THRESHOLD * u / fps``
+    whose largest deviation exceeds ``threshold * u / fps`` is one impact, timed at that
+    largest deviation's frame; the unit ``u = max(g, least_unit * fps^2 / ppm)``
+    (``least_unit`` in pixels per frame^2).
     """
     dv = (xy[2:] - 2 * xy[1:-1] + xy[:-2]) * np.array([1.0, -1.0]) * fps / ppm
     usable = ok[2:] & ok[1:-1] & ok[:-2]
     deviation = np.nan_to_num(np.where(usable, np.linalg.norm(dv - np.array([0.0, -g / fps]), axis=-1), 0.0))
-    hit = deviation > min(threshold, WEAK_IMPACT_THRESHOLD) * g / fps
+    unit = max(g, least_unit * fps**2 / ppm) / fps
+    hit = deviation > min(threshold, WEAK_IMPACT_THRESHOLD) * unit
     times, start = [], None
     for i, on in enumerate(np.append(hit, False)):
         if on and start is None:
             start = i
         elif not on and start is not None:
             peak = start + int(np.argmax(deviation[start:i]))
-            if deviation[peak] > threshold * g / fps:
+            if deviation[peak] > threshold * unit:
                 times.append(1 + peak)
             start = None
     return np.array(times, dtype=float)
@@ -143,24 +155,28 @@ def nearest(step: float, others: np.ndarray, default: int) -> float:
 
 
 def contact_normals(masks: torch.Tensor, solids: torch.Tensor, reach: int) -> np.ndarray:
-    """``(B, T, N, 2)`` unit contact normals (pixels, y down) of objects whose masks
+    """``(B, T, N, 2, 2)`` unit contact normals (pixels, y down) of objects whose masks
     (> 0.5, ``(B, T, N, H, W)``) come within ``reach`` pixels of static solids
-    (``(B, H, W)`` bool) or of another object: from the mean of the touched pixels
-    to the object's centroid (a ball on a floor: straight up). NaN where nothing is touched."""
+    (``(B, H, W)`` bool; entry ``[..., 0, :]``) or of other objects (``[..., 1, :]``): from
+    the mean of the touched pixels to the object's centroid (a ball on a floor: straight
+    up). NaN where nothing of that kind is touched."""
     b, t, n, h, w = masks.shape
     solid = (masks > 0.5).float()
     grown = F.max_pool2d(solid.reshape(b * t * n, 1, h, w), 2 * reach + 1, 1, reach).view(b, t, n, h, w)
-    others = (solid.sum(2, keepdim=True) - solid > 0) | solids[:, None, None]
-    touched = grown * (others & (solid == 0)).float()
+    free = solid == 0
+    scenery = solids[:, None, None].expand_as(free) & free
+    objects = (solid.sum(2, keepdim=True) - solid > 0) & free
+    touched = torch.stack([grown * scenery.float(), grown * objects.float()], 3)  # (B, T, N, 2, H, W)
     ys = torch.arange(h, dtype=solid.dtype, device=solid.device).view(h, 1)
     xs = torch.arange(w, dtype=solid.dtype, device=solid.device).view(1, w)
 
     def mean_xy(weight: torch.Tensor) -> torch.Tensor:
-        total = weight.sum((3, 4))
-        return torch.stack([(weight * xs).sum((3, 4)), (weight * ys).sum((3, 4))], -1) / total.clamp(min=1)[..., None]
+        total = weight.sum((-2, -1)).clamp(min=1)[..., None]
+        return torch.stack([(weight * xs).sum((-2, -1)), (weight * ys).sum((-2, -1))], -1) / total
 
-    away = (mean_xy(solid) - mean_xy(touched)).double().cpu().numpy()
+    away = (mean_xy(solid)[:, :, :, None] - mean_xy(touched)).double().cpu().numpy()
     length = np.linalg.norm(away, axis=-1, keepdims=True)
-    contact = ((touched.sum((3, 4)) > 0) & (solid.sum((3, 4)) > 0)).cpu().numpy()[..., None] & (length > 0)
+    seen = (solid.sum((3, 4)) > 0)[..., None]
+    contact = ((touched.sum((-2, -1)) > 0) & seen).cpu().numpy()[..., None] & (length > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(contact, away / length, np.nan)

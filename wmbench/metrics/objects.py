@@ -18,7 +18,9 @@ beside an "other" hypothesis with residual :data:`OTHER_DISTANCE`. An object's m
 ``m`` is the sum over pairs of the weight times the object's share of the mixture
 (``alpha`` at the ``b`` end, ``1 - alpha`` at the ``a`` end, 1 for its colour and mark).
 Shares below :data:`MIN_SHARE` are set to 0, and so is the mask beyond twice the object's
-circumradius (plus :data:`REACH_MARGIN`) from the centroid of its first reading.
+circumradius (plus :data:`REACH_MARGIN`) from where the mask is densest (the centre of its
+heaviest 3x3 window: compression ringing scattered over the frame outweighs a small
+object in a centroid, not in a window).
 From the mask (pixel centres at integer coordinates, x right, y down):
 
 * ``area = sum m`` (pixels), ``fraction = area / full area`` (the object's known area
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from wmbench.metrics.photometry import LOGIT_FLOOR, OTHER_DISTANCE, SCENE_COLOURS, palette
 from wmbench.worlds.episode import Episode, ObjectSpec
@@ -53,10 +56,13 @@ DEAD_ZONE = 0.08
 #: rival hypotheses (a floor's anti-aliased edge half-explained by an object's colour)
 #: spread such crumbs over whole edges far from the object and skew its moments.
 MIN_SHARE = 0.05
-#: Pixels beyond twice its circumradius from an object's first centroid, plus this many,
+#: Pixels beyond twice its circumradius from where an object's mask is densest, plus this many,
 #: are left out of its mask: faint noise or compression ringing that happens to match the
 #: object's colour far away would otherwise skew its centroid and moments.
 REACH_MARGIN = 2.0
+#: Masks are summed over windows in units of 1/QUANTUM: integer sums are exact and the
+#: first of equal windows wins, on every machine.
+QUANTUM = 4096
 #: Below this mask area (pixels) an object is not measured (no centroid or shape).
 MIN_AREA = 2.0
 #: Pixels (over the batch) unmixed at once, at least one frame of each episode: the
@@ -189,8 +195,19 @@ def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectState
             full[i, k] = full_area_pixels(obj, ppm)
             reach[i, k] = 2 * circumradius_pixels(obj, ppm) + REACH_MARGIN
             valid[i, k] = True
-    first = mask_states(masks, full, valid)
-    return mask_states(within(masks, first.centroid, reach), full, valid)
+    return mask_states(within(masks, densest_points(masks), reach), full, valid)
+
+
+def densest_points(masks: torch.Tensor) -> torch.Tensor:
+    """``(B, T, N, 2)`` pixel ``(u, v)`` at the centre of each mask's heaviest 3x3 window
+    (masks ``(B, T, N, H, W)``); NaN where the mask is empty."""
+    h, w = masks.shape[-2:]
+    q = F.pad(torch.round(masks * QUANTUM).to(torch.int32), (1, 1, 1, 1))
+    rows = q[..., :-2, :] + q[..., 1:-1, :] + q[..., 2:, :]
+    window = (rows[..., :-2] + rows[..., 1:-1] + rows[..., 2:]).flatten(-2)
+    heaviest, where = window.max(-1)
+    point = torch.stack([where % w, where // w], -1).float()
+    return torch.where((heaviest > 0)[..., None], point, torch.tensor(float("nan"), device=masks.device))
 
 
 def within(masks: torch.Tensor, centre: torch.Tensor, reach: torch.Tensor) -> torch.Tensor:

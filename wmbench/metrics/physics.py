@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from wmbench.metrics.base import EpisodeMetric, Truth, register
 from wmbench.metrics.kinematics import (
+    LEAST_IMPACT_UNIT,
     WEAK_IMPACT_THRESHOLD,
     contact_normals,
     energy_rise,
@@ -451,18 +452,41 @@ def _accelerations(xy: np.ndarray) -> np.ndarray:
     return xy[..., 2:, :, :] - 2 * xy[..., 1:-1, :, :] + xy[..., :-2, :, :]
 
 
-def _uncaused_by_contact(change: np.ndarray, normal: np.ndarray) -> np.ndarray:
-    """The part of a velocity change ``dv`` ``(..., 2)`` that a contact with normal ``n``
-    cannot cause: a contact pushes the object away, ``p = max(dv . n, 0)``, and its
-    friction changes the velocity along the surface by up to ``CONTACT_FRICTION * p``;
-    ``hypot(min(dv . n, 0), max(0, |dv - (dv . n) n| - CONTACT_FRICTION * p))``. A stop
-    while sliding along a surface has no push, so no friction excuses it. No contact
-    (NaN ``n``): all of it, ``|dv|``."""
-    along = np.nan_to_num((change * normal).sum(-1))
-    across = np.linalg.norm(change - along[..., None] * np.nan_to_num(normal), axis=-1)
+def _left_by_contact(change: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """The part of velocity changes ``dv`` ``(..., 2)`` that a contact with normal ``n``
+    cannot cause, as a vector: a contact pushes the object away, ``p = max(dv . n, 0)``,
+    and its friction changes the velocity along the surface by up to
+    ``CONTACT_FRICTION * p``; left are ``min(dv . n, 0) n`` and the change along the
+    surface shortened by that much (its length ``max(0, |dv - (dv . n) n| - CONTACT_FRICTION * p)``).
+    A stop while sliding along a surface has no push, so no friction excuses it. No
+    contact (NaN ``n``): all of ``dv``."""
+    along = np.nan_to_num((change * normal).sum(-1))[..., None]
+    unit = np.nan_to_num(normal)
+    tangent = change - along * unit
+    across = np.linalg.norm(tangent, axis=-1, keepdims=True)
     push = np.clip(along, 0, None)
-    outside = np.hypot(along - push, np.clip(across - CONTACT_FRICTION * push, 0, None))
-    return np.where(np.isnan(normal[..., 0]), np.linalg.norm(change, axis=-1), outside)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kept = np.where(across > 0, np.clip(across - CONTACT_FRICTION * push, 0, None) / across, 0.0)
+    return (along - push) * unit + kept * tangent
+
+
+def _uncaused_by_contacts(change: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """``|dv|`` left by two contacts, each read at one of three frames (``normals``
+    ``(B, L + 2, N, 2, 2)``: static solids and other objects, :func:`contact_normals`;
+    ``change`` ``(B, L, N, 2)`` centred on the middle frame): the least over the frames
+    of each and the order in which they act (a domino pushed by its neighbour while
+    standing on the floor)."""
+    length = change.shape[1]
+    scenery = [normals[:, s : s + length, :, 0] for s in range(3)]
+    objects = [normals[:, s : s + length, :, 1] for s in range(3)]
+    return np.minimum.reduce(
+        [
+            np.linalg.norm(_left_by_contact(_left_by_contact(change, first), second), axis=-1)
+            for a in scenery
+            for b in objects
+            for first, second in ((a, b), (b, a))
+        ]
+    )
 
 
 @register
@@ -471,11 +495,12 @@ class Inertia(PhysicsMetric):
     velocity ``dv = c(t+1) - 2 c(t) + c(t-1)`` (pixels per frame^2) of a predicted object
     at each track frame from the last context frame on that has no cause: ``|dv|`` beyond
     the largest the true track or any physical-variance rollout shows within one frame
-    of it, or, where less, the part no contact can cause: a contact with what the
-    predicted object touches within one frame (static solids or another object within
-    :data:`CONTACT_REACH` pixels; the normal from the touched pixels' mean to the
-    object's centroid) pushes it away and changes its velocity along the surface by up
-    to :data:`CONTACT_FRICTION` times that push (:func:`_uncaused_by_contact`); then
+    of it, or, where less, the part no contact can cause. The predicted object's contacts
+    within one frame are read from its mask: static solids and other objects within
+    :data:`CONTACT_REACH` pixels, one normal for each kind (from the touched pixels'
+    mean to the object's centroid). Each contact pushes the object away and changes its
+    velocity along the surface by up to :data:`CONTACT_FRICTION` times that push
+    (:func:`_left_by_contact`); the two act in either order (:func:`_uncaused_by_contacts`); then
     less :data:`VELOCITY_TOLERANCE` (1.5 px per frame^2, the reading's own jitter); ``max_{t,k} max(0, excess) / W`` where the
     true object is fully visible and the predicted one measured on all three frames. A
     bounce or a stop against something is caused wherever it happens; a stop in mid-air
@@ -496,21 +521,19 @@ class Inertia(PhysicsMetric):
         mask = _both_ends(tr, 3)
         uncaused = np.linalg.norm(change, axis=-1) - allowed
         unexplained = mask & (uncaused > VELOCITY_TOLERANCE)
-        normals = _contacts_around(tr, truth, unexplained)
-        length = change.shape[1]
-        at_contact = np.minimum.reduce([_uncaused_by_contact(change, normals[:, s : s + length]) for s in range(3)])
+        at_contact = _uncaused_by_contacts(change, _contacts_around(tr, truth, unexplained))
         excess = np.clip(np.minimum(uncaused, at_contact) - VELOCITY_TOLERANCE, 0, None) / tr.view[:, None, None]
         out = np.where(mask, excess, -np.inf).max(axis=(1, 2))
         return np.where(mask.any(axis=(1, 2)), out, np.nan)
 
 
 def _contacts_around(tr: Tracks, truth: Truth, changes: np.ndarray) -> np.ndarray:
-    """``(B, LEAD + T, N, 2)`` contact normals (:func:`contact_normals`) of the predicted
+    """``(B, LEAD + T, N, 2, 2)`` contact normals (:func:`contact_normals`) of the predicted
     horizon frames within one track frame of the velocity changes ``changes``
     ``(B, LEAD + T - 2, N)`` (entry ``j`` centred on track frame ``j + 1``); NaN elsewhere
     (the masks are only read where a change needs a cause)."""
     b, length, n = changes.shape
-    normals = np.full((b, length + 2, n, 2), np.nan)
+    normals = np.full((b, length + 2, n, 2, 2), np.nan)
     solids = scenery_region(truth)
     for i in range(b):
         centres = np.flatnonzero(changes[i].any(-1)) + 1
@@ -603,13 +626,14 @@ class KineticEnergyError(PhysicsMetric):
 @register
 class ContactTiming(PhysicsMetric):
     """Contact events: impacts (runs of frames whose velocity change differs from
-    gravity's by more than ``2.5 g / fps`` and somewhere by more than ``5 g / fps``, from
+    gravity's by more than ``2.5 u / fps`` and somewhere by more than ``5 u / fps``, ``u``
+    gravity or, without it, 0.6 px per frame^2 (:func:`impact_steps`), from
     second differences of positions, each timed at its largest deviation) found on the true centres and
     on the predicted centroids (where the object is at least 90% visible: the centroid of
     a partly hidden object lags its centre) over the last context frames and the horizon, matched
     per object: ``mean`` over true and predicted impacts of the distance in frames to
     the nearest impact of the same object on the other side, where a weak impact
-    (beyond ``2.5 g / fps``) suffices as a match (``T`` if there is none).
+    (beyond ``2.5 u / fps``) suffices as a match (``T`` if there is none).
     Missing without a true impact. Unit: frames; lower is better."""
 
     name, unit, higher_is_better = "contact_timing", "frames", False
@@ -628,7 +652,10 @@ class ContactTiming(PhysicsMetric):
                     (tr.pred_xy[b, :, k], tr.whole[b, :, k]),
                 )
                 (true, true_weak), (pred, pred_weak) = [
-                    (impact_steps(xy, ok, g, ppm, fps), impact_steps(xy, ok, g, ppm, fps, WEAK_IMPACT_THRESHOLD))
+                    (
+                        impact_steps(xy, ok, g, ppm, fps, least_unit=LEAST_IMPACT_UNIT),
+                        impact_steps(xy, ok, g, ppm, fps, WEAK_IMPACT_THRESHOLD, LEAST_IMPACT_UNIT),
+                    )
                     for xy, ok in tracks
                 ]
                 any_true |= len(true) > 0

@@ -17,9 +17,9 @@ Conventions (all arrays are NumPy, C-contiguous):
   (view centre in metres, pixels per metre); ``pixels`` use each frame's camera.
 
 An episode holds its true rollout, an ensemble of physical-variance re-simulations
-(initial state perturbed below what the frames show) and alternatives re-simulated from
-the same start: other action sequences (action tasks) or impossible twins (violation
-of expectation); ``meta`` says what each is. Its :meth:`Episode.content_hash`
+(states perturbed below what the frames show 8 frames before the horizon) and
+alternatives re-simulated from the same start: other action sequences (action tasks)
+or impossible twins (violation of expectation); ``meta`` says what each is. Its :meth:`Episode.content_hash`
 is a SHA-256 over every array's dtype, shape and bytes and the canonical metadata:
 regenerating from the same task version and seed gives the same hash.
 """

@@ -3,7 +3,11 @@ any machine (see ``docs/generation.md#determinism``)."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from wmbench.tasks.schema import Task
 from wmbench.worlds.episode import Episode, Rollout
@@ -15,6 +19,10 @@ from wmbench.worlds.world import Control, World, replay
 #: Ensemble perturbation: below what the frames can show.
 PERTURB_POSITION_PX = 0.25
 PERTURB_VELOCITY_PX_PER_FRAME = 0.05
+#: Ensemble members are nudged this many frames before the horizon (at the first frame
+#: of a shorter context): they share the rest of the context with the truth, so a long
+#: context cannot let a chaotic scene's members drift apart before the horizon starts.
+PERTURB_LEAD = 8
 #: Random streams of an episode: ``Rng(seed, stream, ...)``.
 PARAMS_STREAM, BUILD_STREAM, PERTURB_STREAM = 0, 1, 2
 
@@ -22,6 +30,18 @@ PARAMS_STREAM, BUILD_STREAM, PERTURB_STREAM = 0, 1, 2
 def build_world(task: Task, params: dict[str, Any], seed: int) -> World:
     """The world of an episode with parameters ``params`` and ``seed`` at its first frame."""
     return scene_for(task).build(params, Rng(seed, BUILD_STREAM))
+
+
+def nudged(control: Control | None, frame: int, nudge: Callable[[World], None]) -> Control:
+    """``control`` (or none) that first applies ``nudge`` to the world just before
+    stepping to frame ``frame`` (at least 1)."""
+
+    def step(t: int, world: World) -> np.ndarray | None:
+        if t == frame - 1:
+            nudge(world)
+        return control(t, world) if control is not None else None
+
+    return step
 
 
 def generate_episode(task: Task, split: str, seed: int) -> Episode:
@@ -34,8 +54,14 @@ def generate_episode(task: Task, split: str, seed: int) -> Episode:
     def simulate(control: Control | None, member: int = 0) -> tuple[World, Rollout]:
         built = build_world(task, params, seed)
         if member:
-            built.perturb(Rng(seed, PERTURB_STREAM, member), PERTURB_POSITION_PX,
-                          PERTURB_VELOCITY_PX_PER_FRAME, task.fps)
+            nudge = functools.partial(World.perturb, rng=Rng(seed, PERTURB_STREAM, member),
+                                      position_px=PERTURB_POSITION_PX,
+                                      velocity_px_per_frame=PERTURB_VELOCITY_PX_PER_FRAME, fps=task.fps)
+            frame = max(task.context - PERTURB_LEAD, 0)
+            if frame:
+                control = nudged(control, frame, nudge)
+            else:
+                nudge(built)
         return built, built.rollout(task.length, task.fps, control)
 
     policy = scene.policy(params, seed)

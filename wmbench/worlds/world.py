@@ -234,7 +234,7 @@ class World:
                           b.angular_velocity) for b in self.bodies], dtype=np.float64).reshape(-1, 6)
 
     def perturb(self, rng: Rng, position_px: float, velocity_px_per_frame: float, fps: float) -> None:
-        """Nudge every body's initial state by Gaussian noise given in pixels (and per frame)."""
+        """Nudge every body's state by Gaussian noise given in pixels (and per frame)."""
         for body in self.bodies:
             body.position += tuple(rng.normal(0.0, position_px / self.camera.ppm, 2))
             body.velocity += tuple(rng.normal(0.0, velocity_px_per_frame * fps / self.camera.ppm, 2))
