@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from wmbench.metrics.objects import extract_states, full_area_pixels, inradius_pixels, mask_states
+from wmbench.metrics.objects import densest_points, extract_states, full_area_pixels, inradius_pixels, mask_states
 from wmbench.metrics.photometry import calibrate
 from wmbench.tasks import get_task, task_from_dict
 from wmbench.worlds import ObjectSpec, generate_episode
@@ -115,6 +115,19 @@ def test_batches_with_different_object_counts(episodes):
         for field in ("centroid", "area", "radii"):
             batched, own = getattr(states, field)[i, :, :k], getattr(alone, field)[0]
             assert torch.equal(batched.nan_to_num(-1.0), own.nan_to_num(-1.0)), (episode.task, field)
+
+
+def test_the_mask_is_kept_around_where_it_is_densest_not_where_its_mass_averages():
+    """Compression ringing scattered over a frame can outweigh a small ball: its mean
+    lies between the two, the densest window on the ball."""
+    masks = torch.zeros(1, 2, 1, 64, 64)
+    masks[0, :, 0, 40:43, 10:13] = 1.0  # a ball of 9 px centred on (11, 41)
+    masks[0, 0, 0, 2:62:4, 50:62:4] = 0.5  # 45 crumbs of half a pixel each, far away
+    points = densest_points(masks)
+    np.testing.assert_array_equal(points[0, :, 0].numpy(), [[11.0, 41.0], [11.0, 41.0]])
+    first = mask_states(masks, torch.full((1, 1), 9.0), torch.ones(1, 1, dtype=torch.bool)).centroid[0, 0, 0]
+    assert first[0] > 30  # the mass-weighted centroid lies far from the ball
+    assert torch.isnan(densest_points(torch.zeros(1, 1, 1, 8, 8))).all()  # nothing to find
 
 
 def test_moments_do_not_depend_on_the_batch_shape():

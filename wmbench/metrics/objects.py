@@ -18,9 +18,11 @@ beside an "other" hypothesis with residual :data:`OTHER_DISTANCE`. An object's m
 ``m`` is the sum over pairs of the weight times the object's share of the mixture
 (``alpha`` at the ``b`` end, ``1 - alpha`` at the ``a`` end, 1 for its colour and mark).
 Shares below :data:`MIN_SHARE` are set to 0, and so is the mask beyond twice the object's
-circumradius (plus :data:`REACH_MARGIN`) from where the mask is densest (the centre of its
-heaviest 3x3 window: compression ringing scattered over the frame outweighs a small
-object in a centroid, not in a window).
+circumradius (plus :data:`REACH_MARGIN`) from the centroid of a first reading, itself
+kept that far from where the mask is densest (the centre of its heaviest 3x3 window:
+compression ringing scattered over the frame outweighs a small object in a centroid,
+not in a window; the first of equal windows, at a large object's top left, would leave
+the window lopsided).
 From the mask (pixel centres at integer coordinates, x right, y down):
 
 * ``area = sum m`` (pixels), ``fraction = area / full area`` (the object's known area
@@ -195,7 +197,8 @@ def extract_states(frames: torch.Tensor, episodes: list[Episode]) -> ObjectState
             full[i, k] = full_area_pixels(obj, ppm)
             reach[i, k] = 2 * circumradius_pixels(obj, ppm) + REACH_MARGIN
             valid[i, k] = True
-    return mask_states(within(masks, densest_points(masks), reach), full, valid)
+    first = mask_states(within(masks, densest_points(masks), reach), full, valid)
+    return mask_states(within(masks, first.centroid, reach), full, valid)
 
 
 def densest_points(masks: torch.Tensor) -> torch.Tensor:
