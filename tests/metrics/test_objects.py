@@ -117,7 +117,7 @@ def test_batches_with_different_object_counts(episodes):
             assert torch.equal(batched.nan_to_num(-1.0), own.nan_to_num(-1.0)), (episode.task, field)
 
 
-def test_the_mask_is_kept_around_where_it_is_densest_not_where_its_mass_averages():
+def test_the_densest_window_finds_a_small_ball_that_scattered_ringing_outweighs():
     """Compression ringing scattered over a frame can outweigh a small ball: its mean
     lies between the two, the densest window on the ball."""
     masks = torch.zeros(1, 2, 1, 64, 64)

@@ -58,9 +58,10 @@ DEAD_ZONE = 0.08
 #: rival hypotheses (a floor's anti-aliased edge half-explained by an object's colour)
 #: spread such crumbs over whole edges far from the object and skew its moments.
 MIN_SHARE = 0.05
-#: Pixels beyond twice its circumradius from where an object's mask is densest, plus this many,
-#: are left out of its mask: faint noise or compression ringing that happens to match the
-#: object's colour far away would otherwise skew its centroid and moments.
+#: Pixels beyond twice its circumradius, plus this many, from where an object's mask is
+#: densest (for a first reading), then from that reading's centroid, are left out of its
+#: mask: faint noise or compression ringing that happens to match the object's colour
+#: far away would otherwise skew its centroid and moments.
 REACH_MARGIN = 2.0
 #: Masks are summed over windows in units of 1/QUANTUM: integer sums are exact and the
 #: first of equal windows wins, on every machine.

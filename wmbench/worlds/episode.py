@@ -19,9 +19,10 @@ Conventions (all arrays are NumPy, C-contiguous):
 An episode holds its true rollout, an ensemble of physical-variance re-simulations
 (states perturbed below what the frames show 8 frames before the horizon) and
 alternatives re-simulated from the same start: other action sequences (action tasks)
-or impossible twins (violation of expectation); ``meta`` says what each is. Its :meth:`Episode.content_hash`
-is a SHA-256 over every array's dtype, shape and bytes and the canonical metadata:
-regenerating from the same task version and seed gives the same hash.
+or impossible twins (violation of expectation); ``meta`` says what each is. Its
+:meth:`Episode.content_hash` is a SHA-256 over every array's dtype, shape and bytes and
+the canonical metadata: regenerating from the same task version and seed gives the
+same hash.
 """
 
 from __future__ import annotations
