@@ -123,6 +123,21 @@ def test_drift_measures_the_creep_from_the_last_context_frame(scene):
     assert (score("drift", frozen(truth), truth) == 0).all()
 
 
+def test_objects_parting_from_the_truth_neither_flicker_nor_drift():
+    """Where the model's objects go is the physics metrics' business: a rollout whose red
+    square runs lower than the truth's changes pixels the truth leaves still, yet the
+    background around it holds, so neither law sees a violation; a creep of the
+    background (flickering, creeping) on top of it still counts."""
+    t = np.arange(T, dtype=float)
+    apart = squares({RED: np.stack([8 + 2 * t, 10 + 1.5 * t], 1),
+                     BLUE: np.stack([40 + 0 * t, 4 + 0.15 * t * t], 1)}, seed=0)
+    truth = truth_of([moving_scene(0)])
+    pred = unit_float(apart[CONTEXT:], truth.frames.device)[None]
+    for law, violated in (("flicker", flickering), ("drift", drifting)):
+        assert float(score(law, pred, truth)) == 0.0
+        assert float(score(law, violated(pred), truth)) > METRICS[law].violation_anchor
+
+
 def test_flicker_is_missing_when_nothing_is_static():
     noise = np.random.default_rng(1).integers(0, 256, (T, SIZE, SIZE, 3), dtype=np.uint8)
     truth = truth_of([episode(noise)])

@@ -17,17 +17,22 @@ of the coarse frames. Intensities are on a 0-1 scale.
   context is left to the laws below). Fraction; higher is better; 1 for the truth, 0
   for a frozen world. Missing when nothing changes in the truth.
 * ``flicker`` (a law): mean of ``d(P_t, P_{t-1})`` over ``t = 1..T``, channels and the
-  coarse pixels static in the truth for that pair: the true frames do not change there
-  (``max`` over channels of ``|F_t - F_{t-1}|`` at most 0.5/255) nor within 2 pixels, in
-  all 64 pixels of the coarse pixel. Lower is better; 0 for the truth. Missing when no
-  pixel is static.
+  coarse pixels of the scene that hold still in the truth for that pair: the true frames
+  do not change there (``max`` over channels of ``|F_t - F_{t-1}|`` at most 0.5/255)
+  nor within 2 pixels, and no predicted object is within 2 pixels in either frame (an
+  object's pixels: summed mask shares of all objects at least :data:`OBJECT_SHARE`,
+  read as for the physics metrics, :func:`~wmbench.metrics.objects.object_masks`), in
+  all 64 pixels of the coarse pixel. Where the model's objects go is the physics
+  metrics' business: a plausible rollout whose objects part from the truth's must not
+  flicker here. Lower is better; 0 for the truth. Missing when no pixel qualifies.
 * ``drift`` (a law): the same with the change from the first predicted frame,
-  ``d(P_t, P_1)`` over ``t = 2..T``, on the coarse pixels static in the truth over the
-  whole horizon: the picture must not creep away where the world stands still (a
-  constant change of the whole prediction, such as a blur or a one-pixel shift, is
-  appearance, not drift; its step from the context counts in ``flicker``). Lower is
-  better; 0 for the truth. Missing when no pixel is static throughout or the horizon
-  has one frame.
+  ``d(P_t, P_1)`` over ``t = 2..T``, on the coarse pixels of the scene that look the
+  same in the truth at ``t`` as at 1 (the same rule, for the pair ``F_1, F_t``, and no
+  predicted object near either): the picture must not creep away where the world is
+  as it was (a constant change of the whole prediction, such as a blur or a one-pixel
+  shift, is appearance, not drift; its step from the context counts in ``flicker``).
+  Lower is better; 0 for the truth. Missing when no pixel qualifies or the horizon has
+  one frame.
 * ``warp_error`` (a law): how much more the prediction changes than its own motion
   explains than the truth does, ``max(0, E(P) - E(F))``: ``E`` is the mean over
   ``t = 1..T``, coarse pixels and channels of ``d`` between frame ``t`` and frame
@@ -68,6 +73,7 @@ import torch
 import torch.nn.functional as F
 
 from wmbench.metrics.base import EpisodeMetric, Truth, register
+from wmbench.metrics.objects import object_masks
 from wmbench.metrics.photometry import calibrated
 from wmbench.metrics.sums import float64_sum
 from wmbench.metrics.tracks import GONE, LEAD, SEEN, build_tracks
@@ -82,6 +88,8 @@ STATIC_MARGIN = 2
 COARSE = 8
 #: A change up to this much (0-1 scale, per channel, on the coarse frames) is not a change.
 NOISE_FLOOR = 0.01
+#: A pixel whose object mask shares sum to at least this belongs to a predicted object.
+OBJECT_SHARE = 0.5
 
 
 def with_last_context(frames: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
@@ -159,6 +167,23 @@ class Dynamics(EpisodeMetric):
         return float64_sum(change(sequence[:, 2:], sequence[:, 1:-1]), keep=1)
 
 
+def still(full: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Pixels ``(B, T, 1, H, W)`` where true frames ``full`` do not change from
+    ``reference`` (broadcast along time), nor within :data:`STATIC_MARGIN` pixels."""
+    return ~dilate(~unchanged(full, reference), STATIC_MARGIN)
+
+
+def scene_pixels(pred: torch.Tensor, truth: Truth) -> torch.Tensor:
+    """Pixels ``(B, T + 1, 1, H, W)`` of the calibrated prediction, with the last context
+    frame in front, that are at least :data:`STATIC_MARGIN` pixels from every predicted
+    object's pixels, once per prediction and batch."""
+    def compute() -> torch.Tensor:
+        frames = with_last_context(calibrated(pred, truth, per_frame=False).float(), truth.context)
+        occupied = object_masks(frames, truth.episodes).sum(2, keepdim=True) >= OBJECT_SHARE
+        return ~dilate(occupied, STATIC_MARGIN)
+    return truth.memo("scene_pixels", pred, compute)
+
+
 @register
 class Flicker(EpisodeMetric):
     name, unit, higher_is_better = "flicker", "intensity (0-1 scale)", False
@@ -169,9 +194,10 @@ class Flicker(EpisodeMetric):
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
         full = with_last_context(truth.frames.float(), truth.context)
-        mask = truth.memo("static_pairs", truth.frames, lambda: coarse_mask(
-            ~dilate(~unchanged(full[:, 1:], full[:, :-1]), STATIC_MARGIN)))
+        static = truth.memo("static_pairs", truth.frames, lambda: still(full[:, 1:], full[:, :-1]))
+        scene = scene_pixels(pred, truth)
         sequence = predicted_sequence(pred, truth)
+        mask = coarse_mask(static & scene[:, 1:] & scene[:, :-1])
         return _masked_mean(change(sequence[:, 1:], sequence[:, :-1]), mask)
 
 
@@ -184,10 +210,11 @@ class Drift(EpisodeMetric):
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
         full = with_last_context(truth.frames.float(), truth.context)
-        mask = truth.memo("static_throughout", truth.frames, lambda: coarse_mask(
-            ~dilate(~unchanged(full[:, 1:], full[:, :1]).all(1, keepdim=True), STATIC_MARGIN)))
+        static = truth.memo("static_since_first", truth.frames, lambda: still(full[:, 2:], full[:, 1:2]))
+        scene = scene_pixels(pred, truth)
         sequence = predicted_sequence(pred, truth)
-        return _masked_mean(change(sequence[:, 2:], sequence[:, 1:2]), mask.expand(-1, sequence.shape[1] - 2, -1, -1, -1))
+        mask = coarse_mask(static & scene[:, 2:] & scene[:, 1:2])
+        return _masked_mean(change(sequence[:, 2:], sequence[:, 1:2]), mask)
 
 
 def warping_error(frames: np.ndarray) -> float:
