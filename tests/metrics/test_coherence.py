@@ -138,6 +138,18 @@ def test_objects_parting_from_the_truth_neither_flicker_nor_drift():
         assert float(score(law, violated(pred), truth)) > METRICS[law].violation_anchor
 
 
+def test_drift_counts_from_when_the_camera_came_to_rest():
+    """The camera pans over the first half of the horizon and then rests: nothing looks as
+    it did at the first predicted frame, yet a creep after the camera rests is drift."""
+    rest = CONTEXT + HORIZON // 2
+    pan = 3 * np.minimum(np.arange(T), rest)
+    truth = truth_of([episode(squares({RED: np.full((T, 2), 10.0)}, pan=pan))])
+    assert float(score("drift", truth.frames, truth)) == 0.0
+    creeping = truth.frames.clone()
+    creeping[:, HORIZON // 2 :, 1] += torch.linspace(0, 0.3, HORIZON - HORIZON // 2).view(1, -1, 1, 1)
+    assert float(score("drift", creeping.clamp(0, 1), truth)) > METRICS["drift"].violation_anchor
+
+
 def test_flicker_is_missing_when_nothing_is_static():
     noise = np.random.default_rng(1).integers(0, 256, (T, SIZE, SIZE, 3), dtype=np.uint8)
     truth = truth_of([episode(noise)])

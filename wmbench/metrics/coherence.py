@@ -25,14 +25,17 @@ of the coarse frames. Intensities are on a 0-1 scale.
   all 64 pixels of the coarse pixel. Where the model's objects go is the physics
   metrics' business: a plausible rollout whose objects part from the truth's must not
   flicker here. Lower is better; 0 for the truth. Missing when no pixel qualifies.
-* ``drift`` (a law): the same with the change from the first predicted frame,
-  ``d(P_t, P_1)`` over ``t = 2..T``, on the coarse pixels of the scene that look the
-  same in the truth at ``t`` as at 1 (the same rule, for the pair ``F_1, F_t``, and no
-  predicted object near either): the picture must not creep away where the world is
-  as it was (a constant change of the whole prediction, such as a blur or a one-pixel
-  shift, is appearance, not drift; its step from the context counts in ``flicker``).
-  Lower is better; 0 for the truth. Missing when no pixel qualifies or the horizon has
-  one frame.
+* ``drift`` (a law): the change from an earlier frame of the same still scene,
+  ``d(P_t, P_s)`` averaged over ``t = 2..T``, channels and the coarse pixels of the scene
+  where the truth at ``t`` looks as at ``s < t``: ``s = 1`` (the first predicted frame)
+  where it looks as then, else the first frame of the stretch up to ``t`` over which it
+  has stood still (every pixel of the coarse pixel, and within 2 pixels of it,
+  unchanged from ``F_s`` by the same tolerance), with no predicted object within 2
+  pixels at ``s`` or ``t``. The picture must not creep away where the world stands
+  still, since the start, after a ball rolled through or since the camera came to rest
+  (a constant change of the whole prediction, such as a blur or a one-pixel shift, is
+  appearance, not drift; its step from the context counts in ``flicker``). Lower is
+  better; 0 for the truth. Missing when no pixel qualifies or the horizon has one frame.
 * ``warp_error`` (a law): how much more the prediction changes than its own motion
   explains than the truth does, ``max(0, E(P) - E(F))``: ``E`` is the mean over
   ``t = 1..T``, coarse pixels and channels of ``d`` between frame ``t`` and frame
@@ -201,6 +204,25 @@ class Flicker(EpisodeMetric):
         return _masked_mean(change(sequence[:, 1:], sequence[:, :-1]), mask)
 
 
+def drift_references(full: torch.Tensor) -> torch.Tensor:
+    """For true frames ``full`` ``(B, T + 1, 3, H, W)`` (``F_0`` the last context frame),
+    per coarse pixel and frame ``t = 1..T``, the frame ``s`` that ``drift`` compares frame
+    ``t`` with: 1 where the truth at ``t`` looks as at 1, else the first frame of the
+    stretch up to ``t`` over which it stands still (:func:`still` of all the coarse
+    pixel's pixels against ``F_s``): ``(B, T, 1, h, w)`` frame indices."""
+    b, n, c, height, width = full.shape
+    h, w = height // COARSE, width // COARSE
+    full = full[..., : h * COARSE, : w * COARSE]
+    start = torch.ones(b, 1, 1, h, w, dtype=torch.long, device=full.device)
+    references = [start]
+    for t in range(2, n):
+        fine = start.repeat_interleave(COARSE, -2).repeat_interleave(COARSE, -1).expand(-1, -1, c, -1, -1)
+        start = torch.where(coarse_mask(still(full[:, t : t + 1], torch.gather(full, 1, fine))), start, t)
+        as_first = coarse_mask(still(full[:, t : t + 1], full[:, 1:2]))
+        references.append(torch.where(as_first, 1, start))
+    return torch.cat(references, 1)
+
+
 @register
 class Drift(EpisodeMetric):
     name, unit, higher_is_better = "drift", "intensity (0-1 scale)", False
@@ -209,12 +231,14 @@ class Drift(EpisodeMetric):
     violation_anchor = 0.005
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        full = with_last_context(truth.frames.float(), truth.context)
-        static = truth.memo("static_since_first", truth.frames, lambda: still(full[:, 2:], full[:, 1:2]))
-        scene = scene_pixels(pred, truth)
+        starts = truth.memo("drift_references", truth.frames, lambda: drift_references(
+            with_last_context(truth.frames.float(), truth.context)))[:, 1:]
         sequence = predicted_sequence(pred, truth)
-        mask = coarse_mask(static & scene[:, 2:] & scene[:, 1:2])
-        return _masked_mean(change(sequence[:, 2:], sequence[:, 1:2]), mask)
+        scene = coarse_mask(scene_pixels(pred, truth))
+        frames = torch.arange(2, sequence.shape[1], device=starts.device).view(1, -1, 1, 1, 1)
+        since = torch.gather(sequence, 1, starts.expand(-1, -1, sequence.shape[2], -1, -1))
+        mask = (starts < frames) & scene[:, 2:] & torch.gather(scene, 1, starts)
+        return _masked_mean(change(sequence[:, 2:], since), mask)
 
 
 def warping_error(frames: np.ndarray) -> float:
