@@ -231,14 +231,14 @@ class Drift(EpisodeMetric):
     violation_anchor = 0.005
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        starts = truth.memo("drift_references", truth.frames, lambda: drift_references(
-            with_last_context(truth.frames.float(), truth.context)))[:, 1:]
+        references = truth.memo("drift_references", truth.frames, lambda: drift_references(
+            with_last_context(truth.frames.float(), truth.context)))[:, 1:]  # frames 2..T
         sequence = predicted_sequence(pred, truth)
         scene = coarse_mask(scene_pixels(pred, truth))
-        frames = torch.arange(2, sequence.shape[1], device=starts.device).view(1, -1, 1, 1, 1)
-        since = torch.gather(sequence, 1, starts.expand(-1, -1, sequence.shape[2], -1, -1))
-        mask = (starts < frames) & scene[:, 2:] & torch.gather(scene, 1, starts)
-        return _masked_mean(change(sequence[:, 2:], since), mask)
+        steps = torch.arange(2, sequence.shape[1], device=references.device).view(1, -1, 1, 1, 1)
+        earlier = torch.gather(sequence, 1, references.expand(-1, -1, sequence.shape[2], -1, -1))
+        mask = (references < steps) & scene[:, 2:] & torch.gather(scene, 1, references)
+        return _masked_mean(change(sequence[:, 2:], earlier), mask)
 
 
 def warping_error(frames: np.ndarray) -> float:
