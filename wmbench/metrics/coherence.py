@@ -196,8 +196,11 @@ class Flicker(EpisodeMetric):
     violation_anchor = 0.005
 
     def score(self, pred: torch.Tensor, truth: Truth) -> torch.Tensor:
-        full = with_last_context(truth.frames.float(), truth.context)
-        static = truth.memo("static_pairs", truth.frames, lambda: still(full[:, 1:], full[:, :-1]))
+        def static_pairs() -> torch.Tensor:
+            full = with_last_context(truth.frames.float(), truth.context)
+            return still(full[:, 1:], full[:, :-1])
+
+        static = truth.memo("static_pairs", truth.frames, static_pairs)
         scene = scene_pixels(pred, truth)
         sequence = predicted_sequence(pred, truth)
         mask = coarse_mask(static & scene[:, 1:] & scene[:, :-1])
@@ -214,13 +217,13 @@ def drift_references(full: torch.Tensor) -> torch.Tensor:
     h, w = height // COARSE, width // COARSE
     full = full[..., : h * COARSE, : w * COARSE]
     start = torch.ones(b, 1, 1, h, w, dtype=torch.long, device=full.device)
-    references = [start]
+    starts = [start]
     for t in range(2, n):
         fine = start.repeat_interleave(COARSE, -2).repeat_interleave(COARSE, -1).expand(-1, -1, c, -1, -1)
         start = torch.where(coarse_mask(still(full[:, t : t + 1], torch.gather(full, 1, fine))), start, t)
-        as_first = coarse_mask(still(full[:, t : t + 1], full[:, 1:2]))
-        references.append(torch.where(as_first, 1, start))
-    return torch.cat(references, 1)
+        starts.append(start)
+    as_first = coarse_mask(still(full[:, 1:], full[:, 1:2]))
+    return torch.where(as_first, 1, torch.cat(starts, 1))
 
 
 @register
