@@ -6,10 +6,13 @@ colours and each object's colour and mark colour (:func:`palette`). Each pixel g
 its nearest palette colour (or to "other", beyond :data:`OTHER_DISTANCE` of all).
 Per RGB channel, a gain ``a`` and an offset ``b`` are fitted by weighted least squares
 so that ``a * r_k + b`` matches ``m_k``, where ``m_k`` and ``r_k`` are the median 8-bit
-levels of the pixels nearest palette colour ``k`` in the frames and in the true frames
-(medians: edges and blur, which mix colours, do not move them; textured backdrops are
-compared with themselves), over the colours holding at least :data:`MIN_SHARE` of the
-pixels on both sides, each weighted by the fewer of its pixels; the frames are then
+levels of the interior pixels of palette colour ``k`` in the frames and in the true
+frames: the pixels that are, with all their 8 neighbours, nearest that colour. Edges and
+blur mix colours within a pixel or two of a boundary; left in, they would move the
+median of a region as thin as a bar by a third of its contrast. (Medians: the pixels
+that are mixed nonetheless do not move them; textured backdrops are compared with
+themselves.) The fit takes the colours holding at least :data:`MIN_SHARE` of the interior
+pixels on both sides, each weighted by the fewer of its interior pixels; the frames are then
 mapped by ``x -> (x - b) / a``. Where the colours present do not spread on a channel
 (their weighted variance below :data:`MIN_SPREAD`) only the offset is fitted.
 
@@ -28,6 +31,7 @@ from functools import partial
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from wmbench.metrics.base import Truth
 from wmbench.worlds.episode import Episode
@@ -43,8 +47,8 @@ OTHER_DISTANCE = 0.3
 TOLERANCE = 0.01
 #: Below this weighted variance of the palette colours on a channel, only the offset is fitted.
 MIN_SPREAD = 1e-3
-#: Palette colours holding fewer of the frame's pixels than this are left out of the fit.
-MIN_SHARE = 0.01
+#: Palette colours holding fewer of the interior pixels than this are left out of the fit.
+MIN_SHARE = 0.002
 #: Colour of padding entries (batches with different object counts): never the nearest.
 PADDING = 100.0
 #: Logits (relative to a pixel's largest) are clipped at minus this before ``exp``.
@@ -105,9 +109,19 @@ def nearest_colours(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
     return torch.where(other > best, colours.shape[1], index)
 
 
+def interior(nearest: torch.Tensor) -> torch.Tensor:
+    """Whether each pixel of an index map ``(..., H, W)`` has the same index as its 8
+    neighbours (beyond the frame's edge, a pixel's own index continues)."""
+    h, w = nearest.shape[-2:]
+    index = F.pad(nearest.reshape(-1, 1, h, w).float(), (1, 1, 1, 1), mode="replicate")
+    highest, lowest = F.max_pool2d(index, 3, stride=1), -F.max_pool2d(-index, 3, stride=1)
+    return (highest == lowest).view(nearest.shape)
+
+
 def level_histograms(frames: torch.Tensor, episodes: list[Episode]) -> torch.Tensor:
     """Per frame, colour of the episodes' palette and channel, the histogram of the 8-bit
-    levels of the pixels nearest that colour: ``(B, T, K, 3, 256)``, a few frames at a time."""
+    levels of the colour's interior pixels (:func:`interior` of the nearest colours):
+    ``(B, T, K, 3, 256)``, a few frames at a time."""
     colours, _ = palette([[o.colour for o in e.objects] for e in episodes], frames.device)
     b, t, _, h, w = frames.shape
     k = colours.shape[1]
@@ -116,6 +130,7 @@ def level_histograms(frames: torch.Tensor, episodes: list[Episode]) -> torch.Ten
         x = frames[:, start : start + step].float().flatten(3)
         n = x.shape[1]
         nearest = nearest_colours(x, colours)  # (B, n, P)
+        nearest = torch.where(interior(nearest.view(b, n, h, w)).flatten(2), nearest, k)
         levels = x.mul(255).round_().clamp_(0, 255).long()  # (B, n, 3, P)
         frame = torch.arange(b * n, device=x.device).view(b, n, 1, 1)
         channel = torch.arange(3, device=x.device).view(1, 1, 3, 1)
@@ -135,7 +150,7 @@ def _medians(histograms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def _fit(frames: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Gain and offset ``(..., 3)`` mapping the reference's median levels onto the
     frames', from both histograms ``(..., K, 3, 256)``: weighted least squares over the
-    palette colours holding at least :data:`MIN_SHARE` of the pixels in both, each
+    palette colours holding at least :data:`MIN_SHARE` of the counted pixels in both, each
     weighted by the fewer of its pixels."""
     mass_x, x = _medians(frames)
     mass_c, c = _medians(reference)
