@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from wmbench.frames import unit_float
 from wmbench.metrics.photometry import calibrate, interior
 from wmbench.tasks import get_task
 from wmbench.worlds import generate_episode
@@ -29,7 +30,7 @@ def scene(episode, bar: int = 2) -> np.ndarray:
 
 
 def tensor(frames: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(frames).permute(0, 3, 1, 2).float().div(255)[None]
+    return unit_float(frames)[None]
 
 
 def test_interior_pixels_share_their_index_with_all_eight_neighbours():

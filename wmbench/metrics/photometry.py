@@ -9,7 +9,7 @@ so that ``a * r_k + b`` matches ``m_k``, where ``m_k`` and ``r_k`` are the media
 levels of the interior pixels of palette colour ``k`` in the frames and in the true
 frames: the pixels that are, with all their 8 neighbours, nearest that colour. Edges and
 blur mix colours within a pixel or two of a boundary; left in, they would move the
-median of a region as thin as a bar by a third of its contrast. (Medians: the pixels
+median of a region as thin as a bar by over a quarter of its contrast. (Medians: the pixels
 that are mixed nonetheless do not move them; textured backdrops are compared with
 themselves.) The fit takes the colours holding at least :data:`MIN_SHARE` of the interior
 pixels on both sides, each weighted by the fewer of its interior pixels; the frames are then
@@ -111,10 +111,9 @@ def nearest_colours(x: torch.Tensor, colours: torch.Tensor) -> torch.Tensor:
 
 def interior(nearest: torch.Tensor) -> torch.Tensor:
     """Whether each pixel of an index map ``(..., H, W)`` has the same index as its 8
-    neighbours (beyond the frame's edge, a pixel's own index continues)."""
-    h, w = nearest.shape[-2:]
-    index = F.pad(nearest.reshape(-1, 1, h, w).float(), (1, 1, 1, 1), mode="replicate")
-    highest, lowest = F.max_pool2d(index, 3, stride=1), -F.max_pool2d(-index, 3, stride=1)
+    neighbours (those inside the frame, at its edge)."""
+    index = nearest.reshape(-1, 1, *nearest.shape[-2:]).float()
+    highest, lowest = F.max_pool2d(index, 3, 1, 1), -F.max_pool2d(-index, 3, 1, 1)
     return (highest == lowest).view(nearest.shape)
 
 
