@@ -238,6 +238,9 @@ def test_kinetic_energy_error_on_synthetic_tracks():
     assert score(np.repeat(true[1:2], len(true), 0)) == pytest.approx(1.0)  # frozen from the last context frame
     half_speed = true[1] + 0.5 * (true - true[1])
     assert score(half_speed) == pytest.approx(0.75)  # a quarter of the kinetic energy
+    shifted = true.copy()
+    shifted[2:] += 1.0  # the whole prediction one pixel off: its step from the context is continuity's
+    assert score(shifted) == 0.0
     swapped = true.copy()  # object 1 moves down at 3 px per frame instead
     swapped[:, 0] = np.concatenate([10 + 0 * steps, 20 + 3 * steps], 1)
     assert score(swapped) == pytest.approx(0.0)  # the same energy in another direction

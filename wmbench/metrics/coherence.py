@@ -8,7 +8,7 @@ predicted sequence is undone (:func:`~wmbench.metrics.photometry.calibrate`, one
 mapping for the horizon: a change from frame to frame stays). Changes are read at an
 eighth of the resolution (8x8 area means, on the grid of the 8x8 blocks of block codecs
 such as JPEG: faint noise and a codec's ringing average out) and only beyond
-:data:`NOISE_FLOOR` (0.01 on the 0-1 scale) per channel: ``d(a, b) = max(0, |a - b| - 0.01)``
+:data:`~wmbench.metrics.coarse.NOISE_FLOOR` (0.01 on the 0-1 scale) per channel: ``d(a, b) = max(0, |a - b| - 0.01)``
 of the coarse frames. Intensities are on a 0-1 scale.
 
 * ``dynamics`` (a score): how much of the truth's change from frame to frame the
@@ -76,6 +76,7 @@ import torch
 import torch.nn.functional as F
 
 from wmbench.metrics.base import EpisodeMetric, Truth, register
+from wmbench.metrics.coarse import COARSE, NOISE_FLOOR, change, coarse
 from wmbench.metrics.objects import object_masks
 from wmbench.metrics.photometry import calibrated
 from wmbench.metrics.sums import float64_sum
@@ -87,10 +88,6 @@ from wmbench.worlds.meta import revisit_of
 STATIC_TOLERANCE = 0.5 / 255
 #: Pixels within this many pixels of a true change are not static.
 STATIC_MARGIN = 2
-#: Coherence reads frames at 1 / COARSE of their width and height (area means).
-COARSE = 8
-#: A change up to this much (0-1 scale, per channel, on the coarse frames) is not a change.
-NOISE_FLOOR = 0.01
 #: A pixel whose object mask shares sum to at least this belongs to a predicted object.
 OBJECT_SHARE = 0.5
 
@@ -118,21 +115,9 @@ def dilate(mask: torch.Tensor, radius: int) -> torch.Tensor:
     return grown
 
 
-def coarse(frames: torch.Tensor) -> torch.Tensor:
-    """``(..., C, H, W)`` frames as float32 area means over ``COARSE x COARSE`` blocks."""
-    lead = frames.shape[:-3]
-    x = F.avg_pool2d(frames.reshape(-1, *frames.shape[-3:]).float(), COARSE)
-    return x.view(*lead, *x.shape[-3:])
-
-
 def coarse_mask(mask: torch.Tensor) -> torch.Tensor:
     """``(..., 1, H, W)`` bool to the coarse grid: true where all its pixels are."""
     return coarse(mask.float()) >= 1.0
-
-
-def change(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``d(a, b) = max(0, |a - b| - NOISE_FLOOR)`` of coarse frames."""
-    return (a - b).abs_().sub_(NOISE_FLOOR).clamp_(min=0.0)
 
 
 def predicted_sequence(pred: torch.Tensor, truth: Truth) -> torch.Tensor:

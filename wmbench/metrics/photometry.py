@@ -14,7 +14,11 @@ that are mixed nonetheless do not move them; textured backdrops are compared wit
 themselves.) The fit takes the colours holding at least :data:`MIN_SHARE` of the interior
 pixels on both sides, each weighted by the fewer of its interior pixels; the frames are then
 mapped by ``x -> (x - b) / a``. Where the colours present do not spread on a channel
-(their weighted variance below :data:`MIN_SPREAD`) only the offset is fitted.
+(their weighted variance below :data:`MIN_SPREAD`) the gain cannot be read from the
+palette: the per-frame fit then keeps a gain of 1 (an offset only), and the sequence fit
+takes the gain of the moving content (:func:`content_gain`; scenes whose only region
+wide enough to read is the backdrop, such as thin rods swinging in front of it, would
+otherwise keep a contrast change).
 
 The fit is either per frame (the physics metrics: they must not care about any
 change of the pictures' intensities) or one for the whole predicted sequence
@@ -34,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from wmbench.metrics.base import Truth
+from wmbench.metrics.coarse import change, coarse
 from wmbench.worlds.episode import Episode
 from wmbench.worlds.render import BACKGROUND, MARK_DARKEN, OCCLUDER, SCENERY
 
@@ -47,6 +52,8 @@ OTHER_DISTANCE = 0.3
 TOLERANCE = 0.01
 #: Below this weighted variance of the palette colours on a channel, only the offset is fitted.
 MIN_SPREAD = 1e-3
+#: A content gain farther from 1 than this factor (either way) is not a photometric change.
+MAX_CONTENT_GAIN = 1.25
 #: Palette colours holding fewer of the interior pixels than this are left out of the fit.
 MIN_SHARE = 0.002
 #: Colour of padding entries (batches with different object counts): never the nearest.
@@ -146,11 +153,36 @@ def _medians(histograms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return counts[..., 0, :].sum(-1), median
 
 
-def _fit(frames: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def moving_content(frames: torch.Tensor) -> torch.Tensor:
+    """Per sequence and channel, how much of frames ``(B, T, 3, H, W)`` stands out from
+    what stays, read as the coherence metrics read a change
+    (:func:`~wmbench.metrics.coarse.change` of the coarse frames ``X``):
+    ``sum_t sum_p d(X_t(p), med_s X_s(p))``, ``(B, 3)`` float64. A static background
+    adds nothing; a thin line adds about its contrast times its width."""
+    blocks = coarse(frames)
+    return change(blocks, blocks.median(1, keepdim=True).values).double().sum((1, 3, 4))
+
+
+def content_gain(frames: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Per sequence and channel ``(B, 3)``: the ratio of the moving content
+    (:func:`moving_content`) of ``frames`` to that of ``reference``, which a global
+    change of brightness or contrast scales and faint noise does not (a blur that spreads
+    a thin line's change below the noise floor lowers it as it lowers the changes
+    coherence reads); 1 where the ratio is beyond :data:`MAX_CONTENT_GAIN` either way or
+    undefined (a frozen world; content that differs rather than a photometric change)."""
+    ratio = moving_content(frames) / moving_content(reference)  # NaN or inf where nothing moves
+    plausible = (ratio >= 1 / MAX_CONTENT_GAIN) & (ratio <= MAX_CONTENT_GAIN)
+    return torch.where(plausible, ratio, 1.0)
+
+
+def _fit(
+    frames: torch.Tensor, reference: torch.Tensor, unread_gain: torch.Tensor | float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Gain and offset ``(..., 3)`` mapping the reference's median levels onto the
     frames', from both histograms ``(..., K, 3, 256)``: weighted least squares over the
     palette colours holding at least :data:`MIN_SHARE` of the counted pixels in both, each
-    weighted by the fewer of its pixels."""
+    weighted by the fewer of its pixels; ``unread_gain`` on channels whose colours do not
+    spread (:data:`MIN_SPREAD`)."""
     mass_x, x = _medians(frames)
     mass_c, c = _medians(reference)
     mass = torch.minimum(mass_x, mass_c)
@@ -159,7 +191,7 @@ def _fit(frames: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, t
     mean_c, mean_x = (weight * c).sum(-2) / total, (weight * x).sum(-2) / total
     dc, dx = c - mean_c[..., None, :], x - mean_x[..., None, :]
     spread = (weight * dc * dc).sum(-2) / total
-    gain = torch.where(spread > MIN_SPREAD, (weight * dc * dx).sum(-2) / total / spread.clamp_min(1e-12), 1.0)
+    gain = torch.where(spread > MIN_SPREAD, (weight * dc * dx).sum(-2) / total / spread.clamp_min(1e-12), unread_gain)
     return gain, mean_x - gain * mean_c
 
 
@@ -186,7 +218,7 @@ def calibrate(
     found, true = levels(frames), levels(reference)
     if not per_frame:
         found, true = found.sum(1, keepdim=True), true.sum(1, keepdim=True)
-    gain, offset = _fit(found, true)
+    gain, offset = _fit(found, true) if per_frame else _fit(found, true, content_gain(frames, reference)[:, None])
     moved = torch.maximum(offset.abs(), (gain + offset - 1).abs()).amax(-1)  # (B, T or 1)
     if not bool((moved > TOLERANCE).any()):
         return frames

@@ -596,9 +596,11 @@ def kinetic_energy(xy: np.ndarray, counted: np.ndarray, mass: np.ndarray) -> np.
 class KineticEnergyError(PhysicsMetric):
     """How far the objects' kinetic energy ``K(t) = sum_k m_k |v_k|^2 / 2`` strays from the
     truth's: ``mean_t |K_pred(t) - K_true(t)| / mean_t K_true(t)`` over the frame intervals
-    from the last context frame through the horizon, summed over the objects fully visible
-    in the truth at both ends of the interval (velocities from the centroids; a predicted
-    object not seen at both ends adds nothing). The total over objects does not depend on
+    of the horizon, summed over the objects fully visible in the truth at both ends of the
+    interval (velocities from the centroids; a predicted object not seen at both ends adds
+    nothing). The step from the last context frame is left to ``continuity``: read as a
+    velocity, a constant offset of the whole prediction (a one-pixel shift) would count
+    as motion there. The total over objects does not depend on
     which of them carries the energy, so a chaotic scene's variance rollouts keep it while
     a wrong restitution or friction (energy lost at contacts), a wrong speed or a frozen
     world (error 1) do not. Missing when the true objects move less than half a pixel per
@@ -610,11 +612,11 @@ class KineticEnergyError(PhysicsMetric):
     log_floor = 0.05
 
     def from_tracks(self, tr: Tracks, truth: Truth) -> np.ndarray:
-        track = slice(LEAD - 1, None)
-        full = (tr.true_vis[:, track] >= FULL) & tr.valid[:, None]
+        horizon = slice(LEAD, None)
+        full = (tr.true_vis[:, horizon] >= FULL) & tr.valid[:, None]
         counted = full[:, 1:] & full[:, :-1]
-        true = kinetic_energy(tr.true_xy[:, track], counted, tr.mass)
-        pred = kinetic_energy(tr.pred_xy[:, track], _both_ends(tr, 2), tr.mass)  # ... and measured at both
+        true = kinetic_energy(tr.true_xy[:, horizon], counted, tr.mass)
+        pred = kinetic_energy(tr.pred_xy[:, horizon], _both_ends(tr, 2)[:, 1:], tr.mass)  # ... and measured at both
         scored = counted.any(-1)
         mean_true = _nanmean(true, scored, axis=1)
         at_half_pixel = _nanmean(np.where(counted, tr.mass[:, None], 0.0).sum(-1), scored, axis=1) * 0.5**2 / 2
