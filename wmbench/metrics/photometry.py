@@ -50,7 +50,7 @@ TEMPERATURE = 0.01
 OTHER_DISTANCE = 0.3
 #: A mapping that moves no intensity by more than this (0-1 scale) is not applied.
 TOLERANCE = 0.01
-#: Below this weighted variance of the palette colours on a channel, only the offset is fitted.
+#: Below this weighted variance of the palette colours on a channel, they cannot tell the gain.
 MIN_SPREAD = 1e-3
 #: A content gain farther from 1 than this factor (either way) is not a photometric change.
 MAX_CONTENT_GAIN = 1.25
