@@ -20,9 +20,11 @@ from wmbench.metrics.kinematics import (
     free_fall_segments,
     impact_steps,
     lens_area,
+    mask_gaps,
     near_impacts,
 )
 from wmbench.metrics.physics import PhysicsMetric
+from wmbench.metrics.tracks import LEAD
 from wmbench.tasks import get_task, split_seeds, task_from_dict
 from wmbench.validation.corruptions import CATALOGUE, jpeg
 from wmbench.validation.selftest import VIOLATIONS
@@ -241,6 +243,8 @@ def test_kinetic_energy_error_on_synthetic_tracks():
     shifted = true.copy()
     shifted[2:] += 1.0  # the whole prediction one pixel off: its step from the context is continuity's
     assert score(shifted) == 0.0
+    wobbling = true + 0.5 * (-1.0) ** steps[:, :, None]  # a centroid wobbling by a pixel from frame to frame
+    assert score(wobbling) == pytest.approx(0.0, abs=1e-12)  # velocities span two frame intervals
     swapped = true.copy()  # object 1 moves down at 3 px per frame instead
     swapped[:, 0] = np.concatenate([10 + 0 * steps, 20 + 3 * steps], 1)
     assert score(swapped) == pytest.approx(0.0)  # the same energy in another direction
@@ -266,6 +270,51 @@ def test_contact_normals_point_away_from_what_is_touched():
     np.testing.assert_allclose(normals[1:, 1], [[-1.0, 0.0], [1.0, 0.0]], atol=1e-6)
     assert np.isnan(normals[0, 1]).all() and np.isnan(normals[1:, 0]).all()
     assert np.isnan(contact_normals(masks[:, :, 1:2], floor, reach=2)).all()  # alone in the air
+
+
+def test_mask_gaps_count_the_pixels_between_objects_and_not_a_lone_pixel():
+    masks = torch.zeros(1, 5, 16, 16)
+    masks[0, 0, 2:8, 2:8] = 1.0  # a block ...
+    masks[0, 1, 8:14, 2:8] = 1.0  # ... resting on another
+    masks[0, 2, 2:8, 10:16] = 1.0  # two pixels to the right of the first
+    masks[0, 3, 1, 8] = 1.0  # a lone pixel next to the first block, where its edge blends with another's colour
+    masks[0, 4, 7:10, 5:7] = 1.0  # overlapping both blocks
+    gaps = mask_gaps(masks)[0].numpy()
+    np.testing.assert_array_equal(gaps, gaps.T)
+    assert gaps[0, 0] == 0 and gaps[0, 1] == 1 and gaps[0, 2] == 3 and gaps[1, 2] == 3
+    assert gaps[0, 4] == 0 and gaps[1, 4] == 0 and gaps[2, 4] == 3
+    assert (gaps[3] == 3).all()  # the lone pixel is no object
+    masks[0, 3, 0, 8] = 1.0  # two pixels: a sliver of an object, evidence that it is there
+    assert mask_gaps(masks)[0, 0, 3] == 1 and mask_gaps(masks, most=2)[0, 0, 2] == 2
+
+
+def test_outcome_accuracy_allows_a_pixel_on_the_gap_between_objects():
+    from types import SimpleNamespace
+
+    true = torch.zeros(1, 1, 3, 24, 24)  # the last horizon frame's masks
+    true[..., 0, 4:12, 2:10] = 1.0
+    true[..., 1, 12:20, 2:10] = 1.0  # resting on the first
+    true[..., 2, 4:12, 14:22] = 1.0  # four pixels to its right
+    metric = PHYSICS["outcome_accuracy"]()
+
+    def score(pred_masks):  # nothing moves: three facts of being seen, three of touching
+        still = np.zeros((1, LEAD + 1, 3, 2))
+        tracks = SimpleNamespace(pred=SimpleNamespace(masks=pred_masks), true_frames=SimpleNamespace(masks=true),
+                                 valid=np.ones((1, 3), bool), true_vis=np.ones((1, 1, 3)),
+                                 measured=np.ones((1, 1, 3), bool), true_xy=still, pred_xy=still,
+                                 inradius=np.full((1, 3), 4.0))
+        return float(metric.from_tracks(tracks, None)[0])
+
+    assert score(true) == 1.0
+    eroded = true.clone()
+    eroded[..., 1, 12, :] = 0.0  # JPEG at the contact: a gap of two pixels
+    assert score(eroded) == 1.0
+    apart = true.clone()
+    apart[..., 1, 12:14, :] = 0.0  # three pixels apart: they no longer touch
+    assert score(apart) == pytest.approx(5 / 6)
+    closer = true.clone()
+    closer[..., 2, 4:10, 10:14] = 1.0  # grown onto the first block: now they touch
+    assert score(closer) == pytest.approx(5 / 6)
 
 
 def test_a_contact_causes_a_push_turned_by_friction_at_most():

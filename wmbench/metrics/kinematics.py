@@ -142,12 +142,20 @@ def lens_area(d: np.ndarray, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
     return np.where(d <= np.abs(r1 - r2), np.pi * np.minimum(r1, r2) ** 2, lens)
 
 
-def touching(masks: torch.Tensor) -> torch.Tensor:
-    """``(B, N, N)`` bool: objects whose masks (> 0.5, ``(B, N, H, W)``) touch or overlap,
-    within one pixel."""
+def mask_gaps(masks: torch.Tensor, most: int = 3) -> torch.Tensor:
+    """``(B, N, N)`` int: the gap between objects' masks (> 0.5, ``(B, N, H, W)``), as the
+    fewest pixels one must grow by (8-neighbourhood) to reach the other: 0 where they
+    overlap, 1 where they touch, at most ``most``. A mask pixel none of whose 8 neighbours is
+    in the same mask is left out: where two colours blend (an anti-aliased or blurred edge)
+    a lone pixel can take a third object's colour, and it is no evidence of that object."""
     solid = (masks > 0.5).float()
-    grown = F.max_pool2d(solid, 3, stride=1, padding=1)
-    return torch.einsum("bihw,bjhw->bij", grown, solid) > 0
+    neighbours = F.avg_pool2d(solid, 3, stride=1, padding=1, divisor_override=1) - solid
+    solid = solid * (neighbours > 0)
+    gaps = torch.full(masks.shape[:2] + masks.shape[1:2], most, dtype=torch.long, device=masks.device)
+    for reach in reversed(range(most)):
+        grown = F.max_pool2d(solid, 2 * reach + 1, stride=1, padding=reach) if reach else solid
+        gaps[torch.einsum("bihw,bjhw->bij", grown, solid) > 0] = reach
+    return gaps
 
 
 def nearest(step: float, others: np.ndarray, default: int) -> float:
