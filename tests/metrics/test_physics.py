@@ -307,13 +307,13 @@ def test_outcome_accuracy_allows_a_pixel_on_the_gap_between_objects():
 
     assert score(true) == 1.0
     eroded = true.clone()
-    eroded[..., 1, 12, :] = 0.0  # JPEG at the contact: a gap of two pixels
+    eroded[..., 1, 12, :] = 0.0  # JPEG at the contact: one pixel between them
     assert score(eroded) == 1.0
     apart = true.clone()
-    apart[..., 1, 12:14, :] = 0.0  # three pixels apart: they no longer touch
+    apart[..., 1, 12:14, :] = 0.0  # two pixels between them: they no longer touch
     assert score(apart) == pytest.approx(5 / 6)
     closer = true.clone()
-    closer[..., 2, 4:10, 10:14] = 1.0  # grown onto the first block: now they touch
+    closer[..., 2, 4:10, 10:14] = 1.0  # grown up to the first block's edge: now they touch
     assert score(closer) == pytest.approx(5 / 6)
 
 

@@ -410,14 +410,18 @@ def covered_by_objects(tr: Tracks) -> np.ndarray:
     return np.where(touching & whole, np.clip(np.nan_to_num(shortfall), 0.0, None), 0.0).sum(-1)
 
 
+def _throughout(ok: np.ndarray, frames: int) -> np.ndarray:
+    """``(B, T - frames + 1, N)``: every window of ``frames`` consecutive frames of ``ok``
+    ``(B, T, N)`` where it holds throughout."""
+    return np.logical_and.reduce([ok[:, s : ok.shape[1] - frames + 1 + s] for s in range(frames)])
+
+
 def _both_ends(tr: Tracks, frames: int) -> np.ndarray:
     """``(B, LEAD + T - frames + 1, N)``: every window of ``frames`` consecutive track frames
     from the last context frame on where the true object is fully visible and the
     predicted one is measured throughout."""
     ok = (tr.true_vis >= FULL) & tr.measured & tr.valid[:, None]
-    ok = ok[:, LEAD - 1 :] if frames == 2 else ok[:, LEAD - 2 :]
-    windows = [ok[:, s : ok.shape[1] - frames + 1 + s] for s in range(frames)]
-    return np.logical_and.reduce(windows)
+    return _throughout(ok[:, LEAD - 1 :] if frames == 2 else ok[:, LEAD - 2 :], frames)
 
 
 @register
@@ -623,7 +627,7 @@ class KineticEnergyError(PhysicsMetric):
         horizon = slice(LEAD, None)
         full = (tr.true_vis[:, horizon] >= FULL) & tr.valid[:, None]
         frames = VELOCITY_SPAN + 1
-        counted = np.logical_and.reduce([full[:, s : full.shape[1] - VELOCITY_SPAN + s] for s in range(frames)])
+        counted = _throughout(full, frames)
         true = kinetic_energy(tr.true_xy[:, horizon], counted, tr.mass)
         pred = kinetic_energy(tr.pred_xy[:, horizon], _both_ends(tr, frames)[:, frames - 1 :], tr.mass)  # ... and measured
         scored = counted.any(-1)
