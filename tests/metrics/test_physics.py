@@ -29,6 +29,7 @@ from wmbench.tasks import get_task, split_seeds, task_from_dict
 from wmbench.validation.corruptions import CATALOGUE, jpeg
 from wmbench.validation.selftest import VIOLATIONS
 from wmbench.worlds import generate_episode, redraw
+from wmbench.worlds.meta import objects_collide
 
 PHYSICS = {name: cls for name, cls in METRICS.items() if issubclass(cls, PhysicsMetric)}
 RESTING = {"name": "drop_resting", "version": 1, "family": "dropping_objects",
@@ -272,6 +273,22 @@ def test_contact_normals_point_away_from_what_is_touched():
     assert np.isnan(contact_normals(masks[:, :, 1:2], floor, reach=2)).all()  # alone in the air
 
 
+def test_contact_normals_reach_each_objects_own_distance_and_the_nearest_surface():
+    masks = torch.zeros(1, 1, 2, 32, 32)
+    masks[0, 0, 0, 18:23, 10:15] = 1.0  # six pixels above the floor (rows 29 on)
+    masks[0, 0, 1, 23:28, 6:11] = 1.0  # one pixel above the floor, four from a wall (columns 0-1)
+    solids = torch.zeros(1, 32, 32, dtype=torch.bool)
+    solids[0, 29:] = True
+    solids[0, :, :2] = True
+    assert np.isnan(contact_normals(masks, solids, reach=2)[0, 0, 0, 0]).all()
+    normals = contact_normals(masks, solids, reach=np.array([[[7, 7]]]))[0, 0, :, 0]
+    np.testing.assert_allclose(normals[0], [0.0, -1.0], atol=1e-6)
+    np.testing.assert_allclose(normals[1], [0.0, -1.0], atol=1e-6)  # within the band: the floor, not the wall
+    masks[0, 0, 1] = 0.0
+    masks[0, 0, 1, 20:25, 2:7] = 1.0  # four pixels above the floor, beside the wall
+    np.testing.assert_allclose(contact_normals(masks, solids, reach=7)[0, 0, 1, 0], [1.0, 0.0], atol=1e-6)
+
+
 def test_mask_gaps_count_the_pixels_between_objects_and_not_a_lone_pixel():
     masks = torch.zeros(1, 5, 16, 16)
     masks[0, 0, 2:8, 2:8] = 1.0  # a block ...
@@ -341,6 +358,31 @@ def test_each_contact_excuses_what_it_can_cause():
     for change, uncaused in causes.items():
         left = physics._uncaused_by_contacts(np.array(change)[None, None, None], normals)
         assert left[0, 0, 0] == pytest.approx(uncaused, abs=1e-9), change
+
+
+def test_inertia_excuses_a_bounce_between_frames_of_a_fast_ball(monkeypatch):
+    """At 64 px and 15 frames per second `bounce_long`'s balls move up to 13 px per frame
+    and hit walls and each other between frames: under 5% more gravity they do so at
+    other times than in any true rollout, each a frame's travel from what they hit."""
+    task = get_task("bounce_long")
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 1, None)[0])
+    truth, metric = truth_of([episode]), PHYSICS["inertia"]()
+    heavier = frames_of({c.name: c for c in CATALOGUE}["gravity_+5%"].make(task, episode))
+    assert float(metric.score(heavier, truth)[0]) == 0.0
+    monkeypatch.setattr(physics, "_travel", lambda xy: np.zeros(xy.shape[:-1]))
+    assert float(metric.score(heavier, truth)[0]) > metric.margin
+
+
+def test_pendulums_pass_in_front_of_each_other_without_interpenetrating():
+    """The bobs swing in planes of their own: out of phase, one covers another."""
+    task = get_task("pendulum_long")
+    episode = generate_episode(task, "dev", split_seeds(task, "dev", 3, None)[2])
+    assert not objects_collide(episode) and objects_collide(generate_episode(get_task("drop_single"), "dev", 0))
+    truth, metric = truth_of([episode]), PHYSICS["interpenetration"]()
+    heavier = frames_of({c.name: c for c in CATALOGUE}["gravity_+5%"].make(task, episode))
+    covered = physics.covered_by_objects(physics.build_tracks(heavier, truth))
+    assert covered.max() > 5  # pixels of a bob behind another
+    assert float(metric.score(heavier, truth)[0]) == 0.0
 
 
 def test_inertia_excuses_a_bounce_where_it_happens_not_a_stop_in_the_air(drops):

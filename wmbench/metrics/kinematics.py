@@ -162,19 +162,30 @@ def nearest(step: float, others: np.ndarray, default: int) -> float:
     return float(np.abs(others - step).min()) if len(others) else float(default)
 
 
-def contact_normals(masks: torch.Tensor, solids: torch.Tensor, reach: int) -> np.ndarray:
+def contact_normals(masks: torch.Tensor, solids: torch.Tensor, reach: int | np.ndarray, band: int = 2) -> np.ndarray:
     """``(B, T, N, 2, 2)`` unit contact normals (pixels, y down) of objects whose masks
-    (> 0.5, ``(B, T, N, H, W)``) come within ``reach`` pixels of static solids
-    (``(B, H, W)`` bool; entry ``[..., 0, :]``) or of other objects (``[..., 1, :]``): from
-    the mean of the touched pixels to the object's centroid (a ball on a floor: straight
-    up). NaN where nothing of that kind is touched."""
+    (> 0.5, ``(B, T, N, H, W)``) come within ``reach`` pixels (one for all, or one per
+    object and frame, ``(B, T, N)`` integers) of static solids (``(B, H, W)`` bool; entry
+    ``[..., 0, :]``) or of other objects (``[..., 1, :]``): from the mean of the touched
+    pixels to the object's centroid (a ball on a floor: straight up). Touched are those
+    within ``band`` pixels of the nearest distance at which anything of that kind is
+    (a ball in a corner, nearer the wall: the wall's normal). NaN where nothing of that
+    kind is touched."""
     b, t, n, h, w = masks.shape
     solid = (masks > 0.5).float()
-    grown = F.max_pool2d(solid.reshape(b * t * n, 1, h, w), 2 * reach + 1, 1, reach).view(b, t, n, h, w)
     free = solid == 0
-    scenery = solids[:, None, None].expand_as(free) & free
-    objects = (solid.sum(2, keepdim=True) - solid > 0) & free
-    touched = torch.stack([grown * scenery.float(), grown * objects.float()], 3)  # (B, T, N, 2, H, W)
+    kinds = torch.stack(
+        [solids[:, None, None].expand_as(free) & free, (solid.sum(2, keepdim=True) - solid > 0) & free], 3
+    ).float()  # (B, T, N, 2, H, W)
+    reaches = torch.from_numpy(np.broadcast_to(np.asarray(reach, dtype=np.int64), (b, t, n)).copy()).to(solid.device)
+    nearest = torch.full((b, t, n, 2), h + w, dtype=torch.int64, device=solid.device)  # nothing yet
+    touched = torch.zeros_like(kinds)
+    for r in range(int(reaches.max()) + 1):
+        grown = F.max_pool2d(solid.reshape(b * t * n, 1, h, w), 2 * r + 1, 1, r).view(b, t, n, 1, h, w) * kinds
+        hit = grown.sum((-2, -1)) > 0
+        nearest = torch.where(hit, torch.clamp(nearest, max=r), nearest)
+        counted = (r <= reaches[..., None]) & (r <= nearest + band)
+        touched = torch.where(counted[..., None, None], grown, touched)
     ys = torch.arange(h, dtype=solid.dtype, device=solid.device).view(h, 1)
     xs = torch.arange(w, dtype=solid.dtype, device=solid.device).view(1, w)
 

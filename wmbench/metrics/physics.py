@@ -35,6 +35,7 @@ from wmbench.metrics.kinematics import (
 )
 from wmbench.metrics.objects import within
 from wmbench.metrics.tracks import FULL, GONE, HIDDEN, LEAD, SEEN, Tracks, build_tracks
+from wmbench.worlds.meta import objects_collide
 from wmbench.worlds.render import SCENERY
 
 #: Scenery pixels: within this RGB distance (0-1 scale) of the scenery colour in a true frame.
@@ -60,7 +61,8 @@ PENETRATION_TOLERANCE = 0.015
 JUMP_TOLERANCE = 1.5
 #: A change of velocity (pixels per frame) up to this beyond the truth's is the reading's own.
 VELOCITY_TOLERANCE = 1.5
-#: An object within this many pixels of a static solid or another object touches it.
+#: An object within this many pixels (plus its travel in a frame) of a static solid or
+#: another object touches it.
 CONTACT_REACH = 2
 #: A contact's push changes an object's velocity along the surface by up to this times
 #: itself (Coulomb friction: the worlds' coefficients combine to at most 0.8).
@@ -363,7 +365,9 @@ class Interpenetration(PhysicsMetric):
     overlap area of every pair of objects' inscribed discs shrunk by :data:`DISC_SHRINK`
     (placed at the predicted centroids) and (b) the area the objects lose where they touch
     another object (:func:`covered_by_objects`: in a side view a solid can only be
-    covered by one it has entered); summed, divided by the objects' total full area; the
+    covered by one it has entered), in scenes whose objects collide with each other
+    (:func:`~wmbench.worlds.meta.objects_collide`: not pendulums swinging in planes of
+    their own); summed, divided by the objects' total full area; the
     largest over steps (a brief pass through each other counts as much as a lasting one),
     beyond :data:`PENETRATION_TOLERANCE`. Contact, anti-aliased edges, blur and compression
     stay within the tolerances. Unit: fraction of the objects' area; lower is better."""
@@ -387,7 +391,8 @@ class Interpenetration(PhysicsMetric):
                 r1, r2 = (np.clip(tr.inradius[:, None, k] - DISC_SHRINK, 0, None) for k in (i, j))
                 overlap = lens_area(np.linalg.norm(tr.pred_xy[:, LEAD:, i] - tr.pred_xy[:, LEAD:, j], axis=-1), r1, r2)
                 discs += np.where(both[:, None], np.nan_to_num(overlap), 0.0)
-        total = solids + np.maximum(discs, covered_by_objects(tr))
+        collide = np.array([objects_collide(e) for e in truth.episodes])[:, None]
+        total = solids + np.where(collide, np.maximum(discs, covered_by_objects(tr)), 0.0)
         full = tr.pred.full_area.masked_fill(~tr.pred.valid, 0).sum(1).double().cpu().numpy()
         share = total.max(axis=1) / np.maximum(full, 1e-9)
         return np.where(full > 0, np.maximum(share - PENETRATION_TOLERANCE, 0.0), np.nan)
@@ -535,17 +540,28 @@ def _contacts_around(tr: Tracks, truth: Truth, changes: np.ndarray) -> np.ndarra
     """``(B, LEAD + T, N, 2, 2)`` contact normals (:func:`contact_normals`) of the predicted
     horizon frames within one track frame of the velocity changes ``changes``
     ``(B, LEAD + T - 2, N)`` (entry ``j`` centred on track frame ``j + 1``); NaN elsewhere
-    (the masks are only read where a change needs a cause)."""
+    (the masks are only read where a change needs a cause). The reach at a frame is
+    :data:`CONTACT_REACH` plus the object's travel (:func:`_travel`): what it hits
+    between two frames is at most that far from it at one of them."""
     b, length, n = changes.shape
     normals = np.full((b, length + 2, n, 2, 2), np.nan)
     solids = scenery_region(truth)
+    reach = CONTACT_REACH + np.ceil(_travel(tr.pred_xy)).astype(np.int64)
     for i in range(b):
         centres = np.flatnonzero(changes[i].any(-1)) + 1
         frames = np.unique(np.clip(np.concatenate([centres - 1, centres, centres + 1]), LEAD, length + 1))
         if len(frames):
             masks = tr.pred.masks[i : i + 1, torch.from_numpy(frames - LEAD)]
-            normals[i, frames] = contact_normals(masks, solids[i : i + 1], CONTACT_REACH)[0]
+            normals[i, frames] = contact_normals(masks, solids[i : i + 1], reach[i : i + 1, frames])[0]
     return normals
+
+
+def _travel(xy: np.ndarray) -> np.ndarray:
+    """``(B, L, N)``: how far each object moves (pixels) in the longer of the frame
+    intervals before and after each track frame of ``xy`` ``(B, L, N, 2)``; 0 where unmeasured."""
+    step = np.nan_to_num(np.linalg.norm(np.diff(xy, axis=1), axis=-1))
+    padded = np.pad(step, ((0, 0), (1, 1), (0, 0)))
+    return np.maximum(padded[:, :-1], padded[:, 1:])
 
 
 @register

@@ -50,7 +50,7 @@ from wmbench._version import __version__
 from wmbench.cache_files import CacheWarning, write_atomically
 from wmbench.frames import unit_float
 from wmbench.metrics.base import EpisodeMetric, Truth
-from wmbench.worlds import render
+from wmbench.worlds import meta, render, scenes
 from wmbench.worlds.cache import EpisodeCache
 
 REFERENCES = ("frozen", "variance")
@@ -119,9 +119,15 @@ def reference_scores(metrics: dict[str, EpisodeMetric], truth: Truth,
 # -- the reference cache ----------------------------------------------------------------------
 
 REFERENCES_DIR = "references"
-#: The code that scores: every metric module, the frames' conversion and the renderer
-#: (object extraction's colours).
-SOURCES = (*sorted(Path(__file__).parent.rglob("*.py")), Path(wmbench.frames.__file__), Path(render.__file__))
+#: The code that scores: every metric module, the frames' conversion, the renderer (object
+#: extraction's colours) and the episodes' metadata (scale, whether objects collide).
+SOURCES = (
+    *sorted(Path(__file__).parent.rglob("*.py")),
+    Path(wmbench.frames.__file__),
+    Path(render.__file__),
+    Path(meta.__file__),
+    *sorted(Path(scenes.__file__).parent.rglob("*.py")),
+)
 
 
 def _version(package: str) -> str:

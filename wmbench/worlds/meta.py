@@ -57,6 +57,15 @@ def scale_of(episode: Episode) -> Scale:
         raise WmbenchError(f"episode {episode.key}: meta needs numbers 'ppm' and 'gravity' ({exc})") from exc
 
 
+def objects_collide(episode: Episode) -> bool:
+    """Whether the objects of ``episode``'s scene (``meta["scene"]``) collide with each
+    other; an unknown scene's do."""
+    from wmbench.worlds.scenes import SCENES
+
+    scene = episode.meta.get("scene")
+    return not isinstance(scene, str) or scene not in SCENES or SCENES[scene].objects_collide
+
+
 def revisit_of(episode: Episode) -> Revisit | None:
     """``meta["revisit"]`` (written by revisit scenes), ``None`` without it."""
     entry = episode.meta.get("revisit")

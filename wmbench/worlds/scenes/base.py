@@ -54,6 +54,9 @@ class Scene:
     #: Nominal view: ``view`` metres wide, centred on ``centre``.
     view: ClassVar[float] = 2.0
     centre: ClassVar[tuple[float, float]] = (1.0, 1.0)
+    #: Whether the scene's objects collide with each other (not where each moves in a
+    #: plane of its own and they pass in front of each other).
+    objects_collide: ClassVar[bool] = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

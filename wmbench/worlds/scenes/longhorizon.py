@@ -38,6 +38,7 @@ class Pendulum(Scene):
     phases a model must keep for tens of seconds."""
 
     name = "pendulum"
+    objects_collide = False  # the bobs swing in planes of their own
     params = {
         "n_objects": Bound(2, 1, 4, doc="pendulums"),
         "length": Bound(0.8, 0.2, 2.0, doc="longest string length, metres (each 0.6 to 1 times this)"),
