@@ -506,8 +506,9 @@ class Inertia(PhysicsMetric):
     the largest the true track or any physical-variance rollout shows within one frame
     of it, or, where less, the part no contact can cause. The predicted object's contacts
     within one frame are read from its mask: static solids and other objects within
-    :data:`CONTACT_REACH` pixels, one normal for each kind (from the touched pixels'
-    mean to the object's centroid). Each contact pushes the object away and changes its
+    :data:`CONTACT_REACH` pixels plus its travel in a frame (:func:`_contacts_around`),
+    one normal for each kind (from the mean of the touched pixels nearest to it to the
+    object's centroid). Each contact pushes the object away and changes its
     velocity along the surface by up to :data:`CONTACT_FRICTION` times that push
     (:func:`_left_by_contact`); the two act in either order (:func:`_uncaused_by_contacts`); then
     less :data:`VELOCITY_TOLERANCE` (1.5 px per frame^2, the reading's own jitter); ``max_{t,k} max(0, excess) / W`` where the
