@@ -29,8 +29,9 @@ def score(true: np.ndarray, pred: np.ndarray, seen: np.ndarray | None = None) ->
     """``period_error`` of one episode with one object (tracks led by ``LEAD`` context frames)."""
     seen = np.ones(len(true), bool) if seen is None else seen
     lead = lambda a: np.concatenate([np.repeat(a[:1], LEAD, 0), a])[None, :, None]  # noqa: E731
-    tracks = SimpleNamespace(true_xy=lead(true), pred_xy=lead(pred), measured=lead(seen[:, None])[..., 0],
-                             valid=np.ones((1, 1), bool))
+    tracks = SimpleNamespace(
+        true_xy=lead(true), pred_xy=lead(pred), measured=lead(seen[:, None])[..., 0], valid=np.ones((1, 1), bool)
+    )
     return float(METRICS["period_error"]().from_tracks(tracks, None)[0])
 
 
