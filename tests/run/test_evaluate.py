@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from wmbench.errors import ResultError
 from wmbench.results import load_result
@@ -99,6 +100,7 @@ def test_result_carries_provenance(baseline_results):
     assert all(len(e["episode_hash"]) == 64 for e in task["episodes"]) and len(task["episodes"]) == 4
     env = record["environment"]
     assert env["libraries"]["torch"] and env["engine"]["pymunk"] and env["hardware"]["cpu_count"]
+    assert env["torch_threads"] == torch.get_num_threads()
     assert record["wmbench"]["version"] and record["created"]
     assert len(result.rows) == 4 and all(r["status"] == "ok" and r["latency_ms"] > 0 for r in result.rows)
 

@@ -72,10 +72,13 @@ def hardware() -> dict[str, object]:
 
 
 def environment() -> dict[str, object]:
+    """Python, library versions, hardware, and torch's intra-op thread count (a model's
+    float sums, so its predictions' last digits, depend on it)."""
     return {
         "python": sys.version.split()[0],
         "libraries": library_versions(),
         "hardware": hardware(),
+        "torch_threads": torch.get_num_threads(),
     }
 
 
